@@ -1,0 +1,39 @@
+"""``orchestrator serve``: run the gateway until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from aiohttp import web
+
+from orchestrator.app import create_app
+from orchestrator.logs import configure_logging
+from orchestrator.settings import SettingsError, load_settings
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("serve", help="serve the API (settings from the environment)")
+    parser.add_argument("--host", help="interface to bind (default: $HOST or 0.0.0.0)")
+    parser.add_argument("--port", type=int, help="port to bind (default: $PORT or 8011)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides = {key: value for key in ("host", "port") if (value := getattr(args, key)) is not None}
+    try:
+        settings = load_settings(**overrides)
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        # Cancel a handler whose client went away, so its downstream calls are cancelled too.
+        handler_cancellation=True,
+        access_log=None,  # the canonical line per request replaces the access log
+        print=lambda message: print(message, file=sys.stderr),
+    )
+    return 0

@@ -1,0 +1,53 @@
+"""Read a service's answer: the ``data`` of a success envelope, or the right error.
+
+Real services are untidy (CONTRACTS.md section 2): errors arrive inside 200 answers, nested under
+FastAPI's ``detail``, as bare strings or validation lists, or as HTML from a proxy. All of it is
+sorted out here, once, so the clients only ever see ``data`` or one of our errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from orchestrator.errors import ApiError, ExternalApiError, from_service_error
+
+_MAX_DETAIL_CHARS = 300
+
+
+def unwrap(service: str, status: int, body: bytes) -> Any:
+    """Return the ``data`` of a success envelope; raise an :class:`ApiError` for anything else."""
+    document = _parse(body)
+    if isinstance(document, dict) and isinstance(document.get("detail"), dict):
+        document = document["detail"]
+    if isinstance(document, dict):
+        if document.get("success") is False and isinstance(document.get("error"), dict):
+            raise from_service_error(service, status, document["error"])
+        if 200 <= status < 300 and document.get("success") is True and "data" in document:
+            return document["data"]
+    raise _outside_contract(service, status, document)
+
+
+def _parse(body: bytes) -> Any:
+    if not body:
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _outside_contract(service: str, status: int, document: Any) -> ApiError:
+    detail = document.get("detail") if isinstance(document, dict) else None
+    if isinstance(detail, str):
+        return ExternalApiError(
+            service, status, f"The {service} service answered HTTP {status}", detail=detail[:_MAX_DETAIL_CHARS]
+        )
+    if isinstance(detail, list):
+        return ExternalApiError(
+            service, status, f"The {service} service rejected the request (HTTP {status})", problems=detail[:10]
+        )
+    if status >= 500:
+        return ExternalApiError(service, status, f"The {service} service failed with HTTP {status}")
+    return ExternalApiError(service, status, f"The {service} service sent an answer outside its contract")

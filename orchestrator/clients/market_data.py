@@ -1,0 +1,28 @@
+"""The market-data service (and the test-data service, which has the same API)."""
+
+from __future__ import annotations
+
+from reactivex import Observable
+
+from orchestrator.clients.base import ServiceClient
+from orchestrator.schemas.downstream import Dividends, Prices
+from orchestrator.schemas.requests import MarketParams
+
+
+class MarketDataClient:
+    def __init__(self, service: ServiceClient) -> None:
+        self.service = service
+
+    def prices(self, market: MarketParams, request_id: str) -> Observable[Prices]:
+        body = {
+            "ticker": market.ticker,
+            "market_type": market.market_type,
+            "start_date": market.start_date,
+            "end_date": market.end_date,
+            "frequency": market.frequency,
+        }
+        return self.service.post("/prices", body, Prices, request_id)
+
+    def dividends(self, market: MarketParams, request_id: str) -> Observable[Dividends]:
+        body = {"ticker": market.ticker, "start_date": market.start_date, "end_date": market.end_date}
+        return self.service.post("/dividends", body, Dividends, request_id)

@@ -1,0 +1,21 @@
+"""The strategy service: trading signals for a price series."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reactivex import Observable
+
+from orchestrator.clients.base import ServiceClient
+from orchestrator.schemas.downstream import Prices, Signals
+
+
+class StrategyClient:
+    def __init__(self, service: ServiceClient) -> None:
+        self.service = service
+
+    def signals(
+        self, strategy_type: str, config: dict[str, Any], prices: Prices, request_id: str
+    ) -> Observable[Signals]:
+        body = {"strategy_type": strategy_type, "config": config, "price_data": prices.points_json()}
+        return self.service.post("/signals", body, Signals, request_id)

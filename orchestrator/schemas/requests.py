@@ -1,0 +1,140 @@
+"""The body of ``POST /api/backtest``, validated to the field rules of CONTRACTS.md.
+
+Types are strict (a string is not a number, 1 is not ``true``) so a frontend bug shows up as a
+clear INVALID_REQUEST rather than a silent coercion. Dates stay strings here: a malformed or
+unreal date is INVALID_DATE_RANGE, not INVALID_REQUEST, and :func:`parse_backtest` checks them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from orchestrator.errors import InvalidDateRange, InvalidRequest
+
+_TICKER = re.compile(r"[A-Za-z0-9.\-^=]{1,15}")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _check_ticker(value: str) -> str:
+    if not _TICKER.fullmatch(value):
+        raise ValueError("must be 1-15 characters: letters, digits, '.', '-', '^' or '='")
+    return value
+
+
+Ticker = Annotated[str, AfterValidator(_check_ticker)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Frequency = Literal["daily", "weekly", "monthly"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class MarketParams(_Strict):
+    ticker: Ticker
+    market_type: Annotated[str, Field(min_length=1)]
+    start_date: str
+    end_date: str
+    frequency: Frequency = "daily"
+
+
+class StrategyParams(_Strict):
+    strategy_type: Annotated[str, Field(min_length=1)]
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class BuyTheDipConfig(_Strict):
+    """The parts of a buy_the_dip config that we check; the whole config goes downstream as given."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+    price_change_threshold: Annotated[float, Field(gt=-1, lt=0, allow_inf_nan=False)] | None = None
+    lookback_period: Frequency | None = None
+
+
+class PortfolioParams(_Strict):
+    initial_capital: Positive
+    investment_per_trade: Positive
+    reinvest_dividends: bool = True
+    transaction_cost_pct: NonNegative = 0.0
+    cash_interest_rate_pct: NonNegative = 0.0
+
+
+class BaselineParams(_Strict):
+    initial_capital: Positive
+    reinvest_dividends: bool = True
+
+
+class BacktestRequest(_Strict):
+    market_params: MarketParams
+    strategy_params: StrategyParams
+    portfolio_params: PortfolioParams
+    baseline_params: BaselineParams
+    use_test_data: bool = False
+    include: list[Literal["market_data", "signals"]] = Field(default_factory=list)
+
+
+def parse_backtest(document: Any) -> BacktestRequest:
+    """Validate a decoded JSON body; raise INVALID_REQUEST listing every problem, or INVALID_DATE_RANGE."""
+    if not isinstance(document, dict):
+        raise InvalidRequest("The request body must be a JSON object", {"errors": []})
+    errors: list[dict[str, str]] = []
+    request = None
+    try:
+        request = BacktestRequest.model_validate(document)
+    except ValidationError as error:
+        errors += _describe(error)
+    errors += _config_errors(document)
+    if errors:
+        raise InvalidRequest(f"Invalid request: {len(errors)} problem(s) found", {"errors": errors})
+    assert request is not None
+    _check_dates(request.market_params)
+    return request
+
+
+def _config_errors(document: dict[str, Any]) -> list[dict[str, str]]:
+    strategy = document.get("strategy_params")
+    if not isinstance(strategy, dict) or strategy.get("strategy_type") != "buy_the_dip":
+        return []
+    config = strategy.get("config", {})
+    if not isinstance(config, dict):
+        return []  # already reported as the wrong type of strategy_params.config
+    try:
+        BuyTheDipConfig.model_validate(config)
+    except ValidationError as error:
+        return _describe(error, prefix=("strategy_params", "config"))
+    return []
+
+
+def _describe(error: ValidationError, prefix: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(part) for part in (*prefix, *item["loc"])), "message": _message(item)}
+        for item in error.errors(include_url=False, include_context=False, include_input=False)
+    ]
+
+
+def _message(item: Any) -> str:
+    message = item["msg"]
+    return message.removeprefix("Value error, ")
+
+
+def _check_dates(market: MarketParams) -> None:
+    start, end = _real_date("start_date", market.start_date), _real_date("end_date", market.end_date)
+    if end <= start:
+        raise InvalidDateRange(
+            "end_date must be after start_date",
+            {"start_date": market.start_date, "end_date": market.end_date},
+        )
+
+
+def _real_date(field: str, value: str) -> date:
+    if _ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InvalidDateRange(f"{field} must be a real date as YYYY-MM-DD", {"field": field, "value": value})

@@ -1,0 +1,95 @@
+"""``POST /api/backtest`` answered as Server-Sent Events (``Accept: text/event-stream``).
+
+The same graph runs; the tracker's progress events are written as ``progress``, then exactly one
+``result`` (the very bytes of the JSON answer) or ``error`` (the envelope). aiohttp-sse frames the
+events and sends comment heartbeats while the stream is idle. If the client leaves, the handler is
+cancelled and the graph disposed; on shutdown, open streams end with an ``error`` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+import orjson
+import structlog
+from aiohttp import web
+from aiohttp_sse import sse_response
+from reactivex import Observable
+
+from orchestrator.errors import ApiError, InternalError, ServiceUnavailable
+from orchestrator.keys import OPEN_STREAMS, SETTINGS
+from orchestrator.middlewares import LOG_FIELDS
+from orchestrator.stages import StageTracker
+from orchestrator.wire import dump
+
+EVENT_STREAM = "text/event-stream"
+
+log = structlog.get_logger("orchestrator.streaming")
+
+
+def wants_event_stream(request: web.Request) -> bool:
+    return EVENT_STREAM in request.headers.get("Accept", "")
+
+
+class BacktestStream:
+    """The events of one streamed backtest, queued in the order they happen."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self.outcome: ApiError | None = None
+
+    def progress(self, event: dict[str, Any]) -> None:
+        self.queue.put_nowait(("progress", orjson.dumps(event)))
+
+    def finish(self, run: asyncio.Future[Any]) -> None:
+        """Done callback of the graph's run: queue the result, or the error it ended with."""
+        if run.cancelled():
+            return
+        error = run.exception()
+        if error is None:
+            self.queue.put_nowait(("result", dump(run.result())))
+        else:
+            self.fail(error if isinstance(error, ApiError) else _internal(error))
+
+    def fail(self, error: ApiError) -> None:
+        self.outcome = error
+        self.queue.put_nowait(("error", orjson.dumps(error.envelope())))
+
+
+async def stream_backtest(request: web.Request, graph: Observable[Any], tracker: StageTracker) -> web.StreamResponse:
+    stream = BacktestStream()
+    tracker.listen(stream.progress)
+    heartbeat = request.app[SETTINGS].sse_heartbeat_s
+    async with sse_response(request, ping_interval=heartbeat) as response:
+        run = asyncio.ensure_future(_await(graph))
+        run.add_done_callback(stream.finish)
+        request.app[OPEN_STREAMS].add(stream)
+        try:
+            for event_id in itertools.count(1):
+                event, data = await stream.queue.get()
+                await response.send(data.decode(), event=event, id=str(event_id))
+                if event != "progress":
+                    break
+        finally:
+            run.cancel()  # a no-op when finished; disposes the graph when the client left mid-stream
+            request.app[OPEN_STREAMS].discard(stream)
+    if stream.outcome is not None:
+        request[LOG_FIELDS].update(outcome=stream.outcome.code, error=stream.outcome.message)
+    return response
+
+
+async def _await(graph: Observable[Any]) -> Any:
+    return await graph
+
+
+def _internal(error: BaseException) -> ApiError:
+    log.error("unexpected error in a streamed backtest", exc_info=error)
+    return InternalError("An unexpected error occurred; it has been logged")
+
+
+async def close_open_streams(app: web.Application) -> None:
+    """on_shutdown: end every open stream with an error event rather than hang the shutdown."""
+    for stream in list(app[OPEN_STREAMS]):
+        stream.fail(ServiceUnavailable("orchestrator", "The orchestrator is shutting down; try again shortly"))

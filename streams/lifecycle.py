@@ -1,0 +1,71 @@
+"""Report a source's life: subscribed, each value, error, and disposal before the end.
+
+::
+
+    source:     ----a----|
+    callbacks:  S---N(a)--            (S: on_subscribe, N: on_next)
+    source:     ----X                 -> on_error(X)
+    disposed:   --(dispose)           -> on_cancel()   (only when nothing terminal came first)
+
+Used to time calls and to stream progress without a second code path: the callbacks watch the same
+subscription that does the work. Callbacks run inside the operator, so an exception they raise is
+delivered as the stream's error rather than lost in a subscriber (see REACTIVEX-NOTES).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from reactivex import Observable, abc
+from reactivex.disposable import CompositeDisposable, Disposable
+
+T = TypeVar("T")
+
+
+def _noop(*_args: Any) -> None:
+    return None
+
+
+def observe_lifecycle(
+    on_subscribe: Callable[[], None] = _noop,
+    on_next: Callable[[T], None] = _noop,
+    on_error: Callable[[Exception], None] = _noop,
+    on_cancel: Callable[[], None] = _noop,
+) -> Callable[[Observable[T]], Observable[T]]:
+    """Call the given callbacks as the source is subscribed, emits, fails or is abandoned."""
+
+    def _observe(source: Observable[T]) -> Observable[T]:
+        def subscribe(observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None):
+            finished = False
+
+            def next_(value: T) -> None:
+                try:
+                    on_next(value)
+                except Exception as error:  # a failing callback fails the stream, visibly
+                    error_(error)
+                    return
+                observer.on_next(value)
+
+            def error_(error: Exception) -> None:
+                nonlocal finished
+                finished = True
+                on_error(error)
+                observer.on_error(error)
+
+            def completed() -> None:
+                nonlocal finished
+                finished = True
+                observer.on_completed()
+
+            def dispose() -> None:
+                if not finished:
+                    on_cancel()
+
+            on_subscribe()
+            inner = source.subscribe(next_, error_, completed, scheduler=scheduler)
+            return CompositeDisposable(inner, Disposable(dispose))
+
+        return Observable(subscribe)
+
+    return _observe
