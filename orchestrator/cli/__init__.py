@@ -6,13 +6,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from orchestrator.cli import serve
+from orchestrator.cli import dev, serve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="orchestrator", description="The backtesting platform's API gateway.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve,):
+    for module in (serve, dev):
         module.register(commands)
     args = parser.parse_args(argv)
     return int(args.run(args) or 0)

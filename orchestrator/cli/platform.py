@@ -1,0 +1,108 @@
+"""The whole platform on loopback: the reference services and the orchestrator, as child processes.
+
+The orchestrator only ever speaks HTTP to the services; this launcher knows them by the command that
+starts them (``python -m services NAME``) and the port it gives each, nothing more.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+#: Each reference service, the orchestrator setting that points at it, and its default port.
+SERVICES = (
+    ("market_data", "MARKET_DATA_URL", 8012),
+    ("strategy", "STRATEGY_URL", 8013),
+    ("portfolio", "PORTFOLIO_URL", 8014),
+    ("metrics", "METRICS_URL", 8015),
+    ("test_data", "TEST_DATA_URL", 8016),
+)
+ORCHESTRATOR_PORT = 8011
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class LocalPlatform:
+    host: str = "127.0.0.1"
+    ports: dict[str, int] = field(default_factory=lambda: {name: port for name, _, port in SERVICES})
+    orchestrator_port: int = ORCHESTRATOR_PORT
+    env: Mapping[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @classmethod
+    def on_free_ports(cls, **kwargs: object) -> LocalPlatform:
+        return cls(ports={name: free_port() for name, _, _ in SERVICES}, orchestrator_port=free_port(), **kwargs)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.orchestrator_port}"
+
+    def service_url(self, name: str) -> str:
+        return f"http://{self.host}:{self.ports[name]}"
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        """Start every process and wait until each answers ``/health``; stop them all on failure."""
+        try:
+            for name, _, _ in SERVICES:
+                self._spawn(name, ["-m", "services", name, "--host", self.host, "--port", str(self.ports[name])])
+            self._spawn("orchestrator", ["-m", "orchestrator", "serve", "--host", self.host,
+                                         "--port", str(self.orchestrator_port)])
+            self._wait_healthy(time.monotonic() + timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        env = {**os.environ, **self._wiring(), **self.env}
+        self.processes[name] = subprocess.Popen([sys.executable, *args], env=env)
+
+    def _wiring(self) -> dict[str, str]:
+        return {setting: self.service_url(name) for name, setting, _ in SERVICES}
+
+    def _wait_healthy(self, deadline: float) -> None:
+        urls = {name: self.service_url(name) for name, _, _ in SERVICES} | {"orchestrator": self.url}
+        for name, url in urls.items():
+            while not _healthy(url + "/health"):
+                if self.processes[name].poll() is not None:
+                    raise RuntimeError(f"{name} exited with code {self.processes[name].returncode}")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{name} did not become healthy at {url}")
+                time.sleep(0.1)
+
+    def exited(self) -> list[str]:
+        """Names of the processes that have stopped on their own."""
+        return [name for name, process in self.processes.items() if process.poll() is not None]
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        """SIGTERM every process (the orchestrator first, so no request reaches a stopped service)."""
+        for name in ["orchestrator", *(name for name, _, _ in SERVICES)]:
+            process = self.processes.get(name)
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(grace_s)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        self.processes.clear()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as answer:
+            return answer.status == 200
+    except (urllib.error.URLError, OSError):
+        return False

@@ -1,0 +1,128 @@
+"""The graph against fake services on real loopback sockets: order, latency, cancellation, threads."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import aiohttp
+import pytest
+
+from orchestrator.app import create_app
+from tests import fakes
+from tests.loopback import CallLog, fake_services
+from tests.orchestrator.conftest import make_settings
+
+
+@pytest.fixture
+def start(aiohttp_server, aiohttp_client):
+    """Start fake services with ``delays`` and an orchestrator pointed at them; return (client, log)."""
+
+    async def _start(delays: dict[str, float], **settings):
+        log = CallLog()
+        services = await aiohttp_server(fake_services(delays, log))
+        url = str(services.make_url("")).rstrip("/")
+        urls = {f"{name}_url": url for name in ("market_data", "strategy", "portfolio", "metrics", "test_data")}
+        orchestrator = await aiohttp_client(create_app(make_settings(**urls, **settings)))
+        return orchestrator, log
+
+    return _start
+
+
+async def test_strategy_calls_start_before_dividends_arrive(start):
+    client, log = await start({"/prices": 0.05, "/dividends": 0.6})
+    response = await client.post("/api/backtest", json=fakes.backtest_request())
+    assert response.status == 200
+    dividends_end = log.ended["/dividends"][0]
+    assert len(log.started["/signals"]) == 2
+    assert all(begun < dividends_end for begun in log.started["/signals"])
+    assert all(begun >= dividends_end for begun in log.started["/simulate"])
+
+
+async def test_latency_follows_the_critical_path_not_the_sum(start):
+    delays = {"/prices": 0.2, "/dividends": 0.3, "/signals": 0.2, "/simulate": 0.2, "/calculate": 0.1}
+    client, _ = await start(delays)
+    began = time.monotonic()
+    response = await client.post("/api/backtest", json=fakes.backtest_request())
+    elapsed = time.monotonic() - began
+    assert response.status == 200
+    # critical path: prices 0.2 + signals 0.2 + simulate 0.2 + metrics 0.1 = 0.7 s; stages in a row: 1.4 s
+    assert 0.7 <= elapsed < 1.15
+
+
+async def test_prices_called_once_over_the_wire(start):
+    client, log = await start({})
+    await client.post("/api/backtest", json=fakes.backtest_request())
+    assert len(log.started["/prices"]) == 1
+
+
+async def test_client_disconnect_cancels_calls_in_flight(start):
+    client, log = await start({"/simulate": 30})
+    with pytest.raises(asyncio.TimeoutError):
+        await client.post("/api/backtest", json=fakes.backtest_request(), timeout=aiohttp.ClientTimeout(total=0.5))
+    await asyncio.wait_for(log.cancelled_event.wait(), 5)
+    await asyncio.sleep(0.1)  # let the second simulation's cancellation land too
+    assert sorted(log.cancelled) == ["/simulate", "/simulate"]
+    assert "/calculate" not in log.started
+
+
+async def test_timeout_cancels_the_stalled_call(start):
+    client, log = await start({"/calculate": 30}, metrics_timeout_s=0.3)
+    response = await client.post("/api/backtest", json=fakes.backtest_request())
+    assert (response.status, (await response.json())["error"]["code"]) == (504, "SERVICE_TIMEOUT")
+    await asyncio.wait_for(log.cancelled_event.wait(), 5)
+    assert log.cancelled == ["/calculate"]
+
+
+async def test_no_thread_started_while_a_backtest_with_timeouts_runs(start):
+    client, _ = await start({"/prices": 0.05, "/simulate": 0.1})
+    before = {thread.ident for thread in threading.enumerate()}
+    seen: set[int | None] = set()
+
+    async def watch() -> None:
+        while True:
+            seen.update(thread.ident for thread in threading.enumerate())
+            await asyncio.sleep(0.01)
+
+    watcher = asyncio.create_task(watch())
+    response = await client.post("/api/backtest", json=fakes.backtest_request())
+    watcher.cancel()
+    assert response.status == 200
+    assert seen - before == set()
+
+
+async def test_refused_connection_is_503(aiohttp_client):
+    from orchestrator.cli.platform import free_port
+
+    closed = f"http://127.0.0.1:{free_port()}"
+    client = await aiohttp_client(create_app(make_settings(market_data_url=closed)))
+    response = await client.post("/api/backtest", json=fakes.backtest_request())
+    error = (await response.json())["error"]
+    assert (response.status, error["code"], error["details"]["service"]) == (503, "SERVICE_UNAVAILABLE", "market_data")
+
+
+async def test_health_answers_within_two_seconds_when_a_service_hangs(start):
+    client, _ = await start({"/health": 30}, health_timeout_s=1.0)
+    began = time.monotonic()
+    response = await client.get("/api/health")
+    assert time.monotonic() - began < 2
+    body = await response.json()
+    assert (response.status, body["status"]) == (503, "degraded")
+    assert set(body["services"].values()) == {"timeout"}
+
+
+async def test_health_is_200_when_all_healthy(start):
+    client, _ = await start({})
+    response = await client.get("/api/health")
+    assert (response.status, await response.json()) == (200, {
+        "status": "healthy",
+        "services": {"market_data": "healthy", "strategy": "healthy", "portfolio": "healthy", "metrics": "healthy"},
+    })
+
+
+async def test_liveness_calls_nothing(start):
+    client, log = await start({})
+    response = await client.get("/health")
+    assert await response.json() == {"status": "healthy", "service": "orchestrator"}
+    assert log.started == {}
