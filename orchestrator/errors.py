@@ -26,7 +26,10 @@ class ApiError(Exception):
         self.details = details or {}
 
     def envelope(self) -> dict[str, Any]:
-        return {"success": False, "error": {"code": self.code, "message": self.message, "details": self.details}}
+        return {
+            "success": False,
+            "error": {"code": self.code, "message": self.message, "details": self.details},
+        }
 
 
 class InvalidRequest(ApiError):
@@ -147,7 +150,9 @@ def from_exception(service: str, timeout_s: float, error: Exception) -> Exceptio
     if isinstance(error, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
         return ServiceUnavailable(service, f"The {service} service dropped the connection")
     if isinstance(error, aiohttp.ClientPayloadError | aiohttp.ClientResponseError):
-        return ExternalApiError(service, getattr(error, "status", None), f"The {service} service sent a broken answer")
+        return ExternalApiError(
+            service, getattr(error, "status", None), f"The {service} service sent a broken answer"
+        )
     if isinstance(error, aiohttp.ClientConnectionError):
         return ServiceUnavailable(service, f"The {service} service could not be reached")
     return error

@@ -12,6 +12,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+
 import structlog
 from aiohttp import web
 
@@ -68,7 +69,9 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         event = fields.pop("event")
         fields.setdefault("outcome", "success" if status < 400 else "error")
         duration_ms = round((time.perf_counter() - began) * 1000, 1)
-        log.info(event, method=request.method, path=request.path, status=status, duration_ms=duration_ms, **fields)
+        log.info(
+            event, method=request.method, path=request.path, status=status, duration_ms=duration_ms, **fields
+        )
 
 
 @web.middleware

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import reactivex
-from reactivex import Observable, operators as ops
+from reactivex import Observable
+from reactivex import operators as ops
 from reactivex.abc import SchedulerBase
 
 from orchestrator.clients.market_data import MarketDataClient
@@ -70,7 +71,9 @@ def backtest_graph(
         share_replay(),
     )
 
-    def run(name: str, strategy_type: str, config: dict[str, Any], params: SimulationParams) -> Observable[Run]:
+    def run(
+        name: str, strategy_type: str, config: dict[str, Any], params: SimulationParams
+    ) -> Observable[Run]:
         signals = prices.pipe(
             ops.flat_map(
                 lambda p: services.strategy.signals(strategy_type, config, p, rid).pipe(

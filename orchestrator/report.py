@@ -70,12 +70,16 @@ def build_response(
             time_series=active.simulation.time_series,
             trades=_trades(active, ticker),
         ),
-        baseline_strategy=BaselineResult(summary=baseline_summary, time_series=baseline.simulation.time_series),
+        baseline_strategy=BaselineResult(
+            summary=baseline_summary, time_series=baseline.simulation.time_series
+        ),
         comparison=_comparison(outcome.metrics.comparison, active_summary, baseline_summary),
     )
     extras: dict[str, Any] = {}
     if "market_data" in request.include:
-        extras["market_data"] = MarketData(prices=outcome.prices.prices, dividends=outcome.dividends.dividends)
+        extras["market_data"] = MarketData(
+            prices=outcome.prices.prices, dividends=outcome.dividends.dividends
+        )
     if "signals" in request.include:
         extras["signals"] = active.signals.signals
     return BacktestResponse(data=data.model_copy(update=extras))
@@ -131,11 +135,15 @@ def _derived_comparison(active: Summary, baseline: Summary) -> dict[str, float |
     """Active minus baseline for returns and Sharpe; how much less the active strategy fell."""
     return {
         "excess_return_pct": _difference(active.total_return_pct, baseline.total_return_pct),
-        "excess_annualized_return_pct": _difference(active.annualized_return_pct, baseline.annualized_return_pct),
+        "excess_annualized_return_pct": _difference(
+            active.annualized_return_pct, baseline.annualized_return_pct
+        ),
         "excess_sharpe": _difference(active.sharpe_ratio, baseline.sharpe_ratio),
         # drawdowns are negative: -25 against -35 is 10 points less drawdown
         "reduced_drawdown_pct": _difference(active.max_drawdown_pct, baseline.max_drawdown_pct),
-        "reduced_volatility_pct": _difference(baseline.volatility_annualized_pct, active.volatility_annualized_pct),
+        "reduced_volatility_pct": _difference(
+            baseline.volatility_annualized_pct, active.volatility_annualized_pct
+        ),
     }
 
 

@@ -64,14 +64,18 @@ class StageTracker:
 
         def succeeded(value: T) -> None:
             self.done += 1
-            self._emit(stage, "done", duration_ms=self._finish(stage), **({"facts": facts(value)} if facts else {}))
+            self._emit(
+                stage, "done", duration_ms=self._finish(stage), **({"facts": facts(value)} if facts else {})
+            )
 
         def failed(error: Exception) -> None:
             code = error.code if isinstance(error, ApiError) else "INTERNAL_ERROR"
             self._emit(stage, "failed", duration_ms=self._finish(stage), error=code)
 
         def cancelled() -> None:
-            log.debug("downstream call cancelled", stage=stage, service=service, duration_ms=self._finish(stage))
+            log.debug(
+                "downstream call cancelled", stage=stage, service=service, duration_ms=self._finish(stage)
+            )
 
         return observe_lifecycle(started, succeeded, failed, cancelled)
 

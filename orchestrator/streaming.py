@@ -58,11 +58,14 @@ class BacktestStream:
         self.queue.put_nowait(("error", orjson.dumps(error.envelope())))
 
 
-async def stream_backtest(request: web.Request, graph: Observable[Any], tracker: StageTracker) -> web.StreamResponse:
+async def stream_backtest(
+    request: web.Request, graph: Observable[Any], tracker: StageTracker
+) -> web.StreamResponse:
     stream = BacktestStream()
     tracker.listen(stream.progress)
     heartbeat = request.app[SETTINGS].sse_heartbeat_s
-    async with sse_response(request, ping_interval=heartbeat) as response:
+    # aiohttp-sse serves GET by default; our stream answers a POST, as browsers must use fetch for it.
+    async with sse_response(request, ping_interval=heartbeat, allow_all_methods=True) as response:
         run = asyncio.ensure_future(_await(graph))
         run.add_done_callback(stream.finish)
         request.app[OPEN_STREAMS].add(stream)
@@ -92,4 +95,6 @@ def _internal(error: BaseException) -> ApiError:
 async def close_open_streams(app: web.Application) -> None:
     """on_shutdown: end every open stream with an error event rather than hang the shutdown."""
     for stream in list(app[OPEN_STREAMS]):
-        stream.fail(ServiceUnavailable("orchestrator", "The orchestrator is shutting down; try again shortly"))
+        stream.fail(
+            ServiceUnavailable("orchestrator", "The orchestrator is shutting down; try again shortly")
+        )

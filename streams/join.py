@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 import reactivex
-from reactivex import Observable, operators as ops
+from reactivex import Observable
+from reactivex import operators as ops
 
 
 def join_named(**branches: Observable[Any]) -> Observable[dict[str, Any]]:

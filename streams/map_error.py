@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import reactivex
-from reactivex import Observable, operators as ops
+from reactivex import Observable
+from reactivex import operators as ops
 
 T = TypeVar("T")
 

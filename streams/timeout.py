@@ -17,7 +17,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import reactivex
-from reactivex import Observable, operators as ops
+from reactivex import Observable
+from reactivex import operators as ops
 from reactivex.abc import SchedulerBase
 
 T = TypeVar("T")

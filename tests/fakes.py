@@ -20,59 +20,131 @@ def error_envelope(code: str, message: str = "failed", **details: Any) -> dict[s
 def prices(n: int = len(DATES)) -> dict[str, Any]:
     bars = [
         # ints where floats are expected, and an extra field, as real services send
-        {"date": d, "open": int(c), "high": c + 1, "low": c - 1, "close": c, "adjusted_close": c,
-         "volume": 1000, "vwap": c}
+        {
+            "date": d,
+            "open": int(c),
+            "high": c + 1,
+            "low": c - 1,
+            "close": c,
+            "adjusted_close": c,
+            "volume": 1000,
+            "vwap": c,
+        }
         for d, c in zip(DATES[:n], CLOSES[:n], strict=True)
     ]
     return envelope({"ticker": TICKER, "frequency": "daily", "prices": bars})
 
 
 def dividends(paying: bool = True) -> dict[str, Any]:
-    items = [{"ex_date": "2020-01-06", "payment_date": "2020-01-20", "amount_per_share": 0.5}] if paying else []
+    items = (
+        [{"ex_date": "2020-01-06", "payment_date": "2020-01-20", "amount_per_share": 0.5}] if paying else []
+    )
     return envelope({"ticker": TICKER, "dividends": items})
 
 
 def signals(strategy_type: str = "buy_the_dip") -> dict[str, Any]:
     if strategy_type == "buy_and_hold":
-        items = [{"date": DATES[0], "action": "BUY", "price": CLOSES[0],
-                  "trigger_details": {"reason": "Buy and hold: invest on the first trading day"}}]
+        items = [
+            {
+                "date": DATES[0],
+                "action": "BUY",
+                "price": CLOSES[0],
+                "trigger_details": {"reason": "Buy and hold: invest on the first trading day"},
+            }
+        ]
     else:
-        items = [{"date": DATES[1], "action": "BUY", "price": CLOSES[1],
-                  "trigger_details": {"price_change_pct": -6.0, "threshold_pct": -5.0, "lookback_period": "daily"}}]
+        items = [
+            {
+                "date": DATES[1],
+                "action": "BUY",
+                "price": CLOSES[1],
+                "trigger_details": {
+                    "price_change_pct": -6.0,
+                    "threshold_pct": -5.0,
+                    "lookback_period": "daily",
+                },
+            }
+        ]
     return envelope({"strategy_type": strategy_type, "signals": items, "total_signals": len(items)})
 
 
 def simulation(kind: str = "active") -> dict[str, Any]:
     if kind == "active":
-        trade = {"date": DATES[1], "action": "BUY", "ticker": None, "shares": 1.063830, "price": 94.0,
-                 "amount": 100.0, "transaction_cost": 0.0}
+        trade = {
+            "date": DATES[1],
+            "action": "BUY",
+            "ticker": None,
+            "shares": 1.063830,
+            "price": 94.0,
+            "amount": 100.0,
+            "transaction_cost": 0.0,
+        }
         values = [10000.0, 10000.0, 10001.06, 10002.13]
         final_value, invested = 10002.13, 100.0
     else:
-        trade = {"date": DATES[0], "action": "BUY", "ticker": None, "shares": 100.0, "price": 100.0,
-                 "amount": 10000.0, "transaction_cost": 0.0}
+        trade = {
+            "date": DATES[0],
+            "action": "BUY",
+            "ticker": None,
+            "shares": 100.0,
+            "price": 100.0,
+            "amount": 10000.0,
+            "transaction_cost": 0.0,
+        }
         values = [10000.0, 9400.0, 9550.0, 9600.0]
         final_value, invested = 9600, 10000  # ints, as some services send
-    return envelope({
-        "time_series": {
-            "dates": DATES, "portfolio_value": values, "holdings_value": values, "cash_balance": [0.0] * 4,
-            "shares_held": [1.0] * 4, "cumulative_invested": [invested] * 4, "cumulative_dividends": [0.0] * 4,
-        },
-        "trades": [trade],
-        "final_state": {"total_shares": 1.0, "cash_balance": 0.0, "holdings_value": final_value,
-                        "portfolio_value": final_value, "total_invested": invested,
-                        "total_dividends_received": 0.5, "total_transaction_costs": 0.0},
-    })
+    return envelope(
+        {
+            "time_series": {
+                "dates": DATES,
+                "portfolio_value": values,
+                "holdings_value": values,
+                "cash_balance": [0.0] * 4,
+                "shares_held": [1.0] * 4,
+                "cumulative_invested": [invested] * 4,
+                "cumulative_dividends": [0.0] * 4,
+            },
+            "trades": [trade],
+            "final_state": {
+                "total_shares": 1.0,
+                "cash_balance": 0.0,
+                "holdings_value": final_value,
+                "portfolio_value": final_value,
+                "total_invested": invested,
+                "total_dividends_received": 0.5,
+                "total_transaction_costs": 0.0,
+            },
+        }
+    )
 
 
-ACTIVE_SCORES = {"total_return_pct": 0.02, "annualized_return_pct": 1.9, "max_drawdown_pct": -0.5,
-                 "max_drawdown_duration_days": 3, "volatility_annualized_pct": 1.2, "sharpe_ratio": 1.1,
-                 "sortino_ratio": 1.5, "calmar_ratio": 3.8}
-BASELINE_SCORES = {"total_return_pct": -4.0, "annualized_return_pct": -90.0, "max_drawdown_pct": -6.0,
-                   "max_drawdown_duration_days": 5, "volatility_annualized_pct": 60.0, "sharpe_ratio": -2.5,
-                   "sortino_ratio": -3.0, "calmar_ratio": -15.0}
-COMPARISON = {"excess_return_pct": 4.02, "excess_annualized_return_pct": 91.9, "excess_sharpe": 3.6,
-              "reduced_max_drawdown_pct": 5.5, "reduced_volatility_pct": 58.8}
+ACTIVE_SCORES = {
+    "total_return_pct": 0.02,
+    "annualized_return_pct": 1.9,
+    "max_drawdown_pct": -0.5,
+    "max_drawdown_duration_days": 3,
+    "volatility_annualized_pct": 1.2,
+    "sharpe_ratio": 1.1,
+    "sortino_ratio": 1.5,
+    "calmar_ratio": 3.8,
+}
+BASELINE_SCORES = {
+    "total_return_pct": -4.0,
+    "annualized_return_pct": -90.0,
+    "max_drawdown_pct": -6.0,
+    "max_drawdown_duration_days": 5,
+    "volatility_annualized_pct": 60.0,
+    "sharpe_ratio": -2.5,
+    "sortino_ratio": -3.0,
+    "calmar_ratio": -15.0,
+}
+COMPARISON = {
+    "excess_return_pct": 4.02,
+    "excess_annualized_return_pct": 91.9,
+    "excess_sharpe": 3.6,
+    "reduced_max_drawdown_pct": 5.5,
+    "reduced_volatility_pct": 58.8,
+}
 
 
 def metrics(with_comparison: bool = True) -> dict[str, Any]:
@@ -84,12 +156,24 @@ def metrics(with_comparison: bool = True) -> dict[str, Any]:
 
 def backtest_request(**changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "market_params": {"ticker": TICKER, "market_type": "ETF", "start_date": "2020-01-01",
-                          "end_date": "2020-01-08", "frequency": "daily"},
-        "strategy_params": {"strategy_type": "buy_the_dip",
-                            "config": {"price_change_threshold": -0.05, "lookback_period": "daily"}},
-        "portfolio_params": {"initial_capital": 10000, "investment_per_trade": 100, "reinvest_dividends": True,
-                             "transaction_cost_pct": 0, "cash_interest_rate_pct": 0},
+        "market_params": {
+            "ticker": TICKER,
+            "market_type": "ETF",
+            "start_date": "2020-01-01",
+            "end_date": "2020-01-08",
+            "frequency": "daily",
+        },
+        "strategy_params": {
+            "strategy_type": "buy_the_dip",
+            "config": {"price_change_threshold": -0.05, "lookback_period": "daily"},
+        },
+        "portfolio_params": {
+            "initial_capital": 10000,
+            "investment_per_trade": 100,
+            "reinvest_dividends": True,
+            "transaction_cost_pct": 0,
+            "cash_interest_rate_pct": 0,
+        },
         "baseline_params": {"initial_capital": 10000, "reinvest_dividends": True},
     }
     for path, value in changes.items():

@@ -64,8 +64,14 @@ def fake_services(delays: dict[str, float] | None = None, log: CallLog | None = 
         return web.json_response({"status": "healthy", "service": "fake"})
 
     app = web.Application()
-    app.add_routes([
-        web.post("/prices", prices), web.post("/dividends", dividends), web.post("/signals", signals),
-        web.post("/simulate", simulate), web.post("/calculate", calculate), web.get("/health", health),
-    ])
+    app.add_routes(
+        [
+            web.post("/prices", prices),
+            web.post("/dividends", dividends),
+            web.post("/signals", signals),
+            web.post("/simulate", simulate),
+            web.post("/calculate", calculate),
+            web.get("/health", health),
+        ]
+    )
     return app

@@ -15,7 +15,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "dev", help="run the orchestrator with the bundled reference services on loopback (no network)"
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface for every process (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=ORCHESTRATOR_PORT, help="orchestrator port (default 8011)")
+    parser.add_argument(
+        "--port", type=int, default=ORCHESTRATOR_PORT, help="orchestrator port (default 8011)"
+    )
     parser.add_argument(
         "--log-format", choices=("console", "json"), default="console", help="orchestrator log format"
     )

@@ -44,7 +44,9 @@ class LocalPlatform:
 
     @classmethod
     def on_free_ports(cls, **kwargs: object) -> LocalPlatform:
-        return cls(ports={name: free_port() for name, _, _ in SERVICES}, orchestrator_port=free_port(), **kwargs)
+        return cls(
+            ports={name: free_port() for name, _, _ in SERVICES}, orchestrator_port=free_port(), **kwargs
+        )
 
     @property
     def url(self) -> str:
@@ -57,9 +59,13 @@ class LocalPlatform:
         """Start every process and wait until each answers ``/health``; stop them all on failure."""
         try:
             for name, _, _ in SERVICES:
-                self._spawn(name, ["-m", "services", name, "--host", self.host, "--port", str(self.ports[name])])
-            self._spawn("orchestrator", ["-m", "orchestrator", "serve", "--host", self.host,
-                                         "--port", str(self.orchestrator_port)])
+                self._spawn(
+                    name, ["-m", "services", name, "--host", self.host, "--port", str(self.ports[name])]
+                )
+            self._spawn(
+                "orchestrator",
+                ["-m", "orchestrator", "serve", "--host", self.host, "--port", str(self.orchestrator_port)],
+            )
             self._wait_healthy(time.monotonic() + timeout_s)
         except BaseException:
             self.stop()

@@ -45,7 +45,9 @@ class ServiceClient:
 
     async def _post(self, path: str, body: dict[str, Any], model: type[M], request_id: str) -> M:
         headers = {"Content-Type": "application/json", "X-Request-ID": request_id}
-        async with self.session.post(self.base_url + path, data=orjson.dumps(body), headers=headers) as answer:
+        async with self.session.post(
+            self.base_url + path, data=orjson.dumps(body), headers=headers
+        ) as answer:
             raw = await answer.read()
         log.debug("downstream answer", service=self.name, path=path, status=answer.status, bytes=len(raw))
         data = unwrap(self.name, answer.status, raw)

@@ -42,11 +42,17 @@ def _outside_contract(service: str, status: int, document: Any) -> ApiError:
     detail = document.get("detail") if isinstance(document, dict) else None
     if isinstance(detail, str):
         return ExternalApiError(
-            service, status, f"The {service} service answered HTTP {status}", detail=detail[:_MAX_DETAIL_CHARS]
+            service,
+            status,
+            f"The {service} service answered HTTP {status}",
+            detail=detail[:_MAX_DETAIL_CHARS],
         )
     if isinstance(detail, list):
         return ExternalApiError(
-            service, status, f"The {service} service rejected the request (HTTP {status})", problems=detail[:10]
+            service,
+            status,
+            f"The {service} service rejected the request (HTTP {status})",
+            problems=detail[:10],
         )
     if status >= 500:
         return ExternalApiError(service, status, f"The {service} service failed with HTTP {status}")

@@ -47,5 +47,7 @@ class PortfolioClient:
 
 def _dividend_data(dividends: Dividends) -> orjson.Fragment:
     return orjson.Fragment(
-        orjson.dumps([{"ex_date": d.ex_date, "amount_per_share": d.amount_per_share} for d in dividends.dividends])
+        orjson.dumps(
+            [{"ex_date": d.ex_date, "amount_per_share": d.amount_per_share} for d in dividends.dividends]
+        )
     )

@@ -10,7 +10,9 @@ from tests.orchestrator.conftest import MARKET, METRICS, PORTFOLIO, STRATEGY, se
 
 @pytest.fixture
 async def answer(client, happy):
-    response = await client.post("/api/backtest", json=fakes.backtest_request(), headers={"X-Request-ID": "req-42"})
+    response = await client.post(
+        "/api/backtest", json=fakes.backtest_request(), headers={"X-Request-ID": "req-42"}
+    )
     assert response.status == 200
     return response, await response.json()
 
@@ -105,7 +107,9 @@ async def test_request_id_echoed_and_forwarded_downstream(answer, happy):
 
 
 async def test_invalid_request_id_replaced(client, happy):
-    response = await client.post("/api/backtest", json=fakes.backtest_request(), headers={"X-Request-ID": "no spaces!"})
+    response = await client.post(
+        "/api/backtest", json=fakes.backtest_request(), headers={"X-Request-ID": "no spaces!"}
+    )
     assert response.headers["X-Request-ID"] != "no spaces!"
     assert len(response.headers["X-Request-ID"]) == 32
 
@@ -119,8 +123,13 @@ async def test_prices_and_dividends_fetched_once(client, happy):
 async def test_market_data_requests_as_specified(client, happy):
     await client.post("/api/backtest", json=fakes.backtest_request(market_params__ticker="brk.b"))
     assert sent_bodies(happy, f"{MARKET}/prices") == [
-        {"ticker": "brk.b", "market_type": "ETF", "start_date": "2020-01-01", "end_date": "2020-01-08",
-         "frequency": "daily"}
+        {
+            "ticker": "brk.b",
+            "market_type": "ETF",
+            "start_date": "2020-01-01",
+            "end_date": "2020-01-08",
+            "frequency": "daily",
+        }
     ]
     assert sent_bodies(happy, f"{MARKET}/dividends") == [
         {"ticker": "brk.b", "start_date": "2020-01-01", "end_date": "2020-01-08"}
@@ -133,8 +142,11 @@ async def test_strategy_requests_for_active_and_baseline(client, happy):
     points = [{"date": d, "adjusted_close": c} for d, c in zip(fakes.DATES, fakes.CLOSES, strict=True)]
     assert bodies == [
         {"strategy_type": "buy_and_hold", "config": {}, "price_data": points},
-        {"strategy_type": "buy_the_dip", "config": {"price_change_threshold": -0.05, "lookback_period": "daily"},
-         "price_data": points},
+        {
+            "strategy_type": "buy_the_dip",
+            "config": {"price_change_threshold": -0.05, "lookback_period": "daily"},
+            "price_data": points,
+        },
     ]
 
 
@@ -151,9 +163,11 @@ async def test_baseline_simulated_all_in_without_costs(client, happy):
     assert (baseline["investment_per_trade"], baseline["reinvest_dividends"]) == (5000, False)
     assert (baseline["transaction_cost_pct"], baseline["cash_interest_rate_pct"]) == (0, 0)
     assert baseline["signals"] == fakes.signals("buy_and_hold")["data"]["signals"]
-    assert (active["investment_per_trade"], active["transaction_cost_pct"], active["cash_interest_rate_pct"]) == (
-        100, 0.1, 2
-    )
+    assert (
+        active["investment_per_trade"],
+        active["transaction_cost_pct"],
+        active["cash_interest_rate_pct"],
+    ) == (100, 0.1, 2)
     assert active["dividend_data"] == [{"ex_date": "2020-01-06", "amount_per_share": 0.5}]
 
 

@@ -13,7 +13,9 @@ from aioresponses import CallbackResult
 from tests import fakes
 from tests.orchestrator.conftest import MARKET, METRICS, PORTFOLIO, STRATEGY, sent_bodies
 
-NESTED_INVALID_TICKER = {"detail": fakes.error_envelope("INVALID_TICKER", "Unknown ticker NOPE", ticker="NOPE")}
+NESTED_INVALID_TICKER = {
+    "detail": fakes.error_envelope("INVALID_TICKER", "Unknown ticker NOPE", ticker="NOPE")
+}
 
 
 def _refused() -> aiohttp.ClientConnectorError:
@@ -39,9 +41,18 @@ def _override(mock, url: str, **answer: Any) -> None:
     ("answer", "expected"),
     [
         ({"status": 404, "payload": NESTED_INVALID_TICKER}, (400, "INVALID_TICKER")),
-        ({"status": 200, "payload": fakes.error_envelope("INVALID_TICKER", "Unknown")}, (400, "INVALID_TICKER")),
-        ({"status": 400, "payload": fakes.error_envelope("INVALID_DATE_RANGE", "bad")}, (400, "INVALID_DATE_RANGE")),
-        ({"status": 200, "payload": fakes.error_envelope("INVALID_REQUEST", "bad")}, (400, "INVALID_REQUEST")),
+        (
+            {"status": 200, "payload": fakes.error_envelope("INVALID_TICKER", "Unknown")},
+            (400, "INVALID_TICKER"),
+        ),
+        (
+            {"status": 400, "payload": fakes.error_envelope("INVALID_DATE_RANGE", "bad")},
+            (400, "INVALID_DATE_RANGE"),
+        ),
+        (
+            {"status": 200, "payload": fakes.error_envelope("INVALID_REQUEST", "bad")},
+            (400, "INVALID_REQUEST"),
+        ),
     ],
     ids=["404-nested-in-detail", "inside-a-200", "top-level-400", "invalid-request-passes"],
 )
@@ -59,8 +70,12 @@ async def test_passed_through_error_keeps_service_message(client, happy):
 
 
 async def test_strategy_not_found(client, happy):
-    _override(happy, f"{STRATEGY}/signals", status=404,
-              payload={"detail": fakes.error_envelope("STRATEGY_NOT_FOUND", "Unknown strategy: magic")})
+    _override(
+        happy,
+        f"{STRATEGY}/signals",
+        status=404,
+        payload={"detail": fakes.error_envelope("STRATEGY_NOT_FOUND", "Unknown strategy: magic")},
+    )
     status, error = await _error(client, strategy_params__strategy_type="magic")
     assert (status, error["code"]) == (400, "STRATEGY_NOT_FOUND")
 
@@ -75,8 +90,14 @@ async def test_no_prices_is_insufficient_data_before_any_strategy_call(client, h
 @pytest.mark.parametrize(
     ("answer", "status_seen"),
     [
-        ({"status": 500, "body": "<html><body>Internal Server Error</body></html>",
-          "content_type": "text/html"}, 500),
+        (
+            {
+                "status": 500,
+                "body": "<html><body>Internal Server Error</body></html>",
+                "content_type": "text/html",
+            },
+            500,
+        ),
         ({"status": 503, "body": ""}, 503),
         ({"status": 200, "body": "this is not json"}, 200),
         ({"status": 200, "payload": {"prices": "nope"}}, 200),
@@ -84,8 +105,15 @@ async def test_no_prices_is_insufficient_data_before_any_strategy_call(client, h
         ({"status": 500, "payload": fakes.error_envelope("INTERNAL_ERROR", "boom")}, 500),
         ({"status": 502, "payload": fakes.error_envelope("UPSTREAM_FAILED", "provider down")}, 502),
     ],
-    ids=["5xx-html", "5xx-empty", "garbage-200", "no-envelope", "data-outside-contract", "their-internal-error",
-         "unknown-code"],
+    ids=[
+        "5xx-html",
+        "5xx-empty",
+        "garbage-200",
+        "no-envelope",
+        "data-outside-contract",
+        "their-internal-error",
+        "unknown-code",
+    ],
 )
 async def test_answers_outside_the_contract_are_502_naming_the_service(client, happy, answer, status_seen):
     _override(happy, f"{MARKET}/prices", **answer)
@@ -97,8 +125,12 @@ async def test_answers_outside_the_contract_are_502_naming_the_service(client, h
 
 
 async def test_unknown_service_code_is_named_in_details(client, happy):
-    _override(happy, f"{PORTFOLIO}/simulate", status=502,
-              payload=fakes.error_envelope("UPSTREAM_FAILED", "provider down"))
+    _override(
+        happy,
+        f"{PORTFOLIO}/simulate",
+        status=502,
+        payload=fakes.error_envelope("UPSTREAM_FAILED", "provider down"),
+    )
     _, error = await _error(client)
     assert error["details"]["service"] == "portfolio"
     assert error["details"]["service_code"] == "UPSTREAM_FAILED"
@@ -132,8 +164,12 @@ async def test_reset_connection_is_503(client, happy):
 
 
 async def test_service_unavailable_code_passes_naming_the_service(client, happy):
-    _override(happy, f"{METRICS}/calculate", status=503,
-              payload=fakes.error_envelope("SERVICE_UNAVAILABLE", "warming up"))
+    _override(
+        happy,
+        f"{METRICS}/calculate",
+        status=503,
+        payload=fakes.error_envelope("SERVICE_UNAVAILABLE", "warming up"),
+    )
     status, error = await _error(client)
     assert (status, error["code"], error["details"]["service"]) == (503, "SERVICE_UNAVAILABLE", "metrics")
 
@@ -187,7 +223,9 @@ async def test_missing_comparison_is_derived_from_summaries(client, happy):
     active, baseline = fakes.ACTIVE_SCORES, fakes.BASELINE_SCORES
     assert body["data"]["comparison"] == {
         "excess_return_pct": round(active["total_return_pct"] - baseline["total_return_pct"], 6),
-        "excess_annualized_return_pct": round(active["annualized_return_pct"] - baseline["annualized_return_pct"], 6),
+        "excess_annualized_return_pct": round(
+            active["annualized_return_pct"] - baseline["annualized_return_pct"], 6
+        ),
         "excess_sharpe": round(active["sharpe_ratio"] - baseline["sharpe_ratio"], 6),
         "reduced_drawdown_pct": 5.5,  # baseline fell 6%, active 0.5%
         "reduced_volatility_pct": 58.8,

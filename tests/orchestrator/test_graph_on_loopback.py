@@ -23,7 +23,9 @@ def start(aiohttp_server, aiohttp_client):
         log = CallLog()
         services = await aiohttp_server(fake_services(delays, log))
         url = str(services.make_url("")).rstrip("/")
-        urls = {f"{name}_url": url for name in ("market_data", "strategy", "portfolio", "metrics", "test_data")}
+        urls = {
+            f"{name}_url": url for name in ("market_data", "strategy", "portfolio", "metrics", "test_data")
+        }
         orchestrator = await aiohttp_client(create_app(make_settings(**urls, **settings)))
         return orchestrator, log
 
@@ -60,7 +62,9 @@ async def test_prices_called_once_over_the_wire(start):
 async def test_client_disconnect_cancels_calls_in_flight(start):
     client, log = await start({"/simulate": 30})
     with pytest.raises(asyncio.TimeoutError):
-        await client.post("/api/backtest", json=fakes.backtest_request(), timeout=aiohttp.ClientTimeout(total=0.5))
+        await client.post(
+            "/api/backtest", json=fakes.backtest_request(), timeout=aiohttp.ClientTimeout(total=0.5)
+        )
     await asyncio.wait_for(log.cancelled_event.wait(), 5)
     await asyncio.sleep(0.1)  # let the second simulation's cancellation land too
     assert sorted(log.cancelled) == ["/simulate", "/simulate"]
@@ -99,7 +103,11 @@ async def test_refused_connection_is_503(aiohttp_client):
     client = await aiohttp_client(create_app(make_settings(market_data_url=closed)))
     response = await client.post("/api/backtest", json=fakes.backtest_request())
     error = (await response.json())["error"]
-    assert (response.status, error["code"], error["details"]["service"]) == (503, "SERVICE_UNAVAILABLE", "market_data")
+    assert (response.status, error["code"], error["details"]["service"]) == (
+        503,
+        "SERVICE_UNAVAILABLE",
+        "market_data",
+    )
 
 
 async def test_health_answers_within_two_seconds_when_a_service_hangs(start):
@@ -115,10 +123,18 @@ async def test_health_answers_within_two_seconds_when_a_service_hangs(start):
 async def test_health_is_200_when_all_healthy(start):
     client, _ = await start({})
     response = await client.get("/api/health")
-    assert (response.status, await response.json()) == (200, {
-        "status": "healthy",
-        "services": {"market_data": "healthy", "strategy": "healthy", "portfolio": "healthy", "metrics": "healthy"},
-    })
+    assert (response.status, await response.json()) == (
+        200,
+        {
+            "status": "healthy",
+            "services": {
+                "market_data": "healthy",
+                "strategy": "healthy",
+                "portfolio": "healthy",
+                "metrics": "healthy",
+            },
+        },
+    )
 
 
 async def test_liveness_calls_nothing(start):

@@ -26,7 +26,7 @@ async def test_wrong_method_is_405(client):
     assert "POST" in error["details"]["allowed"]
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"{\"a\": 1", b"\xff\xfe", b"[1,]"])
+@pytest.mark.parametrize("body", [b"{not json", b'{"a": 1', b"\xff\xfe", b"[1,]"])
 async def test_body_not_json_is_400(client, mocked, body):
     response = await client.post("/api/backtest", data=body, headers={"Content-Type": "application/json"})
     error = await _envelope(response)
@@ -49,24 +49,31 @@ async def test_body_too_large_is_413(client_for, mocked):
 
 
 async def test_non_json_media_type_is_415(client, mocked):
-    response = await client.post("/api/backtest", data="ticker=TQQQ",
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = await client.post(
+        "/api/backtest", data="ticker=TQQQ", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert (response.status, (await _envelope(response))["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
 
 
 async def test_json_with_charset_is_accepted(client, happy):
     import orjson
 
-    response = await client.post("/api/backtest", data=orjson.dumps(fakes.backtest_request()),
-                                 headers={"Content-Type": "application/json; charset=utf-8"})
+    response = await client.post(
+        "/api/backtest",
+        data=orjson.dumps(fakes.backtest_request()),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
     assert response.status == 200
 
 
 async def test_cors_preflight_allows_the_frontend(client):
     response = await client.options(
         "/api/backtest",
-        headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "Content-Type"},
+        headers={
+            "Origin": "http://localhost:3000",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Content-Type",
+        },
     )
     assert response.status == 200
     assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"

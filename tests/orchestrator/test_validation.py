@@ -31,11 +31,22 @@ def _fields(error: dict[str, Any]) -> set[str]:
         ({"market_params__start_date": 20200101}, "market_params.start_date"),
         ({"strategy_params__strategy_type": ""}, "strategy_params.strategy_type"),
         ({"strategy_params__config": []}, "strategy_params.config"),
-        ({"strategy_params__config": {"price_change_threshold": 0.05}}, "strategy_params.config.price_change_threshold"),
-        ({"strategy_params__config": {"price_change_threshold": -1}}, "strategy_params.config.price_change_threshold"),
-        ({"strategy_params__config": {"price_change_threshold": "-5%"}},
-         "strategy_params.config.price_change_threshold"),
-        ({"strategy_params__config": {"lookback_period": "yearly"}}, "strategy_params.config.lookback_period"),
+        (
+            {"strategy_params__config": {"price_change_threshold": 0.05}},
+            "strategy_params.config.price_change_threshold",
+        ),
+        (
+            {"strategy_params__config": {"price_change_threshold": -1}},
+            "strategy_params.config.price_change_threshold",
+        ),
+        (
+            {"strategy_params__config": {"price_change_threshold": "-5%"}},
+            "strategy_params.config.price_change_threshold",
+        ),
+        (
+            {"strategy_params__config": {"lookback_period": "yearly"}},
+            "strategy_params.config.lookback_period",
+        ),
         ({"portfolio_params__initial_capital": 0}, "portfolio_params.initial_capital"),
         ({"portfolio_params__initial_capital": "10000"}, "portfolio_params.initial_capital"),
         ({"portfolio_params__investment_per_trade": -100}, "portfolio_params.investment_per_trade"),
@@ -56,7 +67,9 @@ async def test_field_rule_is_invalid_request_naming_the_field(client, mocked, ch
     assert not mocked.requests  # nothing was called downstream
 
 
-@pytest.mark.parametrize("section", ["market_params", "strategy_params", "portfolio_params", "baseline_params"])
+@pytest.mark.parametrize(
+    "section", ["market_params", "strategy_params", "portfolio_params", "baseline_params"]
+)
 async def test_missing_section_is_reported(client, mocked, section):
     body = fakes.backtest_request()
     del body[section]
@@ -64,9 +77,7 @@ async def test_missing_section_is_reported(client, mocked, section):
     assert (status, error["code"], _fields(error)) == (400, "INVALID_REQUEST", {section})
 
 
-@pytest.mark.parametrize(
-    "field", ["ticker", "market_type", "start_date", "end_date"]
-)
+@pytest.mark.parametrize("field", ["ticker", "market_type", "start_date", "end_date"])
 async def test_missing_market_field_is_reported(client, mocked, field):
     body = fakes.backtest_request()
     del body["market_params"][field]
@@ -76,24 +87,34 @@ async def test_missing_market_field_is_reported(client, mocked, field):
 
 async def test_every_problem_listed_at_once(client, mocked):
     body = fakes.backtest_request(
-        market_params__ticker="", portfolio_params__initial_capital=-1,
+        market_params__ticker="",
+        portfolio_params__initial_capital=-1,
         strategy_params__config={"price_change_threshold": 2},
     )
     _, error = await _post(client, body)
     assert _fields(error) == {
-        "market_params.ticker", "portfolio_params.initial_capital", "strategy_params.config.price_change_threshold"
+        "market_params.ticker",
+        "portfolio_params.initial_capital",
+        "strategy_params.config.price_change_threshold",
     }
     assert all(item["message"] for item in error["details"]["errors"])
 
 
 @pytest.mark.parametrize(
     ("start", "end"),
-    [("2022-01-01", "2020-01-01"), ("2020-01-01", "2020-01-01"), ("2020-02-30", "2021-01-01"),
-     ("2020/01/01", "2021-01-01"), ("20200101", "2021-01-01"), ("2020-01-01", "tomorrow")],
+    [
+        ("2022-01-01", "2020-01-01"),
+        ("2020-01-01", "2020-01-01"),
+        ("2020-02-30", "2021-01-01"),
+        ("2020/01/01", "2021-01-01"),
+        ("20200101", "2021-01-01"),
+        ("2020-01-01", "tomorrow"),
+    ],
 )
 async def test_bad_date_range(client, mocked, start, end):
-    status, error = await _post(client, fakes.backtest_request(market_params__start_date=start,
-                                                               market_params__end_date=end))
+    status, error = await _post(
+        client, fakes.backtest_request(market_params__start_date=start, market_params__end_date=end)
+    )
     assert (status, error["code"]) == (400, "INVALID_DATE_RANGE")
     assert not mocked.requests
 
@@ -109,14 +130,18 @@ async def test_defaults_are_applied(client, happy):
     assert (await client.post("/api/backtest", json=body)).status == 200
     assert sent_bodies(happy, f"{MARKET}/prices")[0]["frequency"] == "daily"
     active = next(b for b in sent_bodies(happy, f"{PORTFOLIO}/simulate") if b["investment_per_trade"] == 100)
-    assert (active["reinvest_dividends"], active["transaction_cost_pct"], active["cash_interest_rate_pct"]) == (
-        True, 0, 0
-    )
+    assert (
+        active["reinvest_dividends"],
+        active["transaction_cost_pct"],
+        active["cash_interest_rate_pct"],
+    ) == (True, 0, 0)
 
 
 async def test_unknown_strategies_are_left_to_the_strategy_service(client, happy):
-    body = fakes.backtest_request(strategy_params__strategy_type="momentum",
-                                  strategy_params__config={"lookback_days": 20, "price_change_threshold": 7})
+    body = fakes.backtest_request(
+        strategy_params__strategy_type="momentum",
+        strategy_params__config={"lookback_days": 20, "price_change_threshold": 7},
+    )
     assert (await client.post("/api/backtest", json=body)).status == 200
 
 
@@ -124,6 +149,8 @@ async def test_unknown_strategies_are_left_to_the_strategy_service(client, happy
 async def test_body_not_an_object(client, mocked, body):
     import orjson
 
-    response = await client.post("/api/backtest", data=orjson.dumps(body), headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/api/backtest", data=orjson.dumps(body), headers={"Content-Type": "application/json"}
+    )
     status, error = response.status, (await response.json())["error"]
     assert (status, error["code"]) == (400, "INVALID_REQUEST")
