@@ -13,7 +13,8 @@ import orjson
 import structlog
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+def configure_logging(level: str = "INFO", fmt: str = "json", *, cache: bool = True) -> None:
+    """Set up structlog; tests pass ``cache=False`` so ``structlog.testing.capture_logs`` can see lines."""
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -30,5 +31,5 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=factory,
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=cache,
     )

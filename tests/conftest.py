@@ -9,4 +9,4 @@ from orchestrator.logs import configure_logging
 
 @pytest.fixture(autouse=True, scope="session")
 def _quiet_logs() -> None:
-    configure_logging("WARNING", "console")
+    configure_logging("DEBUG", "console", cache=False)

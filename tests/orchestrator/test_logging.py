@@ -1,0 +1,56 @@
+"""One canonical log line per request, with the request id bound; debug lines per downstream call."""
+
+from __future__ import annotations
+
+import pytest
+import structlog
+from structlog.testing import capture_logs
+
+from tests import fakes
+
+
+@pytest.fixture
+def logs():
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as captured:
+        yield captured
+
+
+async def test_one_canonical_line_per_backtest(client, happy, logs):
+    await client.post("/api/backtest", json=fakes.backtest_request(), headers={"X-Request-ID": "rid-1"})
+    [line] = [entry for entry in logs if entry["event"] == "backtest"]
+    assert line["log_level"] == "info"
+    assert (line["ticker"], line["strategy"], line["outcome"], line["status"]) == ("TQQQ", "buy_the_dip", "success", 200)
+    assert set(line["calls_ms"]) == {
+        "market_data.prices", "market_data.dividends", "signals.active", "signals.baseline",
+        "simulate.active", "simulate.baseline", "metrics",
+    }
+    assert all(ms >= 0 for ms in line["calls_ms"].values())
+
+
+async def test_canonical_line_names_the_error(client, mocked, logs):
+    await client.post("/api/backtest", json=fakes.backtest_request(market_params__ticker=""))
+    [line] = [entry for entry in logs if entry["event"] == "backtest" or entry["event"] == "request"]
+    assert (line["outcome"], line["status"]) == ("INVALID_REQUEST", 400)
+
+
+async def test_request_id_bound_into_every_line(client, happy, logs):
+    await client.post("/api/backtest", json=fakes.backtest_request(), headers={"X-Request-ID": "rid-2"})
+    assert len(logs) > 7
+    assert {entry.get("request_id") for entry in logs} == {"rid-2"}
+
+
+async def test_debug_line_per_downstream_call(client, happy, logs):
+    await client.post("/api/backtest", json=fakes.backtest_request())
+    done = [entry["stage"] for entry in logs if entry["event"] == "downstream call" and entry["state"] == "done"]
+    assert len(done) == 7
+
+
+async def test_unexpected_error_logged_with_its_stack(client, happy, logs, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("secret internals")
+
+    monkeypatch.setattr("orchestrator.pipeline.build_response", broken)
+    response = await client.post("/api/backtest", json=fakes.backtest_request())
+    assert response.status == 500
+    [entry] = [entry for entry in logs if entry["event"] == "unexpected error"]
+    assert entry["log_level"] == "error" and entry["exc_info"] is True
