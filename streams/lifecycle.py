@@ -50,7 +50,10 @@ def observe_lifecycle(
             def error_(error: Exception) -> None:
                 nonlocal finished
                 finished = True
-                on_error(error)
+                try:
+                    on_error(error)
+                except Exception as callback_error:  # delivered, not lost in the scheduler
+                    error = callback_error
                 observer.on_error(error)
 
             def completed() -> None:

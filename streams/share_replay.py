@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+import reactivex
 from reactivex import Observable
 from reactivex import operators as ops
 
@@ -28,6 +29,19 @@ def share_replay() -> Callable[[Observable[T]], Observable[T]]:
     """Share one subscription to the source and replay its last value to late consumers."""
 
     def _share_replay(source: Observable[T]) -> Observable[T]:
-        return source.pipe(ops.replay(buffer_size=1), ops.ref_count())
+        finished = False
+
+        def mark_finished(*_: object) -> None:
+            nonlocal finished
+            finished = True
+
+        # Once the source has ended, ref_count would reconnect for a late consumer and run the call
+        # again; the replay subject already holds the ending, so reconnect to nothing instead.
+        guarded: Observable[T] = reactivex.defer(
+            lambda _: reactivex.never()
+            if finished
+            else source.pipe(ops.do_action(on_error=mark_finished, on_completed=mark_finished))
+        )
+        return guarded.pipe(ops.replay(buffer_size=1), ops.ref_count())
 
     return _share_replay
