@@ -6,13 +6,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from orchestrator.cli import dev, serve
+from orchestrator.cli import backtest, dev, serve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="orchestrator", description="The backtesting platform's API gateway.")
+    parser = argparse.ArgumentParser(
+        prog="orchestrator", description="The backtesting platform's API gateway."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve, dev):
+    for module in (serve, dev, backtest):
         module.register(commands)
     args = parser.parse_args(argv)
     return int(args.run(args) or 0)
