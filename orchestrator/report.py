@@ -64,6 +64,7 @@ def build_response(
             frequency=market.frequency,
             data_points=len(outcome.prices.prices),
             use_test_data=request.use_test_data,
+            data_source=outcome.prices.metadata,
         ),
         active_strategy=ActiveResult(
             summary=active_summary,

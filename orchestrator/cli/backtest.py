@@ -222,6 +222,7 @@ def print_summary(out: Console, answer: dict[str, Any]) -> None:
     trades = _number(active.get("total_trades"), "{:,}")
     executed = _number(field("execution_time_ms"), "{:,.0f}")
     say(out, f"trades: {trades}; request {field('request_id', 'n/a')}; executed in {executed} ms")
-    if field("use_test_data") or field("synthetic"):
+    synthetic = (field("data_source") or {}).get("synthetic") or field("synthetic")
+    if field("use_test_data") or synthetic:
         kind = "the test-data fixture" if field("use_test_data") else "synthetic sample data"
         say(out, f"Note: the prices are {kind}, not real market data.")

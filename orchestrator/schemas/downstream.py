@@ -47,6 +47,8 @@ class Prices(_Lenient):
     ticker: str | None = None
     frequency: str | None = None
     prices: list[PriceBar]
+    # where the prices come from (e.g. the reference service's ``synthetic: true``), passed on
+    metadata: dict[str, Any] | None = None
     _points_json: orjson.Fragment | None = PrivateAttr(default=None)
 
     def points_json(self) -> orjson.Fragment:

@@ -70,6 +70,8 @@ class Metadata(_Answer):
     frequency: str
     data_points: int
     use_test_data: bool
+    # the market-data service's own metadata (provider, synthetic or not), when it gives one
+    data_source: dict[str, Any] | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class MarketData(_Answer):
