@@ -90,3 +90,24 @@ def sent_bodies(mock: aioresponses, url: str) -> list[dict[str, Any]]:
     from yarl import URL
 
     return [json.loads(call.kwargs["data"]) for call in mock.requests.get(("POST", URL(url)), [])]
+
+
+@pytest.fixture
+def start(aiohttp_server, aiohttp_client):
+    """Fake services on a loopback server with ``delays``, and the orchestrator pointed at them.
+
+    Returns ``(client, call_log)``; settings may be overridden by keyword.
+    """
+    from tests.loopback import CallLog, fake_services
+
+    async def _start(delays: dict[str, float] | None = None, **settings: Any):
+        log = CallLog()
+        services = await aiohttp_server(fake_services(delays, log))
+        url = str(services.make_url("")).rstrip("/")
+        urls = {
+            f"{name}_url": url for name in ("market_data", "strategy", "portfolio", "metrics", "test_data")
+        }
+        client = await aiohttp_client(create_app(make_settings(**urls, **settings)))
+        return client, log
+
+    return _start

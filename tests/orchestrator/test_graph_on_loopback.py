@@ -11,25 +11,7 @@ import pytest
 
 from orchestrator.app import create_app
 from tests import fakes
-from tests.loopback import CallLog, fake_services
 from tests.orchestrator.conftest import make_settings
-
-
-@pytest.fixture
-def start(aiohttp_server, aiohttp_client):
-    """Start fake services with ``delays`` and an orchestrator pointed at them; return (client, log)."""
-
-    async def _start(delays: dict[str, float], **settings):
-        log = CallLog()
-        services = await aiohttp_server(fake_services(delays, log))
-        url = str(services.make_url("")).rstrip("/")
-        urls = {
-            f"{name}_url": url for name in ("market_data", "strategy", "portfolio", "metrics", "test_data")
-        }
-        orchestrator = await aiohttp_client(create_app(make_settings(**urls, **settings)))
-        return orchestrator, log
-
-    return _start
 
 
 async def test_strategy_calls_start_before_dividends_arrive(start):

@@ -19,10 +19,20 @@ async def test_one_canonical_line_per_backtest(client, happy, logs):
     await client.post("/api/backtest", json=fakes.backtest_request(), headers={"X-Request-ID": "rid-1"})
     [line] = [entry for entry in logs if entry["event"] == "backtest"]
     assert line["log_level"] == "info"
-    assert (line["ticker"], line["strategy"], line["outcome"], line["status"]) == ("TQQQ", "buy_the_dip", "success", 200)
+    assert (line["ticker"], line["strategy"], line["outcome"], line["status"]) == (
+        "TQQQ",
+        "buy_the_dip",
+        "success",
+        200,
+    )
     assert set(line["calls_ms"]) == {
-        "market_data.prices", "market_data.dividends", "signals.active", "signals.baseline",
-        "simulate.active", "simulate.baseline", "metrics",
+        "market_data.prices",
+        "market_data.dividends",
+        "signals.active",
+        "signals.baseline",
+        "simulate.active",
+        "simulate.baseline",
+        "metrics",
     }
     assert all(ms >= 0 for ms in line["calls_ms"].values())
 
@@ -41,7 +51,9 @@ async def test_request_id_bound_into_every_line(client, happy, logs):
 
 async def test_debug_line_per_downstream_call(client, happy, logs):
     await client.post("/api/backtest", json=fakes.backtest_request())
-    done = [entry["stage"] for entry in logs if entry["event"] == "downstream call" and entry["state"] == "done"]
+    done = [
+        entry["stage"] for entry in logs if entry["event"] == "downstream call" and entry["state"] == "done"
+    ]
     assert len(done) == 7
 
 

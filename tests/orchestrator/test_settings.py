@@ -15,7 +15,9 @@ def test_defaults_match_the_contract(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     settings = load_settings()
     assert settings.port == 8011
-    assert [settings.url(name) for name in ("market_data", "strategy", "portfolio", "metrics", "test_data")] == [
+    assert [
+        settings.url(name) for name in ("market_data", "strategy", "portfolio", "metrics", "test_data")
+    ] == [
         "http://market-data:8012",
         "http://strategy:8013",
         "http://portfolio:8014",
@@ -44,7 +46,12 @@ def test_environment_overrides(monkeypatch):
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("MARKET_DATA_URL", "market-data"), ("METRICS_TIMEOUT_S", "0"), ("PORT", "70000"), ("LOG_FORMAT", "xml")],
+    [
+        ("MARKET_DATA_URL", "market-data"),
+        ("METRICS_TIMEOUT_S", "0"),
+        ("PORT", "70000"),
+        ("LOG_FORMAT", "xml"),
+    ],
 )
 def test_bad_values_name_the_setting(monkeypatch, name, value):
     monkeypatch.setenv(name, value)

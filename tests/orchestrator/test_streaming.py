@@ -5,31 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
-import pytest
 
 from orchestrator.stages import STAGES
 from tests import fakes, sse
-from tests.loopback import CallLog, fake_services
-from tests.orchestrator.conftest import make_settings
 
 STREAM = {"Accept": "text/event-stream"}
-
-
-@pytest.fixture
-def start(aiohttp_server, aiohttp_client):
-    async def _start(delays: dict[str, float] | None = None, **settings):
-        from orchestrator.app import create_app
-
-        log = CallLog()
-        services = await aiohttp_server(fake_services(delays, log))
-        url = str(services.make_url("")).rstrip("/")
-        urls = {
-            f"{name}_url": url for name in ("market_data", "strategy", "portfolio", "metrics", "test_data")
-        }
-        client = await aiohttp_client(create_app(make_settings(**urls, **settings)))
-        return client, log
-
-    return _start
 
 
 async def _stream(client, body=None, headers=None) -> tuple[aiohttp.ClientResponse, list[sse.Event]]:
