@@ -91,30 +91,9 @@ def backtest_graph(
         )
         return reactivex.zip(signals, simulation).pipe(ops.starmap(Run))
 
-    strategy, portfolio, baseline = request.strategy_params, request.portfolio_params, request.baseline_params
-    active_run = run(
-        "active",
-        strategy.strategy_type,
-        strategy.config,
-        SimulationParams(
-            initial_capital=portfolio.initial_capital,
-            investment_per_trade=portfolio.investment_per_trade,
-            reinvest_dividends=portfolio.reinvest_dividends,
-            transaction_cost_pct=portfolio.transaction_cost_pct,
-            cash_interest_rate_pct=portfolio.cash_interest_rate_pct,
-        ),
-    )
-    # The baseline is buy-and-hold, all in on day one, with no costs and no interest.
-    baseline_run = run(
-        "baseline",
-        BASELINE_STRATEGY,
-        {},
-        SimulationParams(
-            initial_capital=baseline.initial_capital,
-            investment_per_trade=baseline.initial_capital,
-            reinvest_dividends=baseline.reinvest_dividends,
-        ),
-    )
+    strategy = request.strategy_params
+    active_run = run("active", strategy.strategy_type, strategy.config, _active_simulation(request))
+    baseline_run = run("baseline", BASELINE_STRATEGY, {}, _baseline_simulation(request))
 
     def score(joined: dict[str, Any]) -> Observable[Outcome]:
         return services.metrics.calculate(
@@ -133,6 +112,27 @@ def backtest_graph(
         ops.flat_map(score),
         ops.map(lambda outcome: build_response(request, outcome, rid, int(tracker.elapsed_ms()))),
         timeout_after(services.deadline_s, services.scheduler, lambda: _deadline_passed(tracker, services)),
+    )
+
+
+def _active_simulation(request: BacktestRequest) -> SimulationParams:
+    portfolio = request.portfolio_params
+    return SimulationParams(
+        initial_capital=portfolio.initial_capital,
+        investment_per_trade=portfolio.investment_per_trade,
+        reinvest_dividends=portfolio.reinvest_dividends,
+        transaction_cost_pct=portfolio.transaction_cost_pct,
+        cash_interest_rate_pct=portfolio.cash_interest_rate_pct,
+    )
+
+
+def _baseline_simulation(request: BacktestRequest) -> SimulationParams:
+    """Buy-and-hold, all in on day one, with no transaction costs and no cash interest."""
+    baseline = request.baseline_params
+    return SimulationParams(
+        initial_capital=baseline.initial_capital,
+        investment_per_trade=baseline.initial_capital,
+        reinvest_dividends=baseline.reinvest_dividends,
     )
 
 
