@@ -38,9 +38,11 @@ def share_replay() -> Callable[[Observable[T]], Observable[T]]:
         # Once the source has ended, ref_count would reconnect for a late consumer and run the call
         # again; the replay subject already holds the ending, so reconnect to nothing instead.
         guarded: Observable[T] = reactivex.defer(
-            lambda _: reactivex.never()
-            if finished
-            else source.pipe(ops.do_action(on_error=mark_finished, on_completed=mark_finished))
+            lambda _: (
+                reactivex.never()
+                if finished
+                else source.pipe(ops.do_action(on_error=mark_finished, on_completed=mark_finished))
+            )
         )
         return guarded.pipe(ops.replay(buffer_size=1), ops.ref_count())
 

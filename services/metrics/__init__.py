@@ -1,0 +1,1 @@
+"""The metrics service: scores portfolios and compares them."""

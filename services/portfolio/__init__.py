@@ -1,0 +1,1 @@
+"""The portfolio service: simulates signals over prices and dividends."""

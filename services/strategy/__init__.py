@@ -1,0 +1,1 @@
+"""The strategy service: BUY signals from prices."""

@@ -1,0 +1,147 @@
+"""POST /prices and /dividends: the contract's fields, the errors, frequencies, the test-data mode."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from services.market_data.app import create_app, create_test_data_app
+from services.market_data.providers import SampleProvider
+from tests.services.asgi import post
+
+
+def prices_body(**changes: Any) -> dict[str, Any]:
+    body = {
+        "ticker": "TQQQ",
+        "market_type": "ETF",
+        "start_date": "2020-01-01",
+        "end_date": "2022-01-01",
+        "frequency": "daily",
+    }
+    return {**body, **changes}
+
+
+def dividends_body(**changes: Any) -> dict[str, Any]:
+    return {"ticker": "AAPL", "start_date": "2020-01-01", "end_date": "2021-01-01", **changes}
+
+
+@pytest.fixture
+def app():
+    return create_app(SampleProvider())
+
+
+async def test_prices_answer_the_contract_fields(app):
+    answer = await post(app, "/prices", json=prices_body())
+    assert answer.status == 200
+    data = answer.data
+    assert {"ticker", "frequency", "prices", "metadata"} <= set(data)
+    assert (data["ticker"], data["frequency"]) == ("TQQQ", "daily")
+    assert set(data["prices"][0]) == {"date", "open", "high", "low", "close", "adjusted_close", "volume"}
+    assert data["prices"][0]["date"] == "2020-01-01"
+    assert data["prices"][-1]["date"] == "2021-12-31"
+    assert isinstance(data["prices"][0]["volume"], int)
+    assert data["metadata"]["synthetic"] is True
+    assert data["metadata"]["provider"] == "sample"
+    assert "not real" in data["metadata"]["note"]
+
+
+async def test_dividends_answer_the_contract_fields(app):
+    data = (await post(app, "/dividends", json=dividends_body())).data
+    assert data["ticker"] == "AAPL"
+    assert len(data["dividends"]) == 4
+    assert set(data["dividends"][0]) == {"ex_date", "payment_date", "amount_per_share"}
+    assert data["metadata"]["synthetic"] is True
+
+
+async def test_an_index_pays_no_dividends_and_that_is_success(app):
+    data = (await post(app, "/dividends", json=dividends_body(ticker="^GSPC"))).data
+    assert data["dividends"] == []
+
+
+async def test_the_ticker_is_answered_as_asked_and_its_case_does_not_matter(app):
+    upper = (await post(app, "/prices", json=prices_body(ticker="AAPL"))).data
+    lower = (await post(app, "/prices", json=prices_body(ticker="aapl"))).data
+    assert lower["ticker"] == "aapl"
+    assert lower["prices"] == upper["prices"]
+
+
+@pytest.mark.parametrize("path", ["/prices", "/dividends"])
+@pytest.mark.parametrize("ticker", ["ZZZ", "zzzfake", "ZZZZ.L"])
+async def test_zzz_tickers_are_unknown(app, path, ticker):
+    answer = await post(app, path, json=prices_body(ticker=ticker))
+    assert answer.status == 404
+    assert answer.error["code"] == "INVALID_TICKER"
+    assert answer.error["details"] == {"ticker": ticker}
+
+
+@pytest.mark.parametrize("ticker", ["BAD TICKER", "A/B", "ABCDEFGHIJKLMNOP", "$$$"])
+async def test_malformed_tickers_are_invalid(app, ticker):
+    answer = await post(app, "/prices", json=prices_body(ticker=ticker))
+    assert answer.status == 404
+    assert answer.error["code"] == "INVALID_TICKER"
+
+
+@pytest.mark.parametrize("path", ["/prices", "/dividends"])
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("2022-01-01", "2020-01-01"),
+        ("2020-01-01", "2020-01-01"),
+        ("2020-02-30", "2020-03-01"),
+        ("2020/01/01", "2020-03-01"),
+        ("2020-01-01", "soon"),
+    ],
+)
+async def test_bad_date_ranges(app, path, start, end):
+    answer = await post(app, path, json=prices_body(start_date=start, end_date=end))
+    assert answer.status == 400
+    assert answer.error["code"] == "INVALID_DATE_RANGE"
+
+
+async def test_a_range_without_trading_days_is_an_empty_success(app):
+    data = (await post(app, "/prices", json=prices_body(start_date="2020-01-04", end_date="2020-01-05"))).data
+    assert data["prices"] == []
+
+
+async def test_bad_bodies_list_each_field(app):
+    body = prices_body(frequency="hourly", start_date=20200101)
+    del body["ticker"]
+    answer = await post(app, "/prices", json=body)
+    assert answer.status == 400
+    error = answer.error
+    assert error["code"] == "INVALID_REQUEST"
+    assert {p["field"] for p in error["details"]["errors"]} == {"ticker", "start_date", "frequency"}
+
+
+async def test_market_type_and_frequency_are_optional(app):
+    body = prices_body()
+    del body["market_type"], body["frequency"]
+    data = (await post(app, "/prices", json=body)).data
+    assert data["frequency"] == "daily"
+
+
+@pytest.mark.parametrize(("frequency", "bars"), [("weekly", 53), ("monthly", 12)])
+async def test_weekly_and_monthly_bars_are_dated_the_last_trading_day(app, frequency, bars):
+    body = prices_body(start_date="2021-01-01", end_date="2021-12-31", frequency=frequency)
+    data = (await post(app, "/prices", json=body)).data
+    assert data["frequency"] == frequency
+    days = [date.fromisoformat(bar["date"]) for bar in data["prices"]]
+    assert len(days) == bars
+    if frequency == "weekly":
+        assert all(day.weekday() == 4 for day in days)  # no holidays: every week ends on a Friday
+    else:
+        assert days[0] == date(2021, 1, 29) and days[-1] == date(2021, 12, 31)
+
+
+async def test_test_data_mode_answers_the_fixture_under_the_asked_ticker():
+    app = create_test_data_app()
+    body = prices_body(ticker="ANYTHING", start_date="2024-01-01", end_date="2024-02-01")
+    data = (await post(app, "/prices", json=body)).data
+    assert data["ticker"] == "ANYTHING"
+    assert len(data["prices"]) == 20
+    dividends = await post(
+        app, "/dividends", json=dividends_body(start_date="2024-01-01", end_date="2024-02-01")
+    )
+    assert [d["ex_date"] for d in dividends.data["dividends"]] == ["2024-01-18"]
