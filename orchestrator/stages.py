@@ -80,7 +80,7 @@ class StageTracker:
         return observe_lifecycle(started, succeeded, failed, cancelled)
 
     def _finish(self, stage: str) -> float:
-        _service, began = self._running.pop(stage, ("", self._clock()))
+        _service, began = self._running.pop(stage)
         self.durations_ms[stage] = duration = round((self._clock() - began) * 1000, 1)
         return duration
 

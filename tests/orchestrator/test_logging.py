@@ -66,3 +66,12 @@ async def test_unexpected_error_logged_with_its_stack(client, happy, logs, monke
     assert response.status == 500
     [entry] = [entry for entry in logs if entry["event"] == "unexpected error"]
     assert entry["log_level"] == "error" and entry["exc_info"] is True
+
+
+async def test_canonical_line_times_each_call(start, logs):
+    delays = {"/prices": 0.05, "/dividends": 0.05, "/signals": 0.05, "/simulate": 0.05, "/calculate": 0.05}
+    client, _ = await start(delays)
+    await client.post("/api/backtest", json=fakes.backtest_request())
+    [line] = [entry for entry in logs if entry["event"] == "backtest"]
+    assert len(line["calls_ms"]) == 7
+    assert all(50 <= ms < 1000 for ms in line["calls_ms"].values()), line["calls_ms"]
