@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from orchestrator.cli.platform import free_port
-from tests import fakes
+from tests import fakes, sse
 from tests.loopback import CallLog, fake_services
 
 
@@ -35,13 +35,14 @@ async def served(aiohttp_server):
                         break
             except aiohttp.ClientConnectionError:
                 await asyncio.sleep(0.1)
-        yield base, log
-    process.terminate()
+        yield base, log, process
+    if process.returncode is None:
+        process.terminate()
     assert await asyncio.wait_for(process.wait(), 10) == 0
 
 
 async def test_disconnect_mid_request_cancels_downstream_calls(served):
-    base, log = served
+    base, log, _ = served
     async with aiohttp.ClientSession() as session:
         with pytest.raises(asyncio.TimeoutError):
             await session.post(
@@ -53,7 +54,7 @@ async def test_disconnect_mid_request_cancels_downstream_calls(served):
 
 
 async def test_disconnect_mid_stream_cancels_downstream_calls(served):
-    base, log = served
+    base, log, _ = served
     async with aiohttp.ClientSession() as session:
         answer = await session.post(
             f"{base}/api/backtest", json=fakes.backtest_request(), headers={"Accept": "text/event-stream"}
@@ -65,3 +66,18 @@ async def test_disconnect_mid_stream_cancels_downstream_calls(served):
     await asyncio.wait_for(log.cancelled_event.wait(), 5)
     await asyncio.sleep(0.2)
     assert sorted(log.cancelled) == ["/simulate", "/simulate"]
+
+
+async def test_sigterm_ends_open_streams_with_an_error_event(served):
+    base, _, process = served
+    async with aiohttp.ClientSession() as session:
+        answer = await session.post(
+            f"{base}/api/backtest", json=fakes.backtest_request(), headers={"Accept": "text/event-stream"}
+        )
+        await answer.content.readline()  # the stream is open
+        process.terminate()
+        rest = await asyncio.wait_for(answer.content.read(), 10)
+    events = sse.parse(rest.decode())
+    assert events[-1].event == "error"
+    assert events[-1].json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert await asyncio.wait_for(process.wait(), 10) == 0
