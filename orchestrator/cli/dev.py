@@ -19,13 +19,24 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--port", type=int, default=ORCHESTRATOR_PORT, help="orchestrator port (default 8011)"
     )
     parser.add_argument(
+        "--services-port",
+        type=int,
+        default=SERVICES[0][2],
+        help="port of the first reference service; the others follow it (default 8012, up to 8016)",
+    )
+    parser.add_argument(
         "--log-format", choices=("console", "json"), default="console", help="orchestrator log format"
     )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    platform = LocalPlatform(host=args.host, orchestrator_port=args.port, env={"LOG_FORMAT": args.log_format})
+    platform = LocalPlatform(
+        host=args.host,
+        ports={name: args.services_port + offset for offset, (name, _, _) in enumerate(SERVICES)},
+        orchestrator_port=args.port,
+        env={"LOG_FORMAT": args.log_format},
+    )
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())

@@ -1,0 +1,74 @@
+"""`orchestrator dev`: the whole platform up in one command, and down again on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+
+def _free_run(length: int) -> int:
+    """The first of ``length`` consecutive free loopback ports."""
+    for _ in range(50):
+        first = random.randrange(20000, 60000)
+        try:
+            for port in range(first, first + length):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return first
+    raise RuntimeError("no run of free ports")
+
+
+def _get(url: str) -> tuple[int, dict]:
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        return answer.status, json.loads(answer.read())
+
+
+def _wait_for_banner(process: subprocess.Popen[str], deadline_s: float = 60) -> str:
+    seen, end = [], time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        line = process.stdout.readline()
+        seen.append(line)
+        if "Ctrl-C stops everything" in line:
+            return "".join(seen)
+    raise AssertionError("no banner:\n" + "".join(seen))
+
+
+def test_dev_brings_the_platform_up_and_stops_it_on_sigterm():
+    first = _free_run(6)
+    port, services_port = first, first + 1
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "orchestrator",
+            "dev",
+            "--port",
+            str(port),
+            "--services-port",
+            str(services_port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        banner = _wait_for_banner(process)
+        assert f"http://127.0.0.1:{port}/" in banner
+        status, health = _get(f"http://127.0.0.1:{port}/api/health")
+        assert (status, health["status"]) == (200, "healthy")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    for service_port in range(services_port, services_port + 5):
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", service_port)) != 0, f"port {service_port} still served"
