@@ -73,9 +73,10 @@ class StageTracker:
             self._emit(stage, "failed", duration_ms=self._finish(stage), error=code)
 
         def cancelled() -> None:
-            log.debug(
-                "downstream call cancelled", stage=stage, service=service, duration_ms=self._finish(stage)
-            )
+            # A join may dispose a call after its value but before its completion: that is no cancel.
+            if stage in self._running:
+                duration_ms = self._finish(stage)
+                log.debug("downstream call cancelled", stage=stage, service=service, duration_ms=duration_ms)
 
         return observe_lifecycle(started, succeeded, failed, cancelled)
 

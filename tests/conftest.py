@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 from orchestrator.logs import configure_logging
@@ -10,3 +14,30 @@ from orchestrator.logs import configure_logging
 @pytest.fixture(autouse=True, scope="session")
 def _quiet_logs() -> None:
     configure_logging("DEBUG", "console", cache=False)
+
+
+@pytest.fixture(scope="session")
+def _loop_errors() -> Iterator[list[dict[str, Any]]]:
+    """Everything any event loop hands to its exception handler during the run.
+
+    An exception raised in a callback (a subscriber, a dispose) never reaches the awaiting test;
+    it only reaches this handler, so without this check such a bug passes silently.
+    """
+    seen: list[dict[str, Any]] = []
+    original = asyncio.BaseEventLoop.call_exception_handler
+
+    def record(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        seen.append(context)
+        original(loop, context)
+
+    asyncio.BaseEventLoop.call_exception_handler = record  # type: ignore[method-assign]
+    yield seen
+    asyncio.BaseEventLoop.call_exception_handler = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _no_loop_errors(_loop_errors: list[dict[str, Any]]) -> Iterator[None]:
+    _loop_errors.clear()
+    yield
+    errors = [f"{context.get('message')}: {context.get('exception')!r}" for context in _loop_errors]
+    assert not errors, f"exceptions reached the event loop's handler: {errors}"
