@@ -32,15 +32,13 @@ class PriceBar(_Open):
     high: float | None = None
     low: float | None = None
     close: float | None = None
-    adjusted_close: float
+    adjusted_close: float | None = None
     volume: int | float | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _adjusted_defaults_to_close(cls, value: Any) -> Any:
-        if isinstance(value, dict) and value.get("adjusted_close") is None and "close" in value:
-            return {**value, "adjusted_close": value["close"]}
-        return value
+    @property
+    def price(self) -> float:
+        """The adjusted close, or the close where a service gives no adjusted close."""
+        return self.adjusted_close if self.adjusted_close is not None else self.close  # type: ignore[return-value]
 
 
 class Prices(_Lenient):
@@ -51,10 +49,18 @@ class Prices(_Lenient):
     metadata: dict[str, Any] | None = None
     _points_json: orjson.Fragment | None = PrivateAttr(default=None)
 
+    @model_validator(mode="after")
+    def _every_bar_has_a_price(self) -> Prices:
+        # One pass after validation: a per-bar Python validator would cost more than the rest of it.
+        missing = [bar.date for bar in self.prices if bar.adjusted_close is None and bar.close is None]
+        if missing:
+            raise ValueError(f"no adjusted_close or close on {missing[0]}")
+        return self
+
     def points_json(self) -> orjson.Fragment:
         """``[{date, adjusted_close}]`` as JSON, built once: four calls send it downstream."""
         if self._points_json is None:
-            points = [{"date": bar.date, "adjusted_close": bar.adjusted_close} for bar in self.prices]
+            points = [{"date": bar.date, "adjusted_close": bar.price} for bar in self.prices]
             self._points_json = orjson.Fragment(orjson.dumps(points))
         return self._points_json
 

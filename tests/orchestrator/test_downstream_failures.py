@@ -240,3 +240,21 @@ async def test_a_bug_here_is_500_without_its_text(client, happy, monkeypatch, ca
     status, error = await _error(client)
     assert (status, error["code"]) == (500, "INTERNAL_ERROR")
     assert "secret" not in str(error)
+
+
+async def test_missing_adjusted_close_falls_back_to_close(client, happy):
+    answer = fakes.prices()
+    for bar in answer["data"]["prices"]:
+        del bar["adjusted_close"]
+    _override(happy, f"{MARKET}/prices", payload=answer)
+    assert (await client.post("/api/backtest", json=fakes.backtest_request())).status == 200
+    sent = sent_bodies(happy, f"{STRATEGY}/signals")[0]["price_data"]
+    assert [point["adjusted_close"] for point in sent] == fakes.CLOSES
+
+
+async def test_a_bar_without_any_price_is_502(client, happy):
+    answer = fakes.prices()
+    del answer["data"]["prices"][2]["adjusted_close"], answer["data"]["prices"][2]["close"]
+    _override(happy, f"{MARKET}/prices", payload=answer)
+    status, error = await _error(client)
+    assert (status, error["code"], error["details"]["service"]) == (502, "EXTERNAL_API_ERROR", "market_data")
