@@ -117,6 +117,9 @@ PASSTHROUGH: dict[str, type[ApiError]] = {
 }
 
 
+_MAX_SERVICE_MESSAGE = 300
+
+
 def from_service_error(service: str, status: int, error: dict[str, Any]) -> ApiError:
     """Map the ``error`` object of a service's envelope to our tree."""
     code = error.get("code")
@@ -127,12 +130,14 @@ def from_service_error(service: str, status: int, error: dict[str, Any]) -> ApiE
     if code == ServiceUnavailable.code:
         return ServiceUnavailable(service, message or f"The {service} service is unavailable", details)
     if code == ServiceTimeout.code:
-        return ServiceTimeout(service, float(details.get("timeout_s") or 0), details)
+        timeout_s = details.get("timeout_s")
+        return ServiceTimeout(service, timeout_s if isinstance(timeout_s, int | float) else 0.0, details)
     return ExternalApiError(
         service,
         status,
-        f"The {service} service failed: {message or code or 'unknown error'}",
+        f"The {service} service failed with {code or 'an unnamed error'}",
         service_code=code,
+        service_message=(message or "")[:_MAX_SERVICE_MESSAGE],
     )
 
 

@@ -258,3 +258,26 @@ async def test_a_bar_without_any_price_is_502(client, happy):
     _override(happy, f"{MARKET}/prices", payload=answer)
     status, error = await _error(client)
     assert (status, error["code"], error["details"]["service"]) == (502, "EXTERNAL_API_ERROR", "market_data")
+
+
+async def test_service_timeout_code_passes_naming_the_service(client, happy):
+    _override(
+        happy,
+        f"{PORTFOLIO}/simulate",
+        status=504,
+        payload=fakes.error_envelope("SERVICE_TIMEOUT", "provider slow", timeout_s="soon"),
+    )
+    status, error = await _error(client)
+    assert (status, error["code"], error["details"]["service"]) == (504, "SERVICE_TIMEOUT", "portfolio")
+
+
+async def test_unknown_code_keeps_the_service_message_in_details_only(client, happy):
+    _override(
+        happy,
+        f"{METRICS}/calculate",
+        status=500,
+        payload=fakes.error_envelope("BOOM", "ZeroDivisionError: float division by zero"),
+    )
+    _, error = await _error(client)
+    assert error["message"] == "The metrics service failed with BOOM"
+    assert error["details"]["service_message"] == "ZeroDivisionError: float division by zero"
