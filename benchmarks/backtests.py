@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 
-from benchmarks.fixtures import Models, kind_of_signals, kind_of_simulation
+from benchmarks.fixtures import kind_of_signals, kind_of_simulation
+from benchmarks.models import Models
 from orchestrator.clients.base import ServiceClient
 from orchestrator.clients.market_data import MarketDataClient
 from orchestrator.clients.metrics import MetricsClient

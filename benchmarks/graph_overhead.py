@@ -32,7 +32,8 @@ from benchmarks.backtests import (
     graph_services,
     reference_backtest,
 )
-from benchmarks.fixtures import Models, Payloads, parsed_request
+from benchmarks.fixtures import Payloads
+from benchmarks.models import Models, parsed_request
 from orchestrator.pipeline import Services
 from orchestrator.report import build_response
 from orchestrator.schemas.requests import BacktestRequest
