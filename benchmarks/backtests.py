@@ -1,9 +1,11 @@
 """One backtest run two ways over in-memory services: the real graph, and a plain-asyncio twin.
 
-The stand-ins answer each call with a model parsed once, up front, so what is left to measure is
-building request bodies, scheduling and assembling the answer. The twin follows the same dependency
-graph with a task group and ``asyncio.timeout``: the difference between the two is what the
-reactivex operators cost.
+The stand-in transport answers each request at once, as a task of its own like an HTTP exchange,
+with the service's answer serialized once up front. So what is left to measure is building and
+serializing request bodies, reading and validating answers, scheduling, and assembling the answer.
+The twin follows the same dependency graph with a task group and ``asyncio.timeout``, over the same
+transport, clients and answer reading: the difference between the two is what the reactivex
+operators cost.
 """
 
 from __future__ import annotations
@@ -13,24 +15,31 @@ import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
+import orjson
 from pydantic import BaseModel
+from reactivex import Observable
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 
 from benchmarks.fixtures import kind_of_signals, kind_of_simulation
-from benchmarks.models import Models
-from orchestrator.clients.base import ServiceClient
+from orchestrator.backtest.answer import Gathered, StrategyRun, assemble_answer
+from orchestrator.backtest.calls import CallTracker
+from orchestrator.backtest.graph import BASELINE_STRATEGY, Backtester, baseline_portfolio
+from orchestrator.clients.downstream import connect
 from orchestrator.clients.market_data import MarketDataClient
 from orchestrator.clients.metrics import MetricsClient
-from orchestrator.clients.portfolio import PortfolioClient, SimulationParams
+from orchestrator.clients.portfolio import PortfolioClient
+from orchestrator.clients.service import read_answer
 from orchestrator.clients.strategy import StrategyClient
-from orchestrator.errors import InsufficientData, from_exception
-from orchestrator.pipeline import BASELINE_STRATEGY, Services, backtest_graph
-from orchestrator.report import Outcome, Run, build_response
+from orchestrator.clients.transport import Answer, Request
+from orchestrator.errors import InsufficientData, from_client_exception
+from orchestrator.registry import SERVICES
 from orchestrator.schemas.downstream import Prices
-from orchestrator.schemas.requests import BacktestRequest
+from orchestrator.schemas.requests import BacktestRequest, PortfolioParams
 from orchestrator.schemas.responses import BacktestResponse
-from orchestrator.stages import StageTracker
+from orchestrator.settings import Settings
+from streams import from_coroutine
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -45,77 +54,52 @@ RISK_FREE = 0.02
 
 
 @dataclass(frozen=True, slots=True)
-class Answers:
-    """The parsed answer each call gets, chosen from the request body as the fake services do."""
+class InstantTransport:
+    """Every service at once: each request gets its pre-serialized answer, chosen from its body as
+    the fake HTTP services choose it, in a task of its own as a real exchange would be."""
 
-    models: Models
+    answers: dict[str, bytes]  # ``Payloads.encoded()``
 
-    def pick(self, path: str, body: dict[str, Any]) -> BaseModel:
-        models = self.models
-        match path:
-            case "/prices":
-                return models.prices
-            case "/dividends":
-                return models.dividends
-            case "/signals":
-                return models.signals[kind_of_signals(body)]
-            case "/simulate":
-                return models.simulations[kind_of_simulation(body)]
-            case "/calculate":
-                return models.metrics
-        raise LookupError(path)
+    def send(self, request: Request) -> Observable[Answer]:
+        return from_coroutine(lambda: self.answer(request))
+
+    async def answer(self, request: Request) -> Answer:
+        path = urlsplit(request.url).path
+        if path in ("/signals", "/simulate"):
+            kind_of = kind_of_signals if path == "/signals" else kind_of_simulation
+            path = f"{path}:{kind_of(orjson.loads(request.body or b'{}'))}"
+        return Answer(200, self.answers[path])
 
 
-@dataclass(frozen=True, slots=True)
-class InstantServiceClient(ServiceClient):
-    """The real ``ServiceClient.post`` (task, timeout, error mapping); the HTTP exchange answers at once."""
-
-    answers: Answers
-
-    async def _post(self, path: str, body: dict[str, Any], model: type[M], request_id: str) -> M:
-        return self.answers.pick(path, body)  # type: ignore[return-value]
+def graph_backtester(transport: InstantTransport) -> Backtester:
+    """The backtester as the app factory builds it (every service from the registry), on ``transport``."""
+    scheduler = AsyncIOScheduler(asyncio.get_running_loop())
+    settings = Settings(**{entry.timeout_field: TIMEOUT_S for entry in SERVICES})
+    return Backtester(connect(settings, transport, scheduler), DEADLINE_S, RISK_FREE)
 
 
 @dataclass(frozen=True, slots=True)
 class InstantAsyncService:
-    """What a plain-asyncio client would do per call: await the answer under a timeout, map errors.
+    """What a plain-asyncio client would do per call: await the exchange under a timeout, map
+    errors, read the answer.
 
     The orchestrator's client classes only build a body and return ``service.post(...)``, so given
     this service they return a coroutine instead of an observable: the reference reuses them as is.
     """
 
     name: str
-    answers: Answers
+    transport: InstantTransport
     timeout_s: float = TIMEOUT_S
 
     async def post(self, path: str, body: dict[str, Any], model: type[M], request_id: str) -> M:
+        headers = {"Content-Type": "application/json", "X-Request-ID": request_id}
+        request = Request("POST", path, orjson.dumps(body), headers)
         try:
             async with asyncio.timeout(self.timeout_s):
-                return await self._post(path, body)  # type: ignore[return-value]
+                answer = await self.transport.answer(request)
+            return read_answer(self.name, path, answer, model)
         except Exception as error:
-            raise from_exception(self.name, self.timeout_s, error) from error
-
-    async def _post(self, path: str, body: dict[str, Any]) -> BaseModel:
-        return self.answers.pick(path, body)
-
-
-def graph_services(answers: Answers) -> Services:
-    """``Services`` as ``app.downstream_services`` builds them, on stand-in clients."""
-    scheduler = AsyncIOScheduler(asyncio.get_running_loop())
-
-    def client(name: str) -> InstantServiceClient:
-        return InstantServiceClient(name, "http://in-memory", TIMEOUT_S, None, scheduler, answers)  # type: ignore[arg-type]
-
-    return Services(
-        market_data=MarketDataClient(client("market_data")),
-        test_data=MarketDataClient(client("test_data")),
-        strategy=StrategyClient(client("strategy")),
-        portfolio=PortfolioClient(client("portfolio")),
-        metrics=MetricsClient(client("metrics")),
-        scheduler=scheduler,
-        deadline_s=DEADLINE_S,
-        risk_free_rate_annual=RISK_FREE,
-    )
+            raise from_client_exception(self.name, self.timeout_s, error) from error
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,26 +110,25 @@ class AsyncClients:
     metrics: MetricsClient
 
     @classmethod
-    def build(cls, answers: Answers) -> AsyncClients:
+    def build(cls, transport: InstantTransport) -> AsyncClients:
         return cls(
-            MarketDataClient(InstantAsyncService("market_data", answers)),  # type: ignore[arg-type]
-            StrategyClient(InstantAsyncService("strategy", answers)),  # type: ignore[arg-type]
-            PortfolioClient(InstantAsyncService("portfolio", answers)),  # type: ignore[arg-type]
-            MetricsClient(InstantAsyncService("metrics", answers)),  # type: ignore[arg-type]
+            MarketDataClient(InstantAsyncService("market_data", transport)),  # type: ignore[arg-type]
+            StrategyClient(InstantAsyncService("strategy", transport)),  # type: ignore[arg-type]
+            PortfolioClient(InstantAsyncService("portfolio", transport)),  # type: ignore[arg-type]
+            MetricsClient(InstantAsyncService("metrics", transport)),  # type: ignore[arg-type]
         )
 
 
 # --- one backtest, two ways --------------------------------------------------------------------
 
 
-async def graph_backtest(request: BacktestRequest, services: Services) -> BacktestResponse:
-    """As ``routes.backtest.post_backtest`` runs it (without serializing the answer)."""
-    tracker = StageTracker()
-    return await backtest_graph(request, services, tracker, REQUEST_ID)
+async def graph_backtest(request: BacktestRequest, backtester: Backtester) -> BacktestResponse:
+    """As ``web.routes.backtest.post_backtest`` runs it (without serializing the answer)."""
+    return await backtester.graph(request, CallTracker(), REQUEST_ID)
 
 
 async def reference_backtest(request: BacktestRequest, clients: AsyncClients) -> BacktestResponse:
-    """The graph of ``pipeline.py`` in plain asyncio: same calls, same order, same answer."""
+    """The graph of ``backtest/graph.py`` in plain asyncio: same calls, same order, same answer."""
     began, durations_ms = time.perf_counter(), dict[str, float]()
     market, rid = request.market_params, REQUEST_ID
 
@@ -169,41 +152,22 @@ async def reference_backtest(request: BacktestRequest, clients: AsyncClients) ->
             )
 
             async def run(
-                name: str, strategy_type: str, config: dict[str, Any], params: SimulationParams
-            ) -> Run:
+                name: str, strategy_type: str, config: dict[str, Any], params: PortfolioParams
+            ) -> StrategyRun:
                 strategize = clients.strategy.signals(strategy_type, config, await prices, rid)
                 signals = await timed(f"signals.{name}", strategize)
                 simulate = clients.portfolio.simulate(params, signals, await prices, await dividends, rid)
-                return Run(signals, await timed(f"simulate.{name}", simulate))
+                return StrategyRun(signals, await timed(f"simulate.{name}", simulate))
 
-            active = group.create_task(run("active", *_active_params(request)))
-            baseline = group.create_task(run("baseline", *_baseline_params(request)))
+            strategy = request.strategy_params
+            active = group.create_task(
+                run("active", strategy.strategy_type, strategy.config, request.portfolio_params)
+            )
+            baseline = group.create_task(run("baseline", BASELINE_STRATEGY, {}, baseline_portfolio(request)))
         active_run, baseline_run = active.result(), baseline.result()
         score = clients.metrics.calculate(
             active_run.simulation, baseline_run.simulation, market.start_date, market.end_date, RISK_FREE, rid
         )
         metrics = await timed("metrics", score)
-    outcome = Outcome(prices.result(), dividends.result(), active_run, baseline_run, metrics)
-    return build_response(request, outcome, rid, int((time.perf_counter() - began) * 1000))
-
-
-def _active_params(request: BacktestRequest) -> tuple[str, dict[str, Any], SimulationParams]:
-    strategy, portfolio = request.strategy_params, request.portfolio_params
-    params = SimulationParams(
-        initial_capital=portfolio.initial_capital,
-        investment_per_trade=portfolio.investment_per_trade,
-        reinvest_dividends=portfolio.reinvest_dividends,
-        transaction_cost_pct=portfolio.transaction_cost_pct,
-        cash_interest_rate_pct=portfolio.cash_interest_rate_pct,
-    )
-    return strategy.strategy_type, strategy.config, params
-
-
-def _baseline_params(request: BacktestRequest) -> tuple[str, dict[str, Any], SimulationParams]:
-    baseline = request.baseline_params
-    params = SimulationParams(
-        initial_capital=baseline.initial_capital,
-        investment_per_trade=baseline.initial_capital,
-        reinvest_dividends=baseline.reinvest_dividends,
-    )
-    return BASELINE_STRATEGY, {}, params
+    gathered = Gathered(prices.result(), dividends.result(), active_run, baseline_run, metrics)
+    return assemble_answer(request, gathered, rid, int((time.perf_counter() - began) * 1000))

@@ -29,12 +29,12 @@ import orjson
 from aiohttp import web
 
 from benchmarks.fixtures import Payloads, backtest_request, kind_of_signals, kind_of_simulation
-from orchestrator.app import create_app
-from orchestrator.pipeline import BASELINE_STRATEGY
+from orchestrator.backtest.graph import BASELINE_STRATEGY
+from orchestrator.registry import SERVICES
 from orchestrator.settings import Settings
+from orchestrator.web.app import create_app
 
 JSON = {"Content-Type": "application/json"}
-SERVICE_NAMES = ("market_data", "strategy", "portfolio", "metrics", "test_data")
 
 Backtest = Callable[[], Awaitable[None]]
 
@@ -88,7 +88,7 @@ async def serving(app: web.Application, **runner_options: Any) -> AsyncIterator[
 
 
 def orchestrator_settings(services_url: str) -> Settings:
-    urls = {f"{name}_url": services_url for name in SERVICE_NAMES}
+    urls = {entry.url_setting: services_url for entry in SERVICES}
     return Settings(**urls, log_level="WARNING")
 
 

@@ -4,7 +4,7 @@ The test fakes (``tests/fakes.py``) answer with four days of data, which would m
 tiny. These builders give what a two-year daily backtest of a volatile ETF really moves: 505 price
 bars, 8 dividends, about 20 buy-the-dip signals against one buy-and-hold signal, and simulations
 whose time series hold 505 points in each of their seven columns. The shapes follow the fakes (and
-so CONTRACTS.md), including their ``{"success": true, "data": ...}`` envelopes. Benchmarks do not
+so docs/contract.md), including their ``{"success": true, "data": ...}`` envelopes. Benchmarks do not
 import ``tests``; this module is their copy of the builders.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from orchestrator.pipeline import BASELINE_STRATEGY
+from orchestrator.backtest.graph import BASELINE_STRATEGY
 
 TICKER = "TQQQ"
 TRADING_DAYS = 505

@@ -2,16 +2,17 @@
 
 Three figures, all CPU time (``time.process_time``) per backtest, from one process and one run:
 
-* **graph**: the orchestrator's real ``backtest_graph``, run and awaited the way the handler does it,
-  with the real clients, stage tracker, per-call timeouts, error mapping and overall deadline. Only
-  the HTTP exchange is replaced: each service's ``_post`` returns an answer parsed once, up front,
-  so what remains is building request bodies, reactivex scheduling, one task per call, and
-  ``build_response``.
+* **graph**: the orchestrator's real ``Backtester.graph``, run and awaited the way the handler does
+  it, with the real clients, call tracker, per-call timeouts, error mapping and overall deadline.
+  Only the transport is replaced: it answers each request at once, in a task of its own, with the
+  service's answer serialized once up front. What remains is building and serializing request
+  bodies, reading and validating answers, reactivex scheduling, and ``assemble_answer``.
 * **reference**: the same dependency graph in plain asyncio (a task group, awaits in dependency
   order, ``asyncio.timeout`` per call and overall, the same clients building the same bodies, the
-  same stand-in answers, the same ``build_response``). Their difference is what the operators cost.
-* **assembly**: ``build_response`` alone, and ``build_response`` plus ``wire.dump`` (the answer's
-  serialization), which every backtest pays on top of the graph.
+  same transport, the same answer reading, the same ``assemble_answer``). Their difference is what
+  the operators cost.
+* **assembly**: ``assemble_answer`` alone, and ``assemble_answer`` plus ``json_http.dump`` (the
+  answer's serialization), which every backtest pays on top of the graph.
 
 Rounds alternate between the variants so that a noisy neighbour on a shared machine hits both;
 each figure is the median over rounds.
@@ -26,19 +27,19 @@ from dataclasses import dataclass
 
 from benchmarks.backtests import (
     REQUEST_ID,
-    Answers,
     AsyncClients,
+    InstantTransport,
     graph_backtest,
-    graph_services,
+    graph_backtester,
     reference_backtest,
 )
 from benchmarks.fixtures import Payloads
 from benchmarks.models import Models, parsed_request
-from orchestrator.pipeline import Services
-from orchestrator.report import build_response
+from orchestrator.backtest.answer import assemble_answer
+from orchestrator.backtest.graph import Backtester
 from orchestrator.schemas.requests import BacktestRequest
 from orchestrator.schemas.responses import BacktestResponse
-from orchestrator.wire import dump
+from orchestrator.web.json_http import dump
 
 # --- measuring ---------------------------------------------------------------------------------
 
@@ -80,22 +81,26 @@ def cpu_ms_sync(work: Callable[[], object], n: int) -> float:
 
 async def measure(n: int, rounds: int = 5) -> GraphFigures:
     """Run every variant ``n`` times in total, in ``rounds`` interleaved rounds, after a warm-up."""
-    models = Models.build(Payloads.build())
-    request, answers, outcome = parsed_request(), Answers(models), models.outcome()
-    services, clients = graph_services(answers), AsyncClients.build(answers)
-    await _check_same_answer(request, services, clients)
+    payloads = Payloads.build()
+    request, gathered, transport = (
+        parsed_request(),
+        Models.build(payloads).gathered(),
+        InstantTransport(payloads.encoded()),
+    )
+    backtester, clients = graph_backtester(transport), AsyncClients.build(transport)
+    await _check_same_answer(request, backtester, clients)
 
     def graph() -> Awaitable[BacktestResponse]:
-        return graph_backtest(request, services)
+        return graph_backtest(request, backtester)
 
     def reference() -> Awaitable[BacktestResponse]:
         return reference_backtest(request, clients)
 
     def assembly() -> BacktestResponse:
-        return build_response(request, outcome, REQUEST_ID, 0)
+        return assemble_answer(request, gathered, REQUEST_ID, 0)
 
     def assembly_dump() -> bytes:
-        return dump(build_response(request, outcome, REQUEST_ID, 0))
+        return dump(assemble_answer(request, gathered, REQUEST_ID, 0))
 
     per_round = max(1, n // rounds)
     samples: dict[str, list[float]] = {"graph": [], "reference": [], "assembly": [], "assembly_dump": []}
@@ -117,9 +122,9 @@ async def measure(n: int, rounds: int = 5) -> GraphFigures:
     )
 
 
-async def _check_same_answer(request: BacktestRequest, services: Services, clients: AsyncClients) -> None:
+async def _check_same_answer(request: BacktestRequest, backtester: Backtester, clients: AsyncClients) -> None:
     """Both variants must compute the same answer, or the comparison means nothing."""
-    ours, theirs = await graph_backtest(request, services), await reference_backtest(request, clients)
+    ours, theirs = await graph_backtest(request, backtester), await reference_backtest(request, clients)
     ignored = {"data": {"metadata": {"execution_time_ms"}}}
     if ours.model_dump(exclude=ignored) != theirs.model_dump(exclude=ignored):
         raise AssertionError("the plain-asyncio reference does not give the graph's answer")

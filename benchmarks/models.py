@@ -1,6 +1,6 @@
 """The benchmark answers validated once into the models the orchestrator's clients emit.
 
-Stand-in services hand these out, so a benchmark of the graph pays no parsing for them.
+The benchmark of the answer's assembly starts from these, so it pays no parsing for them.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from benchmarks.fixtures import Payloads, backtest_request
-from orchestrator.report import Outcome, Run
+from orchestrator.backtest.answer import Gathered, StrategyRun
 from orchestrator.schemas.downstream import Dividends, Metrics, Prices, Signals, Simulation
 from orchestrator.schemas.requests import BacktestRequest, parse_backtest
 
@@ -35,13 +35,13 @@ class Models:
             metrics=Metrics.model_validate(payloads.metrics["data"]),
         )
 
-    def outcome(self) -> Outcome:
-        """What the graph gathers for one backtest, ready for ``build_response``."""
-        return Outcome(
+    def gathered(self) -> Gathered:
+        """What the graph gathers for one backtest, ready for ``assemble_answer``."""
+        return Gathered(
             prices=self.prices,
             dividends=self.dividends,
-            active=Run(self.signals["active"], self.simulations["active"]),
-            baseline=Run(self.signals["baseline"], self.simulations["baseline"]),
+            active=StrategyRun(self.signals["active"], self.simulations["active"]),
+            baseline=StrategyRun(self.signals["baseline"], self.simulations["baseline"]),
             metrics=self.metrics,
         )
 

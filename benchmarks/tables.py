@@ -24,12 +24,12 @@ def header() -> str:
 
 def graph_table(figures: GraphFigures) -> list[str]:
     rows = [
-        ("reactivex graph (pipeline.backtest_graph)", f"{figures.graph_ms:.3f}"),
+        ("reactivex graph (Backtester.graph)", f"{figures.graph_ms:.3f}"),
         ("plain asyncio reference, same calls and answer", f"{figures.reference_ms:.3f}"),
         ("ratio graph / reference", f"{figures.ratio:.1f}x"),
         ("graph - reference (what the operators cost)", f"{figures.overhead_ms:.3f}"),
-        ("build_response alone", f"{figures.assembly_ms:.3f}"),
-        ("build_response + wire.dump", f"{figures.assembly_dump_ms:.3f}"),
+        ("assemble_answer alone", f"{figures.assembly_ms:.3f}"),
+        ("assemble_answer + json_http.dump", f"{figures.assembly_dump_ms:.3f}"),
     ]
     return [
         f"1. Graph overhead, no network: CPU ms per backtest "

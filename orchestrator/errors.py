@@ -1,17 +1,29 @@
-"""The error tree: every failure the API can answer, and the one place lower layers map into it.
+"""The error tree, and the one place where any failure becomes an answer.
 
-Each class carries the code and status of CONTRACTS.md's error table. Handlers raise these; the
-error middleware renders them as the envelope. :func:`from_exception` maps what the HTTP client
-raises (connection refused, reset, timeout) and :func:`from_service_error` maps an error envelope
-a service sent, so no other module needs to know aiohttp's exception hierarchy.
+Each class carries the code and status of the error table in ``docs/contract.md``, and whether a
+failed call is worth another try (every downstream call is a pure computation, so repeating one is
+safe; what varies is whether a repeat can go differently). Three data-driven tables map what lower
+layers raise:
+
+* :data:`CLIENT_ERRORS`: what the HTTP client raises while calling a service (refused, reset,
+  stalled) -> our error naming the service, used by :func:`from_client_exception`;
+* :data:`SERVICE_CODES`: a code in a service's error envelope that passes through with our status,
+  used by :func:`from_service_error`;
+* :data:`FRAMEWORK_ERRORS`: the status of aiohttp's own HTTP errors (404, 405, 413, ...).
+
+:func:`to_api_error` turns *any* exception into the error to answer; it alone decides what is
+INTERNAL_ERROR. The middleware, the event stream and the call tracker all go through it.
 """
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import aiohttp
+from aiohttp.web_exceptions import HTTPException
+
+from orchestrator.schemas.responses import ErrorBody, ErrorResponse
 
 
 class ApiError(Exception):
@@ -19,17 +31,16 @@ class ApiError(Exception):
 
     code: ClassVar[str] = "INTERNAL_ERROR"
     status: ClassVar[int] = 500
+    #: Whether the call that failed this way may succeed if made again.
+    retryable: bool = False
 
     def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}
 
-    def envelope(self) -> dict[str, Any]:
-        return {
-            "success": False,
-            "error": {"code": self.code, "message": self.message, "details": self.details},
-        }
+    def envelope(self) -> ErrorResponse:
+        return ErrorResponse(error=ErrorBody(code=self.code, message=self.message, details=self.details))
 
 
 class InvalidRequest(ApiError):
@@ -71,6 +82,9 @@ class MethodNotAllowed(ApiError):
 class InternalError(ApiError):
     code, status = "INTERNAL_ERROR", 500
 
+    def __init__(self, message: str = "An unexpected error occurred; it has been logged") -> None:
+        super().__init__(message)
+
 
 class DownstreamError(ApiError):
     """A failure of one of the services behind us; ``details.service`` names it."""
@@ -81,11 +95,17 @@ class DownstreamError(ApiError):
 
 
 class ServiceUnavailable(DownstreamError):
+    """Refused or dropped the connection, or said it is unavailable: another try may find it up."""
+
     code, status = "SERVICE_UNAVAILABLE", 503
+    retryable = True
 
 
 class ServiceTimeout(DownstreamError):
+    """No answer in time: another try may be quicker."""
+
     code, status = "SERVICE_TIMEOUT", 504
+    retryable = True
 
     def __init__(self, service: str, timeout_s: float, details: dict[str, Any] | None = None) -> None:
         message = f"The {service} service did not answer within {timeout_s:g} s"
@@ -93,15 +113,27 @@ class ServiceTimeout(DownstreamError):
 
 
 class ExternalApiError(DownstreamError):
+    """An answer outside the service's contract.
+
+    Worth another try when the service itself failed (a 5xx) or what came back is not the service's
+    JSON at all (a proxy's HTML page, a truncated body); not when a well-formed answer breaks the
+    contract or the service said our request was wrong: it would say the same again.
+    """
+
     code, status = "EXTERNAL_API_ERROR", 502
 
-    def __init__(self, service: str, status: int | None, message: str, **details: Any) -> None:
+    def __init__(
+        self, service: str, status: int | None, message: str, *, retryable: bool = False, **details: Any
+    ) -> None:
         super().__init__(service, message, {"status": status, **details})
+        self.retryable = retryable
 
 
-# A service's error code in this table passes through with our status. INTERNAL_ERROR is not in
-# it: that code means a bug in the orchestrator, so a service's own internal error is a 502.
-PASSTHROUGH: dict[str, type[ApiError]] = {
+# --- what a service says --------------------------------------------------------------------------
+
+#: A service's error code in this table passes through with our status. INTERNAL_ERROR is not in it:
+#: that code means a bug in the orchestrator, so a service's own internal error is a 502.
+SERVICE_CODES: dict[str, type[ApiError]] = {
     cls.code: cls
     for cls in (
         InvalidRequest,
@@ -116,17 +148,16 @@ PASSTHROUGH: dict[str, type[ApiError]] = {
     )
 }
 
-
 _MAX_SERVICE_MESSAGE = 300
 
 
 def from_service_error(service: str, status: int, error: dict[str, Any]) -> ApiError:
-    """Map the ``error`` object of a service's envelope to our tree."""
+    """Map the ``error`` object of a service's envelope, answered with HTTP ``status``, to our tree."""
     code = error.get("code")
     message = error.get("message") if isinstance(error.get("message"), str) else None
     details = error.get("details") if isinstance(error.get("details"), dict) else {}
-    if code in PASSTHROUGH:
-        return PASSTHROUGH[code](message or f"The {service} service answered {code}", {**details})
+    if code in SERVICE_CODES:
+        return SERVICE_CODES[code](message or f"The {service} service answered {code}", {**details})
     if code == ServiceUnavailable.code:
         return ServiceUnavailable(service, message or f"The {service} service is unavailable", details)
     if code == ServiceTimeout.code:
@@ -136,28 +167,80 @@ def from_service_error(service: str, status: int, error: dict[str, Any]) -> ApiE
         service,
         status,
         f"The {service} service failed with {code or 'an unnamed error'}",
+        retryable=status >= 500,
         service_code=code,
         service_message=(message or "")[:_MAX_SERVICE_MESSAGE],
     )
 
 
-def from_exception(service: str, timeout_s: float, error: Exception) -> Exception:
+# --- what the HTTP client raises ------------------------------------------------------------------
+
+ClientErrorFactory = Callable[[str, float], ApiError]
+ExceptionKinds = type[BaseException] | tuple[type[BaseException], ...]
+
+#: Checked in order, subclasses before their bases (a ServerTimeoutError is also a connection error,
+#: a ClientConnectorError also an OSError); each row makes the error for ``(service, timeout_s)``.
+CLIENT_ERRORS: tuple[tuple[ExceptionKinds, ClientErrorFactory], ...] = (
+    (TimeoutError, lambda service, timeout_s: ServiceTimeout(service, timeout_s)),
+    (
+        aiohttp.ClientConnectorError,
+        lambda service, _: ServiceUnavailable(service, f"The {service} service refused the connection"),
+    ),
+    (
+        (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError),
+        lambda service, _: ServiceUnavailable(service, f"The {service} service dropped the connection"),
+    ),
+    (
+        (aiohttp.ClientPayloadError, aiohttp.ClientResponseError),
+        lambda service, _: ExternalApiError(
+            service, None, f"The {service} service sent a broken answer", retryable=True
+        ),
+    ),
+    (
+        aiohttp.ClientConnectionError,
+        lambda service, _: ServiceUnavailable(service, f"The {service} service could not be reached"),
+    ),
+)
+
+
+def from_client_exception(service: str, timeout_s: float, error: Exception) -> Exception:
     """Map what the HTTP layer raised while calling ``service``; our own errors pass unchanged.
 
-    Anything unrecognised is returned as is, so it surfaces as INTERNAL_ERROR with its stack logged.
+    Anything not in :data:`CLIENT_ERRORS` is returned as it is, so that a bug surfaces as
+    INTERNAL_ERROR with its stack logged rather than being blamed on the service.
     """
     if isinstance(error, ApiError):
         return error
-    if isinstance(error, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
-        return ServiceTimeout(service, timeout_s)
-    if isinstance(error, aiohttp.ClientConnectorError):
-        return ServiceUnavailable(service, f"The {service} service refused the connection")
-    if isinstance(error, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
-        return ServiceUnavailable(service, f"The {service} service dropped the connection")
-    if isinstance(error, aiohttp.ClientPayloadError | aiohttp.ClientResponseError):
-        return ExternalApiError(
-            service, getattr(error, "status", None), f"The {service} service sent a broken answer"
-        )
-    if isinstance(error, aiohttp.ClientConnectionError):
-        return ServiceUnavailable(service, f"The {service} service could not be reached")
+    for kind, make in CLIENT_ERRORS:
+        if isinstance(error, kind):
+            return make(service, timeout_s)
     return error
+
+
+# --- the framework's own HTTP errors, and the one function ---------------------------------------
+
+#: aiohttp's HTTP errors by status, with the message we answer; any other status is a bug of ours.
+FRAMEWORK_ERRORS: dict[int, tuple[type[ApiError], str]] = {
+    400: (InvalidRequest, "The request could not be read"),
+    404: (NotFound, "No such endpoint"),
+    405: (MethodNotAllowed, "Method not allowed for this path"),
+    413: (PayloadTooLarge, "The request body is too large"),
+    415: (UnsupportedMediaType, "Unsupported media type"),
+}
+
+
+def to_api_error(error: BaseException) -> ApiError:
+    """The error to answer for any exception: ours as it is, the framework's by its status, and
+    anything else as INTERNAL_ERROR (the caller logs its stack; the answer never shows it)."""
+    if isinstance(error, ApiError):
+        return error
+    if isinstance(error, HTTPException) and error.status in FRAMEWORK_ERRORS:
+        error_class, message = FRAMEWORK_ERRORS[error.status]
+        allowed = getattr(error, "allowed_methods", None)
+        return error_class(message, {"allowed": sorted(allowed)} if allowed else {})
+    return InternalError()
+
+
+def is_unexpected(error: BaseException) -> bool:
+    """Whether ``error`` is a bug of ours, to be logged with its stack: it maps to INTERNAL_ERROR."""
+    return not isinstance(error, ApiError) and isinstance(to_api_error(error), InternalError)

@@ -1,31 +1,39 @@
-"""Every setting, read from the environment (or a ``.env`` file) and validated at start-up."""
+"""Every setting, read from the environment (or a ``.env`` file) and validated at start-up.
+
+Each downstream service's URL and timeout settings (``MARKET_DATA_URL``, ``MARKET_DATA_TIMEOUT_S``,
+...) come from the service registry, so a service is named in one place only.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, Field, ValidationError, field_validator
+from pydantic import AnyHttpUrl, Field, ValidationError, create_model, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from orchestrator.registry import BY_NAME, ORCHESTRATOR_PORT, SERVICES
 
 Seconds = Annotated[float, Field(gt=0, le=3600)]
 
 
-class Settings(BaseSettings):
+def _service_fields() -> dict[str, Any]:
+    """``{name}_url`` and the timeout field of every registry entry, with the entry's defaults."""
+    fields: dict[str, Any] = {}
+    for entry in SERVICES:
+        fields[entry.url_setting] = (AnyHttpUrl, AnyHttpUrl(entry.default_url))
+        fields.setdefault(entry.timeout_field, (Seconds, entry.default_timeout_s))
+    return fields
+
+
+_ServiceSettings = create_model("_ServiceSettings", __base__=BaseSettings, **_service_fields())
+
+
+class Settings(_ServiceSettings):  # type: ignore[misc, valid-type]
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
     host: str = "0.0.0.0"
-    port: Annotated[int, Field(ge=1, le=65535)] = 8011
+    port: Annotated[int, Field(ge=1, le=65535)] = ORCHESTRATOR_PORT
 
-    market_data_url: AnyHttpUrl = AnyHttpUrl("http://market-data:8012")
-    strategy_url: AnyHttpUrl = AnyHttpUrl("http://strategy:8013")
-    portfolio_url: AnyHttpUrl = AnyHttpUrl("http://portfolio:8014")
-    metrics_url: AnyHttpUrl = AnyHttpUrl("http://metrics:8015")
-    test_data_url: AnyHttpUrl = AnyHttpUrl("http://test-data-fetcher:8016")
-
-    market_data_timeout_s: Seconds = 10.0
-    strategy_timeout_s: Seconds = 10.0
-    portfolio_timeout_s: Seconds = 15.0
-    metrics_timeout_s: Seconds = 10.0
     backtest_deadline_s: Seconds = 30.0
     health_timeout_s: Annotated[float, Field(gt=0, le=10)] = 1.5
 
@@ -58,7 +66,11 @@ class Settings(BaseSettings):
 
     def url(self, service: str) -> str:
         """The base URL of a service, without a trailing slash, ready for ``+ "/path"``."""
-        return str(getattr(self, f"{service}_url")).rstrip("/")
+        return str(getattr(self, BY_NAME[service].url_setting)).rstrip("/")
+
+    def timeout_s(self, service: str) -> float:
+        """The per-call timeout of a service."""
+        return float(getattr(self, BY_NAME[service].timeout_field))
 
 
 class SettingsError(Exception):

@@ -1,9 +1,11 @@
 """``python -m services NAME [--host HOST] [--port PORT]``: serve one reference service with uvicorn.
 
-NAME is ``market_data`` (8012), ``strategy`` (8013), ``portfolio`` (8014), ``metrics`` (8015) or
-``test_data`` (8016, the market data API over the fixed test fixture). The market data provider is
-``--provider`` (else ``MARKET_DATA_PROVIDER``, else ``sample``); ``csv`` reads ``--data-dir`` (else
-``MARKET_DATA_DIR``). SIGINT and SIGTERM stop the server gracefully, with exit code 0.
+NAME is ``market_data``, ``strategy``, ``portfolio``, ``metrics`` or ``test_data`` (the market data
+API over the fixed test fixture); each listens by default on its port in the orchestrator's service
+registry (``orchestrator/registry.py``, 8012 to 8016), the table ``orchestrator dev`` reads too.
+The market data provider is ``--provider`` (else ``MARKET_DATA_PROVIDER``, else ``sample``);
+``csv`` reads ``--data-dir`` (else ``MARKET_DATA_DIR``). SIGINT and SIGTERM stop the server
+gracefully, with exit code 0.
 """
 
 from __future__ import annotations
@@ -17,9 +19,8 @@ from types import FrameType
 import uvicorn
 from starlette.applications import Starlette
 
+from orchestrator.registry import BY_NAME
 from services.market_data.providers import PROVIDERS, make_provider
-
-DEFAULT_PORTS = {"market_data": 8012, "strategy": 8013, "portfolio": 8014, "metrics": 8015, "test_data": 8016}
 
 
 def _market_data(args: argparse.Namespace) -> Starlette:
@@ -67,7 +68,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("name", choices=list(FACTORIES), help="the service to serve")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port (default: 8012-8016 by service)")
+    parser.add_argument("--port", type=int, help="port (default: the service's port in the registry)")
     parser.add_argument("--provider", choices=PROVIDERS, help="market data provider (default: sample)")
     parser.add_argument("--data-dir", help="directory of CSV files for the csv provider")
     return parser.parse_args(argv)
@@ -80,11 +81,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:  # a bad provider setting, e.g. no CSV directory
         print(f"services: {error}", file=sys.stderr)
         return 2
-    port = args.port if args.port is not None else DEFAULT_PORTS[args.name]
-    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=port_of(args), log_level="warning"))
     _stop_quietly_on_signals(server)
     server.run()
     return 0 if server.started else 1
+
+
+def port_of(args: argparse.Namespace) -> int:
+    """``--port``, else the service's port in the registry."""
+    return args.port if args.port is not None else BY_NAME[args.name].default_port
 
 
 def _stop_quietly_on_signals(server: uvicorn.Server) -> None:

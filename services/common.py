@@ -1,7 +1,7 @@
 """What every reference service shares: the answer envelope, its errors, body validation, ``/health``.
 
 Every answer is ``{"success": true, "data": ...}`` or ``{"success": false, "error": {code, message,
-details}}`` (CONTRACTS.md section 2), written with orjson. Handlers are plain functions from a
+details}}`` (docs/contract.md), written with orjson. Handlers are plain functions from a
 validated pydantic body to ``data``; :func:`json_endpoint` does the reading, validating and wrapping,
 so no handler ever lets a traceback or an exception's text reach the caller.
 """
@@ -36,7 +36,7 @@ class OrjsonResponse(JSONResponse):
 
 
 class ServiceError(Exception):
-    """An error answered as the envelope, with a code from CONTRACTS.md's table and its HTTP status."""
+    """An error answered as the envelope, with a code from docs/contract.md's table and its HTTP status."""
 
     def __init__(self, code: str, message: str, status: int = 400, details: dict[str, Any] | None = None):
         super().__init__(message)

@@ -4,6 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+#: The calls of one backtest as progress events name them, for scripted streams (the page's and the
+#: command line's fake orchestrators); ``tests/orchestrator/backtest/test_graph.py`` checks that the
+#: graph makes exactly these.
+CALLS = (
+    "market_data.prices",
+    "market_data.dividends",
+    "signals.active",
+    "signals.baseline",
+    "simulate.active",
+    "simulate.baseline",
+    "metrics",
+)
+
+#: The paths of the services' calls.
+SERVICE_PATHS = ("/prices", "/dividends", "/signals", "/simulate", "/calculate")
+
 TICKER = "TQQQ"
 DATES = ["2020-01-02", "2020-01-03", "2020-01-06", "2020-01-07"]
 CLOSES = [100.0, 94.0, 95.0, 96.0]
@@ -152,6 +168,38 @@ def metrics(with_comparison: bool = True) -> dict[str, Any]:
     if with_comparison:
         data["comparison"] = COMPARISON
     return envelope(data)
+
+
+def is_baseline_simulation(body: dict[str, Any]) -> bool:
+    """The baseline is simulated all in on day one: one trade of the whole capital."""
+    return body["investment_per_trade"] == body["initial_capital"]
+
+
+def call_name(path: str, body: dict[str, Any]) -> str:
+    """Which of :data:`CALLS` a request to a service is, from its path and body."""
+    if path == "/signals":
+        return "signals.baseline" if body["strategy_type"] == "buy_and_hold" else "signals.active"
+    if path == "/simulate":
+        return "simulate.baseline" if is_baseline_simulation(body) else "simulate.active"
+    return {"/prices": "market_data.prices", "/dividends": "market_data.dividends", "/calculate": "metrics"}[
+        path
+    ]
+
+
+def answer(path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """What the services answer to a request of a backtest, as every fake service does."""
+    match path:
+        case "/prices":
+            return prices()
+        case "/dividends":
+            return dividends()
+        case "/signals":
+            return signals(body["strategy_type"])
+        case "/simulate":
+            return simulation("baseline" if is_baseline_simulation(body) else "active")
+        case "/calculate":
+            return metrics()
+    raise LookupError(f"no fake service answers {path}")
 
 
 def backtest_request(**changes: Any) -> dict[str, Any]:

@@ -1,11 +1,10 @@
-"""Fake services on a real loopback server: CONTRACTS.md answers, with delays, and a log of what ran."""
+"""Fake services on a real loopback server: docs/contract.md answers, with delays, and a log of what ran."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import web
 
@@ -29,8 +28,8 @@ def fake_services(delays: dict[str, float] | None = None, log: CallLog | None = 
     """One app answering for all four services; ``delays`` by path (e.g. ``{"/dividends": 0.5}``)."""
     delays, log = delays or {}, log or CallLog()
 
-    async def answer(request: web.Request, payload: dict[str, Any]) -> web.Response:
-        key = request.path
+    async def service(request: web.Request) -> web.Response:
+        key, payload = request.path, fakes.answer(request.path, await request.json())
         log.note(log.started, key)
         try:
             await asyncio.sleep(delays.get(key, 0))
@@ -41,24 +40,6 @@ def fake_services(delays: dict[str, float] | None = None, log: CallLog | None = 
         log.note(log.ended, key)
         return web.json_response(payload)
 
-    async def prices(request: web.Request) -> web.Response:
-        return await answer(request, fakes.prices())
-
-    async def dividends(request: web.Request) -> web.Response:
-        return await answer(request, fakes.dividends())
-
-    async def signals(request: web.Request) -> web.Response:
-        body = await request.json()
-        return await answer(request, fakes.signals(body["strategy_type"]))
-
-    async def simulate(request: web.Request) -> web.Response:
-        body = await request.json()
-        kind = "baseline" if body["investment_per_trade"] == body["initial_capital"] else "active"
-        return await answer(request, fakes.simulation(kind))
-
-    async def calculate(request: web.Request) -> web.Response:
-        return await answer(request, fakes.metrics())
-
     async def health(request: web.Request) -> web.Response:
         await asyncio.sleep(delays.get("/health", 0))
         return web.json_response({"status": "healthy", "service": "fake"})
@@ -66,11 +47,7 @@ def fake_services(delays: dict[str, float] | None = None, log: CallLog | None = 
     app = web.Application()
     app.add_routes(
         [
-            web.post("/prices", prices),
-            web.post("/dividends", dividends),
-            web.post("/signals", signals),
-            web.post("/simulate", simulate),
-            web.post("/calculate", calculate),
+            *(web.post(path, service) for path in fakes.SERVICE_PATHS),
             web.get("/health", health),
         ]
     )

@@ -20,7 +20,6 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from orchestrator.cli.sse_client import Failed, fetch
-from orchestrator.stages import STAGES
 
 DEFAULT_URL = "http://127.0.0.1:8011"
 PERIODS = ("daily", "weekly", "monthly")
@@ -69,7 +68,7 @@ def _json_object(text: str) -> dict[str, Any]:
 
 
 def request_body(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``POST /api/backtest`` body of CONTRACTS.md; raises ValueError on flags that do not fit."""
+    """The ``POST /api/backtest`` body of docs/contract.md; raises ValueError on flags that do not fit."""
     dip = {"price_change_threshold": args.threshold, "lookback_period": args.lookback}
     dip = {key: value for key, value in dip.items() if value is not None}
     if dip and args.strategy != "buy_the_dip":
@@ -117,12 +116,12 @@ async def backtest(args: argparse.Namespace, out: Console, err: Console) -> int:
     shown_on = err if args.json else out  # with --json, stdout carries the answer and nothing else
     if shown_on.is_terminal and not args.no_progress:
         bar = StageBar(shown_on)
-        showing, report = bar, bar.on_event
+        showing, on_progress = bar, bar.on_event
     else:  # one plain line per event, for pipes, logs and --no-progress
-        showing, report = nullcontext(), lambda event: say(shown_on, progress_line(event))
+        showing, on_progress = nullcontext(), lambda event: say(shown_on, progress_line(event))
     try:
         with showing:
-            raw, answer = await fetch(args.url, body, args.timeout, report)
+            raw, answer = await fetch(args.url, body, args.timeout, on_progress)
     except Failed as failure:
         say(err, str(failure))
         return failure.exit_code
@@ -151,7 +150,10 @@ def progress_line(event: dict[str, Any]) -> str:
 
 
 class StageBar(progress.Progress):
-    """A live bar that steps once per finished stage, describing the stages still running."""
+    """A live bar that steps once per finished call, describing the calls still running.
+
+    How many calls there are is what the events say (their ``total``): the client knows nothing of
+    the graph behind the API."""
 
     def __init__(self, console: Console) -> None:
         # A fixed width for the stages running, so that the bar does not jump as they change.
@@ -160,7 +162,7 @@ class StageBar(progress.Progress):
         columns = (progress.SpinnerColumn(), stages)
         columns += (progress.BarColumn(), progress.MofNCompleteColumn(), progress.TimeElapsedColumn())
         super().__init__(*columns, console=console)
-        self._task = self.add_task("sending", total=len(STAGES))
+        self._task = self.add_task("sending", total=None)
         self._running: list[str] = []
 
     def on_event(self, event: dict[str, Any]) -> None:
@@ -171,7 +173,7 @@ class StageBar(progress.Progress):
             self._running.remove(stage)
         if state == "failed":  # printed above the bar, so it stays visible
             say(self.console, progress_line(event))
-        done, total = event.get("done", 0), event.get("total", len(STAGES))
+        done, total = event.get("done", 0), event.get("total")
         description = ", ".join(self._running) or ("done" if done == total else "waiting")
         self.update(self._task, completed=done, total=total, description=description)
 

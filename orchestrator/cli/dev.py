@@ -7,7 +7,8 @@ import signal
 import sys
 import threading
 
-from orchestrator.cli.platform import ORCHESTRATOR_PORT, SERVICES, LocalPlatform
+from orchestrator.cli.platform import LocalPlatform
+from orchestrator.registry import ORCHESTRATOR_PORT, SERVICES
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -18,11 +19,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--port", type=int, default=ORCHESTRATOR_PORT, help="orchestrator port (default 8011)"
     )
+    first_port = SERVICES[0].default_port
     parser.add_argument(
         "--services-port",
         type=int,
-        default=SERVICES[0][2],
-        help="port of the first reference service; the others follow it (default 8012, up to 8016)",
+        default=first_port,
+        help=f"port of the first reference service; the others follow it (default {first_port})",
     )
     parser.add_argument(
         "--log-format", choices=("console", "json"), default="console", help="orchestrator log format"
@@ -30,13 +32,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    platform = LocalPlatform(
+def platform_for(args: argparse.Namespace) -> LocalPlatform:
+    """The processes to start: each service on ``--services-port`` plus its place in the registry."""
+    return LocalPlatform(
         host=args.host,
-        ports={name: args.services_port + offset for offset, (name, _, _) in enumerate(SERVICES)},
+        ports={entry.name: args.services_port + offset for offset, entry in enumerate(SERVICES)},
         orchestrator_port=args.port,
         env={"LOG_FORMAT": args.log_format},
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    platform = platform_for(args)
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
@@ -58,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _announce(platform: LocalPlatform) -> None:
-    services = "\n".join(f"  {name:<12} {platform.service_url(name)}" for name, _, _ in SERVICES)
+    services = "\n".join(f"  {entry.name:<12} {platform.service_url(entry.name)}" for entry in SERVICES)
     print(
         f"""
 The backtesting platform is up (reference services, synthetic sample data, no network needed).

@@ -1,7 +1,7 @@
 """The whole platform on loopback: the reference services and the orchestrator, as child processes.
 
-The orchestrator only ever speaks HTTP to the services; this launcher knows them by the command that
-starts them (``python -m services NAME``) and the port it gives each, nothing more.
+The orchestrator only ever speaks HTTP to the services; this launcher knows them from the service
+registry, by the command that starts them (``python -m services NAME``) and the port it gives each.
 """
 
 from __future__ import annotations
@@ -17,15 +17,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-#: Each reference service, the orchestrator setting that points at it, and its default port.
-SERVICES = (
-    ("market_data", "MARKET_DATA_URL", 8012),
-    ("strategy", "STRATEGY_URL", 8013),
-    ("portfolio", "PORTFOLIO_URL", 8014),
-    ("metrics", "METRICS_URL", 8015),
-    ("test_data", "TEST_DATA_URL", 8016),
-)
-ORCHESTRATOR_PORT = 8011
+from orchestrator.registry import ORCHESTRATOR_PORT, SERVICES
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -37,7 +29,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 @dataclass
 class LocalPlatform:
     host: str = "127.0.0.1"
-    ports: dict[str, int] = field(default_factory=lambda: {name: port for name, _, port in SERVICES})
+    ports: dict[str, int] = field(default_factory=lambda: {s.name: s.default_port for s in SERVICES})
     orchestrator_port: int = ORCHESTRATOR_PORT
     env: Mapping[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -45,7 +37,7 @@ class LocalPlatform:
     @classmethod
     def on_free_ports(cls, **kwargs: object) -> LocalPlatform:
         return cls(
-            ports={name: free_port() for name, _, _ in SERVICES}, orchestrator_port=free_port(), **kwargs
+            ports={entry.name: free_port() for entry in SERVICES}, orchestrator_port=free_port(), **kwargs
         )
 
     @property
@@ -58,10 +50,9 @@ class LocalPlatform:
     def start(self, timeout_s: float = 30.0) -> None:
         """Start every process and wait until each answers ``/health``; stop them all on failure."""
         try:
-            for name, _, _ in SERVICES:
-                self._spawn(
-                    name, ["-m", "services", name, "--host", self.host, "--port", str(self.ports[name])]
-                )
+            for entry in SERVICES:
+                port = str(self.ports[entry.name])
+                self._spawn(entry.name, ["-m", "services", entry.name, "--host", self.host, "--port", port])
             self._spawn(
                 "orchestrator",
                 ["-m", "orchestrator", "serve", "--host", self.host, "--port", str(self.orchestrator_port)],
@@ -76,12 +67,12 @@ class LocalPlatform:
         self.processes[name] = subprocess.Popen([sys.executable, *args], env=env)
 
     def _wiring(self) -> dict[str, str]:
-        return {setting: self.service_url(name) for name, setting, _ in SERVICES}
+        return {entry.url_variable: self.service_url(entry.name) for entry in SERVICES}
 
     def _wait_healthy(self, deadline: float) -> None:
-        urls = {name: self.service_url(name) for name, _, _ in SERVICES} | {"orchestrator": self.url}
-        for name, url in urls.items():
-            while not _healthy(url + "/health"):
+        checks = {entry.name: self.service_url(entry.name) + entry.health_path for entry in SERVICES}
+        for name, url in (checks | {"orchestrator": self.url + "/health"}).items():
+            while not _healthy(url):
                 if self.processes[name].poll() is not None:
                     raise RuntimeError(f"{name} exited with code {self.processes[name].returncode}")
                 if time.monotonic() > deadline:
@@ -94,7 +85,7 @@ class LocalPlatform:
 
     def stop(self, grace_s: float = 10.0) -> None:
         """SIGTERM every process (the orchestrator first, so no request reaches a stopped service)."""
-        for name in ["orchestrator", *(name for name, _, _ in SERVICES)]:
+        for name in ["orchestrator", *(entry.name for entry in SERVICES)]:
             process = self.processes.get(name)
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGTERM)

@@ -5,12 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from aiohttp import web
-
-from orchestrator.app import create_app
-from orchestrator.logs import configure_logging
-from orchestrator.settings import SettingsError, load_settings
-
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("serve", help="serve the API (settings from the environment)")
@@ -20,6 +14,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: the other commands share this command line, and `orchestrator backtest` is a
+    # plain HTTP client that loads nothing of the server.
+    from aiohttp import web
+
+    from orchestrator.logs import configure_logging
+    from orchestrator.settings import SettingsError, load_settings
+    from orchestrator.web.app import create_app
+
     overrides = {key: value for key in ("host", "port") if (value := getattr(args, key)) is not None}
     try:
         settings = load_settings(**overrides)

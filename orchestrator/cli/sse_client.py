@@ -26,7 +26,7 @@ import aiohttp
 
 # A lone CR at the very end of the buffer may be the first half of a CRLF split across chunks.
 _LINE_END = re.compile(r"\r\n|\r(?!\Z)|\n")
-Report = Callable[[dict[str, Any]], None]  # told each progress event
+OnProgress = Callable[[dict[str, Any]], None]  # told each progress event
 HINT = "is the orchestrator running? try `orchestrator dev` (or point --url / $ORCHESTRATOR_URL at it)"
 
 
@@ -110,7 +110,9 @@ class Failed(Exception):
         self.exit_code = exit_code
 
 
-async def fetch(url: str, body: dict[str, Any], timeout_s: float, report: Report) -> tuple[str, dict]:
+async def fetch(
+    url: str, body: dict[str, Any], timeout_s: float, on_progress: OnProgress
+) -> tuple[str, dict]:
     """POST the backtest; the answer's raw text and decoded body, or :class:`Failed`."""
     endpoint = url.rstrip("/") + "/api/backtest"
     try:
@@ -119,7 +121,7 @@ async def fetch(url: str, body: dict[str, Any], timeout_s: float, report: Report
             session.post(endpoint, json=body, headers={"Accept": "text/event-stream"}) as response,
         ):
             if response.content_type == "text/event-stream":
-                return await _read_stream(response, report)
+                return await _read_stream(response, on_progress)
             # Validation errors (and servers that do not stream) answer plain JSON.
             return _read_answer(response.status, await response.text())
     except aiohttp.ClientConnectorError as error:
@@ -132,10 +134,10 @@ async def fetch(url: str, body: dict[str, Any], timeout_s: float, report: Report
         raise Failed(f"lost the connection to {url}: {error or type(error).__name__}", 2) from None
 
 
-async def _read_stream(response: aiohttp.ClientResponse, report: Report) -> tuple[str, dict]:
+async def _read_stream(response: aiohttp.ClientResponse, on_progress: OnProgress) -> tuple[str, dict]:
     async for event in iter_events(response.content):
         if event.event == "progress":
-            report(_decode(event.data))
+            on_progress(_decode(event.data))
         elif event.event == "result":
             return event.data, _decode(event.data)
         elif event.event == "error":

@@ -1,8 +1,9 @@
 """Read a service's answer: the ``data`` of a success envelope, or the right error.
 
-Real services are untidy (CONTRACTS.md section 2): errors arrive inside 200 answers, nested under
-FastAPI's ``detail``, as bare strings or validation lists, or as HTML from a proxy. All of it is
-sorted out here, once, so the clients only ever see ``data`` or one of our errors.
+Real services are untidy (``docs/contract.md``, "Untidy answers"): errors arrive inside 200
+answers, nested under FastAPI's ``detail``, as bare strings or validation lists, or as HTML from a
+proxy. All of it is sorted out here, once, so the clients only ever see ``data`` or one of our
+errors.
 """
 
 from __future__ import annotations
@@ -39,21 +40,21 @@ def _parse(body: bytes) -> Any:
 
 
 def _outside_contract(service: str, status: int, document: Any) -> ApiError:
+    # Another try may help when the service failed (5xx) or sent something that is not JSON at all.
+    retryable = status >= 500 or document is None
     detail = document.get("detail") if isinstance(document, dict) else None
     if isinstance(detail, str):
-        return ExternalApiError(
-            service,
-            status,
+        message, details = (
             f"The {service} service answered HTTP {status}",
-            detail=detail[:_MAX_DETAIL_CHARS],
+            {"detail": detail[:_MAX_DETAIL_CHARS]},
         )
-    if isinstance(detail, list):
-        return ExternalApiError(
-            service,
-            status,
+    elif isinstance(detail, list):
+        message, details = (
             f"The {service} service rejected the request (HTTP {status})",
-            problems=detail[:10],
+            {"problems": detail[:10]},
         )
-    if status >= 500:
-        return ExternalApiError(service, status, f"The {service} service failed with HTTP {status}")
-    return ExternalApiError(service, status, f"The {service} service sent an answer outside its contract")
+    elif status >= 500:
+        message, details = f"The {service} service failed with HTTP {status}", {}
+    else:
+        message, details = f"The {service} service sent an answer outside its contract", {}
+    return ExternalApiError(service, status, message, retryable=retryable, **details)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reactivex import Observable
 
-from orchestrator.clients.base import ServiceClient
+from orchestrator.clients.service import ServiceClient
 from orchestrator.schemas.downstream import Dividends, Prices
 from orchestrator.schemas.requests import MarketParams
 

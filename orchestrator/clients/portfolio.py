@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import orjson
 from reactivex import Observable
 
-from orchestrator.clients.base import ServiceClient
+from orchestrator.clients.service import ServiceClient
 from orchestrator.schemas.downstream import Dividends, Prices, Signals, Simulation
-
-
-@dataclass(frozen=True, slots=True)
-class SimulationParams:
-    initial_capital: float
-    investment_per_trade: float
-    reinvest_dividends: bool
-    transaction_cost_pct: float = 0.0
-    cash_interest_rate_pct: float = 0.0
+from orchestrator.schemas.requests import PortfolioParams
 
 
 class PortfolioClient:
@@ -26,18 +16,15 @@ class PortfolioClient:
 
     def simulate(
         self,
-        params: SimulationParams,
+        params: PortfolioParams,
         signals: Signals,
         prices: Prices,
         dividends: Dividends,
         request_id: str,
     ) -> Observable[Simulation]:
+        # The request's portfolio parameters are, field for field, what the service takes.
         body = {
-            "initial_capital": params.initial_capital,
-            "investment_per_trade": params.investment_per_trade,
-            "reinvest_dividends": params.reinvest_dividends,
-            "transaction_cost_pct": params.transaction_cost_pct,
-            "cash_interest_rate_pct": params.cash_interest_rate_pct,
+            **params.model_dump(),
             "signals": [signal.model_dump() for signal in signals.signals],
             "price_data": prices.points_json(),
             "dividend_data": _dividend_data(dividends),

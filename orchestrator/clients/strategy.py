@@ -6,7 +6,7 @@ from typing import Any
 
 from reactivex import Observable
 
-from orchestrator.clients.base import ServiceClient
+from orchestrator.clients.service import ServiceClient
 from orchestrator.schemas.downstream import Prices, Signals
 
 

@@ -1,6 +1,6 @@
 """What the four services answer (the ``data`` of their envelopes), as we rely on it.
 
-Lenient where CONTRACTS.md says services are untidy: ints where floats are expected, extra fields
+Lenient where docs/contract.md says services are untidy: ints where floats are expected, extra fields
 kept (time series and summaries pass them on), and only what we use is required. A ``data`` that
 fails these models is an answer outside the contract, which the client layer reports as a 502.
 """

@@ -1,4 +1,4 @@
-"""The body of ``POST /api/backtest``, validated to the field rules of CONTRACTS.md.
+"""The body of ``POST /api/backtest``, validated to the field rules of docs/contract.md.
 
 Types are strict (a string is not a number, 1 is not ``true``) so a frontend bug shows up as a
 clear INVALID_REQUEST rather than a silent coercion. Dates stay strings here: a malformed or

@@ -1,4 +1,4 @@
-"""The answer of ``POST /api/backtest``: CONTRACTS.md's success schema and the error envelope."""
+"""The answer of ``POST /api/backtest``: docs/contract.md's success schema and the error envelope."""
 
 from __future__ import annotations
 

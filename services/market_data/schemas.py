@@ -1,4 +1,4 @@
-"""Request bodies of the market data service (CONTRACTS.md section 2), and their range checks.
+"""Request bodies of the market data service (docs/contract.md), and their range checks.
 
 Dates are plain strings in the body so that a malformed or unreal date is INVALID_DATE_RANGE (as the
 orchestrator answers it) rather than INVALID_REQUEST; a missing field or a wrong type is INVALID_REQUEST.

@@ -1,4 +1,4 @@
-"""Request body of the metrics service's ``POST /calculate`` (CONTRACTS.md section 2)."""
+"""Request body of the metrics service's ``POST /calculate`` (docs/contract.md)."""
 
 from __future__ import annotations
 

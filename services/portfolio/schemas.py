@@ -1,4 +1,4 @@
-"""Request body of the portfolio service's ``POST /simulate`` (CONTRACTS.md section 2)."""
+"""Request body of the portfolio service's ``POST /simulate`` (docs/contract.md)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from aiohttp_sse import sse_response
 
-from orchestrator.stages import STAGES
+from tests.fakes import CALLS
 
 FACTS = {
     "market_data.prices": {"prices": 504},
@@ -73,7 +73,7 @@ Step = tuple[str, str]
 def progress_steps() -> list[Step]:
     """Each stage started then done, as the orchestrator's tracker reports them."""
     steps: list[Step] = []
-    for done, stage in enumerate(STAGES):
+    for done, stage in enumerate(CALLS):
         started = {"stage": stage, "state": "started", "elapsed_ms": 10.0 * done, "done": done, "total": 7}
         finished = {**started, "state": "done", "done": done + 1, "duration_ms": 120.4}
         if stage in FACTS:

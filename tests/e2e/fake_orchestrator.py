@@ -24,8 +24,8 @@ from typing import Any
 
 from aiohttp import web
 
-from orchestrator.routes import page
-from orchestrator.stages import STAGES
+from orchestrator.web.routes import page
+from tests.fakes import CALLS
 
 FACTS = {"market_data.prices": {"prices": 504}, "market_data.dividends": {"dividends": 4}}
 VALIDATION_ERRORS = [
@@ -164,12 +164,12 @@ class FakeOrchestrator:
             return web.json_response(envelope, status=400)
         if ticker == "MIDERR":
             error = {"code": "SERVICE_TIMEOUT", "message": "The strategy service did not answer in time"}
-            events = _progress(list(STAGES[:3]), fail="signals.active")
+            events = _progress(list(CALLS[:3]), fail="signals.active")
             events.append(
                 ("error", {"success": False, "error": error | {"details": {"service": "strategy"}}})
             )
         else:
-            events = [*_progress(list(STAGES)), ("result", result())]
+            events = [*_progress(list(CALLS)), ("result", result())]
         return await self._stream(request, events)
 
     async def _stream(self, request: web.Request, events: list[tuple[str, Any]]) -> web.StreamResponse:

@@ -1,4 +1,4 @@
-"""The orchestrator app in-process, its services answered by aioresponses."""
+"""The orchestrator app in-process, its services answered by aioresponses (or fakes on loopback)."""
 
 from __future__ import annotations
 
@@ -7,32 +7,25 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aioresponses import aioresponses
+from aioresponses import CallbackResult, aioresponses
+from yarl import URL
 
-from orchestrator.app import create_app
+from orchestrator.registry import SERVICES
 from orchestrator.settings import Settings
+from orchestrator.web.app import create_app
 from tests import fakes
 
+#: Each service's base URL in these tests, by registry name: ``http://market-data.test`` and so on.
+URLS = {entry.name: f"http://{entry.default_host}.test" for entry in SERVICES}
 MARKET, STRATEGY, PORTFOLIO, METRICS, TEST_DATA = (
-    "http://market-data.test",
-    "http://strategy.test",
-    "http://portfolio.test",
-    "http://metrics.test",
-    "http://test-data.test",
+    URLS[name] for name in ("market_data", "strategy", "portfolio", "metrics", "test_data")
 )
 
 
 def make_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "market_data_url": MARKET,
-        "strategy_url": STRATEGY,
-        "portfolio_url": PORTFOLIO,
-        "metrics_url": METRICS,
-        "test_data_url": TEST_DATA,
-        "market_data_timeout_s": 2,
-        "strategy_timeout_s": 2,
-        "portfolio_timeout_s": 2,
-        "metrics_timeout_s": 2,
+        **{entry.url_setting: URLS[entry.name] for entry in SERVICES},
+        **{entry.timeout_field: 2 for entry in SERVICES},
         "backtest_deadline_s": 5,
         "risk_free_rate_annual": 0.02,
     }
@@ -48,28 +41,28 @@ def mocked():
 
 @pytest.fixture
 def happy(mocked: aioresponses) -> aioresponses:
-    """Every service answers as CONTRACTS.md says."""
-    mocked.post(f"{MARKET}/prices", payload=fakes.prices())
-    mocked.post(f"{MARKET}/dividends", payload=fakes.dividends())
-    mocked.post(f"{STRATEGY}/signals", callback=_by_strategy, repeat=True)
-    mocked.post(f"{PORTFOLIO}/simulate", callback=_by_capital, repeat=True)
-    mocked.post(f"{METRICS}/calculate", payload=fakes.metrics())
+    """Every service answers as docs/contract.md says."""
+    answer_every_call(mocked)
     return mocked
 
 
-def _by_strategy(url: Any, **kwargs: Any):
-    from aioresponses import CallbackResult
+def answer_every_call(mock: aioresponses, market: str = MARKET) -> None:
+    """Answer each call of a backtest as the fakes do; the market-data calls at ``market``."""
+    for base, path in (
+        (market, "/prices"),
+        (market, "/dividends"),
+        (STRATEGY, "/signals"),
+        (PORTFOLIO, "/simulate"),
+        (METRICS, "/calculate"),
+    ):
+        mock.post(base + path, callback=_answer(path), repeat=True)
 
-    body = json.loads(kwargs["data"])
-    return CallbackResult(payload=fakes.signals(body["strategy_type"]))
 
+def _answer(path: str) -> Callable[..., CallbackResult]:
+    def callback(_url: Any, **kwargs: Any) -> CallbackResult:
+        return CallbackResult(payload=fakes.answer(path, json.loads(kwargs["data"])))
 
-def _by_capital(url: Any, **kwargs: Any):
-    from aioresponses import CallbackResult
-
-    body = json.loads(kwargs["data"])
-    kind = "baseline" if body["investment_per_trade"] == body["initial_capital"] else "active"
-    return CallbackResult(payload=fakes.simulation(kind))
+    return callback
 
 
 @pytest.fixture
@@ -87,8 +80,6 @@ async def client(client_for):
 
 def sent_bodies(mock: aioresponses, url: str) -> list[dict[str, Any]]:
     """The JSON bodies we POSTed to ``url``."""
-    from yarl import URL
-
     return [json.loads(call.kwargs["data"]) for call in mock.requests.get(("POST", URL(url)), [])]
 
 
@@ -104,9 +95,7 @@ def start(aiohttp_server, aiohttp_client):
         log = CallLog()
         services = await aiohttp_server(fake_services(delays, log))
         url = str(services.make_url("")).rstrip("/")
-        urls = {
-            f"{name}_url": url for name in ("market_data", "strategy", "portfolio", "metrics", "test_data")
-        }
+        urls = {entry.url_setting: url for entry in SERVICES}
         client = await aiohttp_client(create_app(make_settings(**urls, **settings)))
         return client, log
 

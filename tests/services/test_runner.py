@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import signal
 import socket
@@ -15,7 +16,9 @@ from typing import Any
 
 import pytest
 
-from services.cli import DEFAULT_PORTS, main, parse_args
+from orchestrator.cli import dev
+from orchestrator.registry import SERVICES
+from services.cli import FACTORIES, main, parse_args, port_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,14 +79,20 @@ def test_serves_and_stops_cleanly(name, service, stop):
             process.wait()
 
 
-def test_default_ports():
-    assert {name: parse_args([name]).port or DEFAULT_PORTS[name] for name in DEFAULT_PORTS} == {
-        "market_data": 8012,
-        "strategy": 8013,
-        "portfolio": 8014,
-        "metrics": 8015,
-        "test_data": 8016,
-    }
+def test_serves_every_registry_service_and_nothing_else():
+    assert set(FACTORIES) == {entry.name for entry in SERVICES}
+
+
+def test_listens_where_orchestrator_dev_expects_each_service():
+    """With no --port, each service takes the port `orchestrator dev` points the orchestrator at."""
+    commands = argparse.ArgumentParser().add_subparsers()
+    dev.register(commands)
+    platform = dev.platform_for(commands.choices["dev"].parse_args([]))
+    assert {name: port_of(parse_args([name])) for name in FACTORIES} == platform.ports
+
+
+def test_an_explicit_port_wins():
+    assert port_of(parse_args(["metrics", "--port", "9999"])) == 9999
 
 
 def test_a_bad_provider_setting_exits_with_a_message(monkeypatch, capsys):

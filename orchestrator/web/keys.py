@@ -6,13 +6,11 @@ import weakref
 
 import aiohttp
 from aiohttp import web
-from reactivex.scheduler.eventloop import AsyncIOScheduler
 
-from orchestrator.pipeline import Services
+from orchestrator.backtest.graph import Backtester
 from orchestrator.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)
-SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
-SERVICES = web.AppKey("services", Services)
+BACKTESTER = web.AppKey("backtester", Backtester)
 OPEN_STREAMS = web.AppKey("open_streams", weakref.WeakSet)

@@ -1,11 +1,19 @@
-"""POST /api/backtest against services answering as CONTRACTS.md says: the answer, field by field."""
+"""POST /api/backtest against services answering as docs/contract.md says: the answer, field by field."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests import fakes
-from tests.orchestrator.conftest import MARKET, METRICS, PORTFOLIO, STRATEGY, sent_bodies
+from tests.orchestrator.conftest import (
+    MARKET,
+    METRICS,
+    PORTFOLIO,
+    STRATEGY,
+    TEST_DATA,
+    answer_every_call,
+    sent_bodies,
+)
 
 
 @pytest.fixture
@@ -195,13 +203,7 @@ async def test_include_market_data_and_signals(client, happy):
 
 
 async def test_use_test_data_sends_market_calls_to_test_data_url(client, mocked):
-    from tests.orchestrator.conftest import TEST_DATA, _by_capital, _by_strategy
-
-    mocked.post(f"{TEST_DATA}/prices", payload=fakes.prices())
-    mocked.post(f"{TEST_DATA}/dividends", payload=fakes.dividends())
-    mocked.post(f"{STRATEGY}/signals", callback=_by_strategy, repeat=True)
-    mocked.post(f"{PORTFOLIO}/simulate", callback=_by_capital, repeat=True)
-    mocked.post(f"{METRICS}/calculate", payload=fakes.metrics())
+    answer_every_call(mocked, market=TEST_DATA)
     response = await client.post("/api/backtest", json=fakes.backtest_request(use_test_data=True))
     assert response.status == 200
     assert sent_bodies(mocked, f"{MARKET}/prices") == []

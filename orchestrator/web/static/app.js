@@ -1,12 +1,8 @@
 // The backtest page: posts the form to /api/backtest, follows the Server-Sent Events stream
 // (read with fetch, since EventSource can only GET), ticks off each stage, then shows the
-// summary, the comparison and the two equity curves.
+// summary, the comparison and the two equity curves. The stages and their number come from the
+// events themselves (each names its stage and carries the total), so the page lists none of its own.
 "use strict";
-
-const STAGES = [
-  "market_data.prices", "market_data.dividends", "signals.active", "signals.baseline",
-  "simulate.active", "simulate.baseline", "metrics",
-];
 
 // Summary rows: [field of summary, label, decimals shown].
 const SUMMARY_ROWS = [
@@ -108,36 +104,40 @@ function resetView() {
   $("results").hidden = true;
   $("progress").hidden = true;  // shown once a stream starts; a 4xx JSON answer has no stages
   for (const input of document.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
-  $("stages").replaceChildren(...STAGES.map((stage) => {
-    const row = document.createElement("li");
-    row.dataset.testid = `stage-${stage}`;
-    row.dataset.state = "pending";
-    row.innerHTML = `<span class="stage-name"></span> <span class="stage-detail">pending</span>`;
-    row.firstChild.textContent = stage;
-    return row;
-  }));
-  setCount(0);
+  $("stages").replaceChildren();
+  setCount(0, null);
 }
 
-function setCount(done) {
-  $("progress-count").textContent = `${done} / ${STAGES.length}`;
+function setCount(done, total) {
+  $("progress-count").textContent = `${done} / ${total ?? "?"}`;
+  $("progress-bar").max = total || 1;
   $("progress-bar").value = done;
 }
 
+// The row of a stage, added the first time an event names it.
+function stageRow(stage) {
+  const found = document.querySelector(`[data-testid="stage-${CSS.escape(stage)}"]`);
+  if (found) return found;
+  const row = document.createElement("li");
+  row.dataset.testid = `stage-${stage}`;
+  row.innerHTML = `<span class="stage-name"></span> <span class="stage-detail"></span>`;
+  row.firstChild.textContent = stage;
+  $("stages").append(row);
+  return row;
+}
+
 function showProgress(event) {
-  const row = document.querySelector(`[data-testid="stage-${CSS.escape(event.stage)}"]`);
-  if (row) {
-    const state = event.state === "started" ? "running" : event.state;
-    row.dataset.state = state;
-    const facts = Object.entries(event.facts || {}).map(([name, n]) => `${name}: ${n}`);
-    const detail = {
-      running: ["running…"],
-      done: ["done", `${formatNumber(event.duration_ms, 0)} ms`, ...facts],
-      failed: ["failed", event.error],
-    }[state] || [state];
-    row.querySelector(".stage-detail").textContent = detail.filter(Boolean).join(" · ");
-  }
-  setCount(event.done);
+  const row = stageRow(String(event.stage));
+  const state = event.state === "started" ? "running" : event.state;
+  row.dataset.state = state;
+  const facts = Object.entries(event.facts || {}).map(([name, n]) => `${name}: ${n}`);
+  const detail = {
+    running: ["running…"],
+    done: ["done", `${formatNumber(event.duration_ms, 0)} ms`, ...facts],
+    failed: ["failed", event.error],
+  }[state] || [state];
+  row.querySelector(".stage-detail").textContent = detail.filter(Boolean).join(" · ");
+  setCount(event.done, event.total);
   $("status").textContent = `Running: ${event.stage} ${event.state} (${event.done} of ${event.total} done)`;
 }
 

@@ -1,9 +1,9 @@
 """``POST /api/backtest`` answered as Server-Sent Events (``Accept: text/event-stream``).
 
-The same graph runs; the tracker's progress events are written as ``progress``, then exactly one
-``result`` (the very bytes of the JSON answer) or ``error`` (the envelope). aiohttp-sse frames the
-events and sends comment heartbeats while the stream is idle. If the client leaves, the handler is
-cancelled and the graph disposed; on shutdown, open streams end with an ``error`` event.
+The same graph runs; the call tracker's progress events are written as ``progress``, then exactly
+one ``result`` (the very bytes of the JSON answer) or ``error`` (the envelope). aiohttp-sse frames
+the events and sends comment heartbeats while the stream is idle. If the client leaves, the handler
+is cancelled and the graph disposed; on shutdown, open streams end with an ``error`` event.
 """
 
 from __future__ import annotations
@@ -13,20 +13,17 @@ import itertools
 from typing import Any
 
 import orjson
-import structlog
 from aiohttp import web
 from aiohttp_sse import sse_response
 from reactivex import Observable
 
-from orchestrator.errors import ApiError, InternalError, ServiceUnavailable
-from orchestrator.keys import OPEN_STREAMS, SETTINGS
-from orchestrator.middlewares import LOG_FIELDS
-from orchestrator.stages import StageTracker
-from orchestrator.wire import dump
+from orchestrator.backtest.calls import CallTracker
+from orchestrator.errors import ServiceUnavailable
+from orchestrator.web.json_http import dump
+from orchestrator.web.keys import OPEN_STREAMS, SETTINGS
+from orchestrator.web.middlewares import note_error
 
 EVENT_STREAM = "text/event-stream"
-
-log = structlog.get_logger("orchestrator.streaming")
 
 
 def wants_event_stream(request: web.Request) -> bool:
@@ -36,9 +33,9 @@ def wants_event_stream(request: web.Request) -> bool:
 class BacktestStream:
     """The events of one streamed backtest, queued in the order they happen."""
 
-    def __init__(self) -> None:
+    def __init__(self, request: web.Request) -> None:
+        self.request = request
         self.queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
-        self.outcome: ApiError | None = None
 
     def progress(self, event: dict[str, Any]) -> None:
         self.queue.put_nowait(("progress", orjson.dumps(event)))
@@ -51,17 +48,16 @@ class BacktestStream:
         if error is None:
             self.queue.put_nowait(("result", dump(run.result())))
         else:
-            self.fail(error if isinstance(error, ApiError) else _internal(error))
+            self.fail(error)
 
-    def fail(self, error: ApiError) -> None:
-        self.outcome = error
-        self.queue.put_nowait(("error", orjson.dumps(error.envelope())))
+    def fail(self, error: BaseException) -> None:
+        self.queue.put_nowait(("error", dump(note_error(self.request, error).envelope())))
 
 
 async def stream_backtest(
-    request: web.Request, graph: Observable[Any], tracker: StageTracker
+    request: web.Request, graph: Observable[Any], tracker: CallTracker
 ) -> web.StreamResponse:
-    stream = BacktestStream()
+    stream = BacktestStream(request)
     tracker.listen(stream.progress)
     heartbeat = request.app[SETTINGS].sse_heartbeat_s
     # aiohttp-sse serves GET by default; our stream answers a POST, as browsers must use fetch for it.
@@ -78,18 +74,11 @@ async def stream_backtest(
         finally:
             run.cancel()  # a no-op when finished; disposes the graph when the client left mid-stream
             request.app[OPEN_STREAMS].discard(stream)
-    if stream.outcome is not None:
-        request[LOG_FIELDS].update(outcome=stream.outcome.code, error=stream.outcome.message)
     return response
 
 
 async def _await(graph: Observable[Any]) -> Any:
     return await graph
-
-
-def _internal(error: BaseException) -> ApiError:
-    log.error("unexpected error in a streamed backtest", exc_info=error)
-    return InternalError("An unexpected error occurred; it has been logged")
 
 
 async def close_open_streams(app: web.Application) -> None:

@@ -1,8 +1,8 @@
-"""The success answer, assembled from what the services said.
+"""The success answer of a backtest, assembled from what the services said.
 
 Mostly a passing-on: summaries from metrics and the final state, time series as the portfolio
 service gave them, trades with our ticker and a trigger sentence, and the comparison renamed to
-CONTRACTS.md's names (or derived from the summaries when the metrics service gives none).
+the public names (or derived from the summaries when the metrics service gives none).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.backtest.triggers import trigger_sentence
 from orchestrator.schemas.downstream import Dividends, Metrics, Prices, Scores, Signals, Simulation
 from orchestrator.schemas.requests import BacktestRequest
 from orchestrator.schemas.responses import (
@@ -23,11 +24,10 @@ from orchestrator.schemas.responses import (
     Summary,
     Trade,
 )
-from orchestrator.triggers import trigger_sentence
 
 
 @dataclass(frozen=True, slots=True)
-class Run:
+class StrategyRun:
     """One strategy's signals and their simulation."""
 
     signals: Signals
@@ -35,23 +35,23 @@ class Run:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
-    """Everything the graph gathered for one backtest."""
+class Gathered:
+    """Everything the graph gathered for one backtest: the answers of its seven calls."""
 
     prices: Prices
     dividends: Dividends
-    active: Run
-    baseline: Run
+    active: StrategyRun
+    baseline: StrategyRun
     metrics: Metrics
 
 
-def build_response(
-    request: BacktestRequest, outcome: Outcome, request_id: str, execution_time_ms: int
+def assemble_answer(
+    request: BacktestRequest, gathered: Gathered, request_id: str, execution_time_ms: int
 ) -> BacktestResponse:
     market, ticker = request.market_params, request.market_params.ticker
-    active, baseline = outcome.active, outcome.baseline
-    active_summary = _summary(active.simulation, outcome.metrics.active)
-    baseline_summary = _summary(baseline.simulation, outcome.metrics.baseline)
+    active, baseline = gathered.active, gathered.baseline
+    active_summary = _summary(active.simulation, gathered.metrics.active)
+    baseline_summary = _summary(baseline.simulation, gathered.metrics.baseline)
     data = BacktestData(
         metadata=Metadata(
             ticker=ticker,
@@ -62,9 +62,9 @@ def build_response(
             request_id=request_id,
             market_type=market.market_type,
             frequency=market.frequency,
-            data_points=len(outcome.prices.prices),
+            data_points=len(gathered.prices.prices),
             use_test_data=request.use_test_data,
-            data_source=outcome.prices.metadata,
+            data_source=gathered.prices.metadata,
         ),
         active_strategy=ActiveResult(
             summary=active_summary,
@@ -74,12 +74,12 @@ def build_response(
         baseline_strategy=BaselineResult(
             summary=baseline_summary, time_series=baseline.simulation.time_series
         ),
-        comparison=_comparison(outcome.metrics.comparison, active_summary, baseline_summary),
+        comparison=_comparison(gathered.metrics.comparison, active_summary, baseline_summary),
     )
     extras: dict[str, Any] = {}
     if "market_data" in request.include:
         extras["market_data"] = MarketData(
-            prices=outcome.prices.prices, dividends=outcome.dividends.dividends
+            prices=gathered.prices.prices, dividends=gathered.dividends.dividends
         )
     if "signals" in request.include:
         extras["signals"] = active.signals.signals
@@ -105,7 +105,7 @@ def _summary(simulation: Simulation, scores: Scores) -> Summary:
     )
 
 
-def _trades(run: Run, ticker: str) -> list[Trade]:
+def _trades(run: StrategyRun, ticker: str) -> list[Trade]:
     details_by_date = {}
     for signal in reversed(run.signals.signals):  # the first signal of a day wins
         details_by_date[signal.date] = signal.trigger_details

@@ -1,4 +1,4 @@
-"""Every untidy answer of CONTRACTS.md section 2 maps to the right code and status."""
+"""Every untidy answer of docs/contract.md maps to the right code and status."""
 
 from __future__ import annotations
 
@@ -236,7 +236,7 @@ async def test_a_bug_here_is_500_without_its_text(client, happy, monkeypatch, ca
     def broken(*args, **kwargs):
         raise ZeroDivisionError("secret internals")
 
-    monkeypatch.setattr("orchestrator.pipeline.build_response", broken)
+    monkeypatch.setattr("orchestrator.backtest.graph.assemble_answer", broken)
     status, error = await _error(client)
     assert (status, error["code"]) == (500, "INTERNAL_ERROR")
     assert "secret" not in str(error)

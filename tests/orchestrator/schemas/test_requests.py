@@ -1,4 +1,4 @@
-"""Each field rule of CONTRACTS.md, and malformed bodies: the envelope, the right code, no call made."""
+"""Each field rule of docs/contract.md, and malformed bodies: the envelope, the right code, no call made."""
 
 from __future__ import annotations
 

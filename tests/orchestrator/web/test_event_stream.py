@@ -6,8 +6,8 @@ import asyncio
 
 import aiohttp
 
-from orchestrator.stages import STAGES
 from tests import fakes, sse
+from tests.fakes import CALLS
 
 STREAM = {"Accept": "text/event-stream"}
 
@@ -39,8 +39,8 @@ async def test_progress_started_and_done_for_each_stage_then_one_result(start):
     *progress, last = events
     assert {event.event for event in progress} == {"progress"} and last.event == "result"
     states = [(event.json()["stage"], event.json()["state"]) for event in progress]
-    assert sorted(states) == sorted([(stage, state) for stage in STAGES for state in ("started", "done")])
-    for stage in STAGES:
+    assert sorted(states) == sorted([(stage, state) for stage in CALLS for state in ("started", "done")])
+    for stage in CALLS:
         assert states.index((stage, "started")) < states.index((stage, "done"))
 
 

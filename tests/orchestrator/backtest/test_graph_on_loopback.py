@@ -9,7 +9,7 @@ import time
 import aiohttp
 import pytest
 
-from orchestrator.app import create_app
+from orchestrator.web.app import create_app
 from tests import fakes
 from tests.orchestrator.conftest import make_settings
 

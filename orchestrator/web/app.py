@@ -11,17 +11,14 @@ import aiohttp_cors
 from aiohttp import web
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 
-from orchestrator.clients.base import ServiceClient
-from orchestrator.clients.market_data import MarketDataClient
-from orchestrator.clients.metrics import MetricsClient
-from orchestrator.clients.portfolio import PortfolioClient
-from orchestrator.clients.strategy import StrategyClient
-from orchestrator.keys import HTTP_SESSION, OPEN_STREAMS, SCHEDULER, SERVICES, SETTINGS
-from orchestrator.middlewares import add_request_id_header, error_envelopes, request_context
-from orchestrator.pipeline import Services
-from orchestrator.routes import backtest, page
+from orchestrator.backtest.graph import Backtester
+from orchestrator.clients.downstream import connect
+from orchestrator.clients.transport import AiohttpTransport
 from orchestrator.settings import Settings, load_settings
-from orchestrator.streaming import close_open_streams
+from orchestrator.web.event_stream import close_open_streams
+from orchestrator.web.keys import BACKTESTER, HTTP_SESSION, OPEN_STREAMS, SETTINGS
+from orchestrator.web.middlewares import add_request_id_header, error_envelopes, request_context
+from orchestrator.web.routes import backtest, health, page
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -33,10 +30,11 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[SETTINGS] = settings
     app[OPEN_STREAMS] = weakref.WeakSet()
     app.cleanup_ctx.append(http_session)
-    app.cleanup_ctx.append(downstream_services)
+    app.cleanup_ctx.append(backtester)
     app.on_response_prepare.append(add_request_id_header)
     app.on_shutdown.append(close_open_streams)
     app.add_routes(backtest.routes)
+    app.add_routes(health.routes)
     app.add_routes(page.routes)
     allow_cors(app, settings.cors_origins)
     return app
@@ -54,24 +52,12 @@ async def http_session(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-async def downstream_services(app: web.Application) -> AsyncIterator[None]:
-    """The clients of the four services, on the loop's scheduler (no timer threads)."""
-    settings, session = app[SETTINGS], app[HTTP_SESSION]
-    app[SCHEDULER] = scheduler = AsyncIOScheduler(asyncio.get_running_loop())
-
-    def client(name: str, timeout_s: float) -> ServiceClient:
-        return ServiceClient(name, settings.url(name), timeout_s, session, scheduler)
-
-    app[SERVICES] = Services(
-        market_data=MarketDataClient(client("market_data", settings.market_data_timeout_s)),
-        test_data=MarketDataClient(client("test_data", settings.market_data_timeout_s)),
-        strategy=StrategyClient(client("strategy", settings.strategy_timeout_s)),
-        portfolio=PortfolioClient(client("portfolio", settings.portfolio_timeout_s)),
-        metrics=MetricsClient(client("metrics", settings.metrics_timeout_s)),
-        scheduler=scheduler,
-        deadline_s=settings.backtest_deadline_s,
-        risk_free_rate_annual=settings.risk_free_rate_annual,
-    )
+async def backtester(app: web.Application) -> AsyncIterator[None]:
+    """The service clients and the backtest graph's settings, on the loop's scheduler (no timer threads)."""
+    settings = app[SETTINGS]
+    scheduler = AsyncIOScheduler(asyncio.get_running_loop())
+    downstream = connect(settings, AiohttpTransport(app[HTTP_SESSION]), scheduler)
+    app[BACKTESTER] = Backtester(downstream, settings.backtest_deadline_s, settings.risk_free_rate_annual)
     yield
 
 

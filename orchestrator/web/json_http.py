@@ -8,7 +8,7 @@ import orjson
 from aiohttp import hdrs, web
 from pydantic import BaseModel
 
-from orchestrator.errors import InvalidRequest, UnsupportedMediaType
+from orchestrator.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 
 JSON_CONTENT_TYPE = "application/json"
 
@@ -26,12 +26,18 @@ def json_response(payload: BaseModel | dict[str, Any] | bytes, status: int = 200
 
 
 async def read_json(request: web.Request) -> Any:
-    """The decoded body. A body over the size limit makes aiohttp raise 413, mapped by the middleware."""
+    """The decoded body.
+
+    A body that declares a length over the limit is refused before it is read; one sent in chunks
+    makes aiohttp raise its 413 once past the limit, which the error table maps the same way.
+    """
     if hdrs.CONTENT_TYPE in request.headers and not _is_json(request.content_type):
         raise UnsupportedMediaType(
             f"Send the body as {JSON_CONTENT_TYPE}, not {request.content_type}",
             {"content_type": request.content_type},
         )
+    if (request.content_length or 0) > request.client_max_size:
+        raise PayloadTooLarge("The request body is too large", {"max_bytes": request.client_max_size})
     body = await request.read()
     if not body.strip():
         raise InvalidRequest("The request body is empty; send a JSON object", {"errors": []})

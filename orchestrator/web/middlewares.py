@@ -2,7 +2,8 @@
 
 ``request_context`` (outermost) gives each request an id, binds it into the log context and writes
 the one canonical log line when the request ends; handlers add their own fields to
-``request[LOG_FIELDS]``. ``error_envelopes`` turns every failure into CONTRACTS.md's envelope.
+``request[LOG_FIELDS]``. ``error_envelopes`` answers every failure with the error envelope, as
+:func:`orchestrator.errors.to_api_error` maps it.
 """
 
 from __future__ import annotations
@@ -16,17 +17,8 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
-from orchestrator.errors import (
-    ApiError,
-    InternalError,
-    InvalidRequest,
-    MethodNotAllowed,
-    NotFound,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-)
-from orchestrator.keys import SETTINGS
-from orchestrator.wire import json_response
+from orchestrator.errors import ApiError, is_unexpected, to_api_error
+from orchestrator.web.json_http import json_response
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -38,14 +30,6 @@ _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 CLIENT_CLOSED_REQUEST = 499
 
 log = structlog.get_logger("orchestrator")
-
-_HTTP_ERRORS: dict[int, type[ApiError]] = {
-    400: InvalidRequest,
-    404: NotFound,
-    405: MethodNotAllowed,
-    413: PayloadTooLarge,
-    415: UnsupportedMediaType,
-}
 
 
 @web.middleware
@@ -78,34 +62,27 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
 async def error_envelopes(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except ApiError as error:
-        return _error_response(request, error)
     except web.HTTPException as http_error:
         if http_error.status < 400:
-            raise
-        return _error_response(request, _from_http(http_error, request.app[SETTINGS].max_body_bytes))
-    except Exception:
-        log.exception("unexpected error", method=request.method, path=request.path)
-        return _error_response(request, InternalError("An unexpected error occurred; it has been logged"))
+            raise  # a redirect is an answer, not an error
+        return error_response(request, http_error)
+    except Exception as error:
+        return error_response(request, error)
 
 
-def _from_http(http_error: web.HTTPException, max_body_bytes: int) -> ApiError:
-    error_class = _HTTP_ERRORS.get(http_error.status)
-    if error_class is PayloadTooLarge:
-        return PayloadTooLarge("The request body is too large", {"max_bytes": max_body_bytes})
-    if error_class is MethodNotAllowed:
-        allowed = sorted(getattr(http_error, "allowed_methods", ()) or ())
-        return MethodNotAllowed("Method not allowed for this path", {"allowed": allowed})
-    if error_class is NotFound:
-        return NotFound("No such endpoint", {})
-    if error_class is not None:
-        return error_class(http_error.reason, {})
-    return InternalError("An unexpected error occurred; it has been logged")
+def error_response(request: web.Request, error: BaseException) -> web.Response:
+    """The envelope answering ``error``; a bug of ours is logged with its stack, never shown."""
+    api_error = note_error(request, error)
+    return json_response(api_error.envelope(), status=api_error.status)
 
 
-def _error_response(request: web.Request, error: ApiError) -> web.Response:
-    request[LOG_FIELDS].update(outcome=error.code, error=error.message)
-    return json_response(error.envelope(), status=error.status)
+def note_error(request: web.Request, error: BaseException) -> ApiError:
+    """Map ``error`` for the answer and the canonical line, logging the stack of a bug of ours."""
+    if is_unexpected(error):
+        log.error("unexpected error", method=request.method, path=request.path, exc_info=error)
+    api_error = to_api_error(error)
+    request[LOG_FIELDS].update(outcome=api_error.code, error=api_error.message)
+    return api_error
 
 
 async def add_request_id_header(request: web.Request, response: web.StreamResponse) -> None:

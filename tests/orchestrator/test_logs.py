@@ -61,11 +61,11 @@ async def test_unexpected_error_logged_with_its_stack(client, happy, logs, monke
     def broken(*args, **kwargs):
         raise ZeroDivisionError("secret internals")
 
-    monkeypatch.setattr("orchestrator.pipeline.build_response", broken)
+    monkeypatch.setattr("orchestrator.backtest.graph.assemble_answer", broken)
     response = await client.post("/api/backtest", json=fakes.backtest_request())
     assert response.status == 500
     [entry] = [entry for entry in logs if entry["event"] == "unexpected error"]
-    assert entry["log_level"] == "error" and entry["exc_info"] is True
+    assert entry["log_level"] == "error" and isinstance(entry["exc_info"], ZeroDivisionError)
 
 
 async def test_canonical_line_times_each_call(start, logs):

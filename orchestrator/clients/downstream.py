@@ -1,0 +1,56 @@
+"""What one backtest may call: a client per registry entry, over one transport and one scheduler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reactivex.abc import SchedulerBase
+
+from orchestrator import registry
+from orchestrator.clients.market_data import MarketDataClient
+from orchestrator.clients.metrics import MetricsClient
+from orchestrator.clients.portfolio import PortfolioClient
+from orchestrator.clients.service import ServiceClient
+from orchestrator.clients.strategy import StrategyClient
+from orchestrator.clients.transport import Transport
+from orchestrator.settings import Settings
+
+ClientKind = type[MarketDataClient] | type[StrategyClient] | type[PortfolioClient] | type[MetricsClient]
+
+#: The typed client of each service; the test-data service speaks the market-data API.
+CLIENT_KINDS: dict[registry.ServiceEntry, ClientKind] = {
+    registry.MARKET_DATA: MarketDataClient,
+    registry.STRATEGY: StrategyClient,
+    registry.PORTFOLIO: PortfolioClient,
+    registry.METRICS: MetricsClient,
+    registry.TEST_DATA: MarketDataClient,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Downstream:
+    """The clients of the services behind us (fields named as in the registry), and the scheduler
+    their timeouts run on."""
+
+    market_data: MarketDataClient
+    strategy: StrategyClient
+    portfolio: PortfolioClient
+    metrics: MetricsClient
+    test_data: MarketDataClient
+    scheduler: SchedulerBase
+
+    def service(self, name: str) -> ServiceClient:
+        """The untyped client of the service ``name``, e.g. for its health check."""
+        client: MarketDataClient | StrategyClient | PortfolioClient | MetricsClient = getattr(self, name)
+        return client.service
+
+
+def connect(settings: Settings, transport: Transport, scheduler: SchedulerBase) -> Downstream:
+    """A client for every registry entry, at its configured URL and timeout."""
+
+    def client(entry: registry.ServiceEntry) -> ServiceClient:
+        name = entry.name
+        return ServiceClient(name, settings.url(name), settings.timeout_s(name), transport, scheduler)
+
+    clients = {entry.name: CLIENT_KINDS[entry](client(entry)) for entry in registry.SERVICES}
+    return Downstream(scheduler=scheduler, **clients)  # type: ignore[arg-type]
