@@ -48,10 +48,9 @@ class Backtester:
     ) -> Observable[BacktestResponse]:
         """The cold graph of one backtest: nothing is called until it is subscribed."""
         calls = _BacktestCalls(self, request, tracker, request_id)
-        strategy = request.strategy_params
-        active = calls.run("active", strategy.strategy_type, strategy.config, request.portfolio_params)
-        baseline = calls.run("baseline", BASELINE_STRATEGY, {}, baseline_portfolio(request))
-        joined = join_named(prices=calls.prices, dividends=calls.dividends, active=active, baseline=baseline)
+        joined = join_named(
+            prices=calls.prices, dividends=calls.dividends, active=calls.active, baseline=calls.baseline
+        )
         return joined.pipe(
             ops.flat_map(calls.score),
             ops.map(
@@ -70,7 +69,7 @@ class Backtester:
 
 
 class _BacktestCalls:
-    """The tracked calls of one backtest.
+    """The tracked calls of one backtest, in the order a reader of the graph meets them.
 
     Each call is tracked when the graph is built, not when it starts, so the tracker knows every
     call (and how many there are) before the first one runs. Prices and dividends are shared: each
@@ -80,13 +79,8 @@ class _BacktestCalls:
     def __init__(
         self, backtester: Backtester, request: BacktestRequest, tracker: CallTracker, request_id: str
     ) -> None:
-        self.services, self.request, self.tracker, self.rid = (
-            backtester.downstream,
-            request,
-            tracker,
-            request_id,
-        )
-        self.risk_free_rate_annual = backtester.risk_free_rate_annual
+        self.services, self.risk_free_rate_annual = backtester.downstream, backtester.risk_free_rate_annual
+        self.request, self.tracker, self.rid = request, tracker, request_id
         market = self.services.test_data if request.use_test_data else self.services.market_data
         source, market_params = market.service.name, request.market_params
         self.prices: Observable[Prices] = market.prices(market_params, request_id).pipe(
@@ -98,9 +92,12 @@ class _BacktestCalls:
             tracker.track("market_data.dividends", source, lambda d: {"dividends": len(d.dividends)}),
             share_replay(),
         )
+        strategy = request.strategy_params
+        self.active = self._run("active", strategy.strategy_type, strategy.config, request.portfolio_params)
+        self.baseline = self._run("baseline", BASELINE_STRATEGY, {}, baseline_portfolio(request))
         self._track_metrics = tracker.track("metrics", "metrics")
 
-    def run(
+    def _run(
         self, name: str, strategy_type: str, config: dict[str, Any], params: PortfolioParams
     ) -> Observable[StrategyRun]:
         """Signals as soon as prices are in; the simulation once signals, prices and dividends are."""
