@@ -63,10 +63,11 @@ class LocalPlatform:
             raise
 
     def _spawn(self, name: str, args: list[str]) -> None:
-        env = {**os.environ, **self._wiring(), **self.env}
+        env = {**os.environ, **self.wiring(), **self.env}
         self.processes[name] = subprocess.Popen([sys.executable, *args], env=env)
 
-    def _wiring(self) -> dict[str, str]:
+    def wiring(self) -> dict[str, str]:
+        """The environment that points the orchestrator at each service (``MARKET_DATA_URL``, ...)."""
         return {entry.url_variable: self.service_url(entry.name) for entry in SERVICES}
 
     def _wait_healthy(self, deadline: float) -> None:

@@ -48,6 +48,19 @@ async def test_body_too_large_is_413(client_for, mocked):
     assert error["details"]["max_bytes"] == 2048
 
 
+async def test_body_too_large_sent_in_chunks_is_413(client_for, mocked):
+    """No Content-Length to refuse up front: aiohttp stops reading at the limit, and it is the same code."""
+    client = await client_for(max_body_bytes=2048)
+
+    async def chunks():
+        for _ in range(8):
+            yield b" " * 1024
+
+    response = await client.post("/api/backtest", data=chunks(), headers={"Content-Type": "application/json"})
+    error = await _envelope(response)
+    assert (response.status, error["code"]) == (413, "PAYLOAD_TOO_LARGE")
+
+
 async def test_non_json_media_type_is_415(client, mocked):
     response = await client.post(
         "/api/backtest", data="ticker=TQQQ", headers={"Content-Type": "application/x-www-form-urlencoded"}

@@ -1,0 +1,139 @@
+"""A service client over a transport handed to it: what it sends, what it reads, when it gives up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+import reactivex
+from reactivex import Observable
+from reactivex.abc import SchedulerBase
+from reactivex.scheduler.eventloop import AsyncIOScheduler
+from reactivex.testing import ReactiveTest, TestScheduler
+
+from orchestrator.clients.service import ServiceClient
+from orchestrator.clients.transport import Answer, Request
+from orchestrator.errors import ApiError
+from orchestrator.schemas.downstream import Dividends
+from tests import fakes
+
+
+class Transport:
+    """Answers every request with ``answer()``; keeps what was sent."""
+
+    def __init__(self, answer: Callable[[], Observable[Answer]]) -> None:
+        self.answer, self.sent = answer, list[Request]()
+
+    def send(self, request: Request) -> Observable[Answer]:
+        self.sent.append(request)
+        return self.answer()
+
+
+def client(transport: Transport, scheduler: SchedulerBase, timeout_s: float = 30) -> ServiceClient:
+    return ServiceClient("market_data", "http://market-data.test", timeout_s, transport, scheduler)
+
+
+def answered(status: int, body: Any) -> Callable[[], Observable[Answer]]:
+    raw = body if isinstance(body, bytes) else orjson.dumps(body)
+    return lambda: reactivex.just(Answer(status, raw))
+
+
+def outcome(transport: Transport) -> list[Any]:
+    """The messages of one POST of ``/dividends``, run on virtual time."""
+    scheduler = TestScheduler()
+    call = client(transport, scheduler).post("/dividends", {"ticker": "TQQQ"}, Dividends, "rid-7")
+    return scheduler.start(lambda: call).messages
+
+
+def test_posts_the_body_as_json_with_the_request_id():
+    transport = Transport(answered(200, fakes.dividends()))
+    outcome(transport)
+    [request] = transport.sent
+    assert (request.method, request.url) == ("POST", "http://market-data.test/dividends")
+    assert orjson.loads(request.body) == {"ticker": "TQQQ"}
+    assert request.headers == {"Content-Type": "application/json", "X-Request-ID": "rid-7"}
+
+
+def test_emits_the_answers_data_as_the_model():
+    [value, completed] = outcome(Transport(answered(200, fakes.dividends())))
+    assert value.value.value.dividends[0].amount_per_share == 0.5
+    assert completed.value.kind == "C"
+
+
+def test_no_answer_within_the_timeout_is_service_timeout_and_the_exchange_is_dropped():
+    scheduler = TestScheduler()
+    exchange = scheduler.create_cold_observable(ReactiveTest.on_next(50, Answer(200, b"{}")))
+    call = client(Transport(lambda: exchange), scheduler, timeout_s=30).post("/prices", {}, Dividends, "r")
+    [failure] = scheduler.start(lambda: call).messages
+    assert (failure.time, failure.value.exception.code) == (230, "SERVICE_TIMEOUT")
+    assert failure.value.exception.details == {"service": "market_data", "timeout_s": 30}
+    assert exchange.subscriptions == [ReactiveTest.subscribe(200, 230)]
+
+
+def test_what_the_transport_raises_is_mapped_naming_the_service():
+    [failure] = outcome(Transport(lambda: reactivex.throw(aiohttp.ServerDisconnectedError())))
+    error = failure.value.exception
+    assert (error.code, error.details["service"], error.retryable) == (
+        "SERVICE_UNAVAILABLE",
+        "market_data",
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "code", "retryable"),
+    [
+        (500, b"<html>Internal Server Error</html>", "EXTERNAL_API_ERROR", True),
+        (502, b"", "EXTERNAL_API_ERROR", True),
+        (200, b"<html>a proxy's page</html>", "EXTERNAL_API_ERROR", True),
+        (500, fakes.error_envelope("INTERNAL_ERROR", "boom"), "EXTERNAL_API_ERROR", True),
+        (404, {"detail": "Not Found"}, "EXTERNAL_API_ERROR", False),
+        (422, {"detail": [{"loc": ["body"], "msg": "field required"}]}, "EXTERNAL_API_ERROR", False),
+        (200, {"success": True, "data": {"dividends": "none"}}, "EXTERNAL_API_ERROR", False),
+        (200, {"unexpected": True}, "EXTERNAL_API_ERROR", False),
+        (404, {"detail": fakes.error_envelope("INVALID_TICKER", "no such ticker")}, "INVALID_TICKER", False),
+        (200, fakes.error_envelope("INVALID_REQUEST", "bad input"), "INVALID_REQUEST", False),
+    ],
+    ids=[
+        "5xx-html",
+        "5xx-empty",
+        "200-not-json",
+        "5xx-envelope",
+        "404-detail-string",
+        "422-detail-list",
+        "breaks-the-model",
+        "not-an-envelope",
+        "own-bad-input-nested",
+        "own-bad-input-in-a-200",
+    ],
+)
+def test_each_kind_of_failed_answer_says_whether_another_try_could_help(status, body, code, retryable):
+    [failure] = outcome(Transport(answered(status, body)))
+    error: ApiError = failure.value.exception
+    assert (error.code, error.retryable) == (code, retryable)
+
+
+# --- health ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "state"),
+    [
+        (answered(200, {"status": "healthy", "service": "market-data"}), "healthy"),
+        (answered(200, {"status": "starting"}), "unhealthy"),
+        (answered(503, b"<html>down</html>"), "unhealthy"),
+        (lambda: reactivex.throw(aiohttp.ClientConnectionError()), "unreachable"),
+        (lambda: reactivex.never(), "timeout"),
+    ],
+)
+async def test_health_states(answer, state):
+    transport = Transport(answer)
+    service = client(transport, AsyncIOScheduler(asyncio.get_running_loop()))
+    assert await service.health("/health", timeout_s=0.05) == state
+    assert [(request.method, request.url) for request in transport.sent] == [
+        ("GET", "http://market-data.test/health")
+    ]
