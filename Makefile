@@ -4,14 +4,23 @@
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
+LOWEST := .venv-lowest
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-lowest lint bench clean
 
 run: $(STAMP)
 	$(VENV)/bin/orchestrator dev
 
 test: $(STAMP)
 	$(VENV)/bin/pytest
+
+# The floors of setup.cfg, tested: every direct dependency at the lowest version it allows.
+test-lowest: $(STAMP)
+	$(VENV)/bin/pip install --quiet "uv>=0.5"
+	$(VENV)/bin/uv venv --quiet --allow-existing --python $(VENV)/bin/python $(LOWEST)
+	$(VENV)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e ".[test]"
+	$(VENV)/bin/uv pip list --python $(LOWEST)/bin/python | grep -iE "^(aiohttp|pydantic|reactivex|structlog|rich|orjson|starlette|uvicorn|pytest)[- ]"
+	$(LOWEST)/bin/pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
@@ -26,4 +35,4 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) build *.egg-info .pytest_cache .ruff_cache
