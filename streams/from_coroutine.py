@@ -9,7 +9,7 @@
 The coroutine starts when the observable is subscribed, once per subscription, and disposing the
 subscription before it finishes cancels its task, so an HTTP request made inside it is aborted.
 A task made before subscription would be hot: already running, and cancelled for every subscriber
-by the first one to leave (see REACTIVEX-NOTES), which is why the task is made inside ``defer``.
+by the first one to leave (see ``docs/reactivex.md``), which is why the task is made inside ``defer``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@
 
 Used to time calls and to stream progress without a second code path: the callbacks watch the same
 subscription that does the work. Callbacks run inside the operator, so an exception they raise is
-delivered as the stream's error rather than lost in a subscriber (see REACTIVEX-NOTES).
+delivered as the stream's error rather than lost in a subscriber (see ``docs/reactivex.md``).
 """
 
 from __future__ import annotations

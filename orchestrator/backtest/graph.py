@@ -95,7 +95,7 @@ class _BacktestCalls:
         strategy = request.strategy_params
         self.active = self._run("active", strategy.strategy_type, strategy.config, request.portfolio_params)
         self.baseline = self._run("baseline", BASELINE_STRATEGY, {}, baseline_portfolio(request))
-        self._track_metrics = tracker.track("metrics", "metrics")
+        self._track_metrics = tracker.track("metrics", self.services.metrics.service.name)
 
     def _run(
         self, name: str, strategy_type: str, config: dict[str, Any], params: PortfolioParams
@@ -103,10 +103,10 @@ class _BacktestCalls:
         """Signals as soon as prices are in; the simulation once signals, prices and dividends are."""
         strategy, portfolio, rid = self.services.strategy, self.services.portfolio, self.rid
         track_signals = self.tracker.track(
-            f"signals.{name}", "strategy", lambda s: {"signals": len(s.signals)}
+            f"signals.{name}", strategy.service.name, lambda s: {"signals": len(s.signals)}
         )
         track_simulation = self.tracker.track(
-            f"simulate.{name}", "portfolio", lambda s: {"trades": len(s.trades)}
+            f"simulate.{name}", portfolio.service.name, lambda s: {"trades": len(s.trades)}
         )
         signals = self.prices.pipe(
             ops.flat_map(lambda p: strategy.signals(strategy_type, config, p, rid).pipe(track_signals)),

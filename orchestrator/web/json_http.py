@@ -1,4 +1,4 @@
-"""JSON on the wire: reading a request body and writing an answer, with orjson."""
+"""JSON over HTTP: reading a request body and writing an answer, with orjson."""
 
 from __future__ import annotations
 
@@ -28,8 +28,9 @@ def json_response(payload: BaseModel | dict[str, Any] | bytes, status: int = 200
 async def read_json(request: web.Request) -> Any:
     """The decoded body.
 
-    A body that declares a length over the limit is refused before it is read; one sent in chunks
-    makes aiohttp raise its 413 once past the limit, which the error table maps the same way.
+    A body that declares a length over the limit is refused before it is read (naming the limit);
+    one sent in chunks makes aiohttp raise its 413 once past the limit, which the error table maps
+    to the same PAYLOAD_TOO_LARGE.
     """
     if hdrs.CONTENT_TYPE in request.headers and not _is_json(request.content_type):
         raise UnsupportedMediaType(

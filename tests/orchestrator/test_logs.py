@@ -25,15 +25,7 @@ async def test_one_canonical_line_per_backtest(client, happy, logs):
         "success",
         200,
     )
-    assert set(line["calls_ms"]) == {
-        "market_data.prices",
-        "market_data.dividends",
-        "signals.active",
-        "signals.baseline",
-        "simulate.active",
-        "simulate.baseline",
-        "metrics",
-    }
+    assert set(line["calls_ms"]) == set(fakes.CALLS)
     assert all(ms >= 0 for ms in line["calls_ms"].values())
 
 
