@@ -33,6 +33,8 @@ class ApiError(Exception):
     status: ClassVar[int] = 500
     #: Whether the call that failed this way may succeed if made again.
     retryable: bool = False
+    #: Seconds after which the caller may try again, answered as ``Retry-After`` when set.
+    retry_after_s: float | None = None
 
     def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -99,6 +101,55 @@ class ServiceUnavailable(DownstreamError):
 
     code, status = "SERVICE_UNAVAILABLE", 503
     retryable = True
+
+
+class Refused(ServiceUnavailable):
+    """Refused here, before any call: the orchestrator protects itself or a service behind it.
+
+    Never retried inside the orchestrator (that would add load where there is already too much);
+    the answer carries ``Retry-After`` so the caller knows when to come back.
+    """
+
+    retryable = False
+
+    def __init__(
+        self, service: str, message: str, retry_after_s: float, details: dict[str, Any] | None = None
+    ) -> None:
+        # In details too: a streamed answer's error event has no headers to carry Retry-After.
+        super().__init__(service, message, {**(details or {}), "retry_after_s": round(retry_after_s, 3)})
+        self.retry_after_s = retry_after_s
+
+
+class CircuitOpen(Refused):
+    """The service's circuit breaker is open: it has been failing, so it is not called for now."""
+
+    def __init__(self, service: str, retry_after_s: float) -> None:
+        message = f"The {service} service is failing; calls to it are paused for now"
+        super().__init__(service, message, retry_after_s, {"circuit": "open"})
+
+
+class BulkheadFull(Refused):
+    """As many calls to the service are in flight as it is allowed."""
+
+    def __init__(self, service: str, limit: int, retry_after_s: float = 1.0) -> None:
+        message = f"The {service} service has {limit} calls in flight already; try again shortly"
+        super().__init__(service, message, retry_after_s, {"bulkhead": "full", "max_in_flight": limit})
+
+
+class Overloaded(Refused):
+    """The orchestrator has as many backtests in flight as it admits now."""
+
+    def __init__(self, limit: int, retry_after_s: float) -> None:
+        message = f"The orchestrator is at its limit of {limit} backtests in flight; try again shortly"
+        super().__init__("orchestrator", message, retry_after_s, {"overloaded": True, "limit": limit})
+
+
+class ShuttingDown(Refused):
+    """The orchestrator is draining before it stops: no new backtests, and the last ones cut short."""
+
+    def __init__(self, retry_after_s: float = 1.0) -> None:
+        message = "The orchestrator is shutting down; try again shortly"
+        super().__init__("orchestrator", message, retry_after_s, {"draining": True})
 
 
 class ServiceTimeout(DownstreamError):

@@ -31,6 +31,12 @@ class ServiceEntry:
     health_path: str = "/health"
     #: Whether ``GET /api/health`` checks it (the test-data service is optional).
     health_checked: bool = True
+    #: Whether a slow call gets a second copy by default (every call here is a pure computation,
+    #: a read in effect: repeating it changes nothing); the ``{NAME}_HEDGE`` setting overrides it.
+    hedged: bool = True
+    #: The default cap on its calls in flight, and the size of its connection pool
+    #: (``{NAME}_MAX_IN_FLIGHT``): two calls per backtest at the admission ceiling, and room for hedges.
+    max_in_flight: int = 250
 
     @property
     def url_setting(self) -> str:
@@ -45,6 +51,14 @@ class ServiceEntry:
     @property
     def timeout_field(self) -> str:
         return self.timeout_setting or f"{self.name}_timeout_s"
+
+    @property
+    def hedge_setting(self) -> str:
+        return f"{self.name}_hedge"
+
+    @property
+    def max_in_flight_setting(self) -> str:
+        return f"{self.name}_max_in_flight"
 
     @property
     def default_url(self) -> str:

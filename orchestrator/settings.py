@@ -1,17 +1,24 @@
 """Every setting, read from the environment (or a ``.env`` file) and validated at start-up.
 
-Each downstream service's URL and timeout settings (``MARKET_DATA_URL``, ``MARKET_DATA_TIMEOUT_S``,
-...) come from the service registry, so a service is named in one place only.
+Each downstream service's settings (``MARKET_DATA_URL``, ``MARKET_DATA_TIMEOUT_S``,
+``MARKET_DATA_HEDGE``, ``MARKET_DATA_MAX_IN_FLIGHT``, ...) come from the service registry, so a
+service is named in one place only. Each resilience mechanism has its own validated config, set
+with a double underscore: ``RETRY__MAX_ATTEMPTS=2``, ``BREAKER__OPEN_S=10``.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, Field, ValidationError, create_model, field_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from orchestrator.registry import BY_NAME, ORCHESTRATOR_PORT, SERVICES
+from orchestrator.resilience.breaker import BreakerConfig
+from orchestrator.resilience.budget import RetryBudgetConfig
+from orchestrator.resilience.latency import HedgeConfig
+from orchestrator.resilience.limit import AdmissionConfig
+from orchestrator.resilience.retry import RetryConfig
 
 Seconds = Annotated[float, Field(gt=0, le=3600)]
 
@@ -22,18 +29,31 @@ def _service_fields() -> dict[str, Any]:
     for entry in SERVICES:
         fields[entry.url_setting] = (AnyHttpUrl, AnyHttpUrl(entry.default_url))
         fields.setdefault(entry.timeout_field, (Seconds, entry.default_timeout_s))
+        fields[entry.hedge_setting] = (bool, entry.hedged)
+        fields[entry.max_in_flight_setting] = (Annotated[int, Field(ge=1, le=10_000)], entry.max_in_flight)
     return fields
 
 
 _ServiceSettings = create_model("_ServiceSettings", __base__=BaseSettings, **_service_fields())
 
 
+class DrainConfig(BaseModel):
+    """``DRAIN__*``: what happens on SIGTERM."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: How long backtests in flight may take to finish; then they end with SERVICE_UNAVAILABLE.
+    #: Kubernetes waits 30 s (terminationGracePeriodSeconds) before it kills the pod.
+    grace_s: Annotated[float, Field(ge=0, le=3600)] = 20.0
+
+
 class Settings(_ServiceSettings):  # type: ignore[misc, valid-type]
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True, env_nested_delimiter="__")
 
     host: str = "0.0.0.0"
     port: Annotated[int, Field(ge=1, le=65535)] = ORCHESTRATOR_PORT
 
+    #: The overall deadline of one backtest; a caller may ask for less with ``X-Request-Timeout-Ms``.
     backtest_deadline_s: Seconds = 30.0
     health_timeout_s: Annotated[float, Field(gt=0, le=10)] = 1.5
 
@@ -45,7 +65,13 @@ class Settings(_ServiceSettings):  # type: ignore[misc, valid-type]
 
     max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 64 * 1024
     sse_heartbeat_s: Annotated[float, Field(gt=0, le=300)] = 15.0
-    connection_pool_size: Annotated[int, Field(ge=1, le=10_000)] = 100
+
+    retry: RetryConfig = RetryConfig()
+    retry_budget: RetryBudgetConfig = RetryBudgetConfig()
+    hedge: HedgeConfig = HedgeConfig()
+    breaker: BreakerConfig = BreakerConfig()
+    admission: AdmissionConfig = AdmissionConfig()
+    drain: DrainConfig = DrainConfig()
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -69,8 +95,14 @@ class Settings(_ServiceSettings):  # type: ignore[misc, valid-type]
         return str(getattr(self, BY_NAME[service].url_setting)).rstrip("/")
 
     def timeout_s(self, service: str) -> float:
-        """The per-call timeout of a service."""
+        """The per-attempt timeout of a service."""
         return float(getattr(self, BY_NAME[service].timeout_field))
+
+    def hedged(self, service: str) -> bool:
+        return bool(getattr(self, BY_NAME[service].hedge_setting))
+
+    def max_in_flight(self, service: str) -> int:
+        return int(getattr(self, BY_NAME[service].max_in_flight_setting))
 
 
 class SettingsError(Exception):

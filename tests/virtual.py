@@ -81,9 +81,27 @@ class VirtualServices:
         return subscription
 
 
+#: The graph alone: one attempt per call, no hedges (the tests of those turn them on).
+PLAIN = {"retry": {"max_attempts": 1}, **{entry.hedge_setting: False for entry in SERVICES}}
+
+
+class MaxJitter:
+    """In place of ``random.Random``: every backoff waits its longest, so tests know the tick."""
+
+    def uniform(self, low: float, high: float) -> float:
+        return high
+
+
 def backtester(
-    scheduler: TestScheduler, services: VirtualServices, *, timeout: int = 100, deadline: int = 600
+    scheduler: TestScheduler,
+    services: VirtualServices,
+    *,
+    timeout: int = 100,
+    deadline: int = 600,
+    **settings: Any,
 ) -> Backtester:
-    """The app's backtester on the virtual services: every per-call timeout and the deadline in ticks."""
-    settings = Settings(**{entry.timeout_field: timeout for entry in SERVICES})
-    return Backtester(connect(settings, services, scheduler), deadline, risk_free_rate_annual=0.0)
+    """The app's backtester on the virtual services: per-attempt timeouts and the deadline in ticks;
+    ``settings`` override :data:`PLAIN` (e.g. ``retry={"max_attempts": 3}``)."""
+    values = {**PLAIN, **{entry.timeout_field: timeout for entry in SERVICES}, **settings}
+    downstream = connect(Settings(_env_file=None, **values), services, scheduler, rng=MaxJitter())  # type: ignore[arg-type]
+    return Backtester(downstream, deadline, risk_free_rate_annual=0.0)

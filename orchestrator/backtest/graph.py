@@ -25,8 +25,12 @@ from reactivex import operators as ops
 
 from orchestrator.backtest.answer import Gathered, StrategyRun, assemble_answer
 from orchestrator.backtest.calls import CallTracker
+from orchestrator.clients.context import CallContext
 from orchestrator.clients.downstream import Downstream
-from orchestrator.errors import InsufficientData, ServiceTimeout
+from orchestrator.clients.service import ServiceClient
+from orchestrator.errors import CircuitOpen, InsufficientData, ServiceTimeout
+from orchestrator.resilience.clock import clock_of
+from orchestrator.resilience.deadline import Deadline
 from orchestrator.schemas.downstream import Dividends, Prices
 from orchestrator.schemas.requests import BacktestRequest, PortfolioParams
 from orchestrator.schemas.responses import BacktestResponse
@@ -43,29 +47,38 @@ class Backtester:
     deadline_s: float
     risk_free_rate_annual: float
 
+    def context(self, request_id: str, budget_s: float | None = None) -> CallContext:
+        """What the calls of one backtest share: its id and its deadline, never later than ours."""
+        budget = self.deadline_s if budget_s is None else min(budget_s, self.deadline_s)
+        return CallContext(request_id, Deadline(budget, clock_of(self.downstream.scheduler)))
+
     def graph(
-        self, request: BacktestRequest, tracker: CallTracker, request_id: str
+        self, request: BacktestRequest, tracker: CallTracker, context: CallContext
     ) -> Observable[BacktestResponse]:
-        """The cold graph of one backtest: nothing is called until it is subscribed."""
-        calls = _BacktestCalls(self, request, tracker, request_id)
+        """The cold graph of one backtest: nothing is called until it is subscribed, and then
+        nothing at all if a service it needs is known to be failing (its circuit is open)."""
+        calls = _BacktestCalls(self.downstream, request, tracker, context, self.risk_free_rate_annual)
         joined = join_named(
             prices=calls.prices, dividends=calls.dividends, active=calls.active, baseline=calls.baseline
         )
-        return joined.pipe(
+        deadline_s, rid = context.deadline.budget_s, context.request_id
+        graph = joined.pipe(
             ops.flat_map(calls.score),
-            ops.map(
-                lambda gathered: assemble_answer(request, gathered, request_id, int(tracker.elapsed_ms()))
+            ops.map(lambda gathered: assemble_answer(request, gathered, rid, int(tracker.elapsed_ms()))),
+            timeout_after(
+                deadline_s, self.downstream.scheduler, lambda: _deadline_passed(tracker, deadline_s)
             ),
-            timeout_after(self.deadline_s, self.downstream.scheduler, lambda: self._deadline_passed(tracker)),
         )
 
-    def _deadline_passed(self, tracker: CallTracker) -> ServiceTimeout:
-        """Name the oldest call still running when the overall deadline passed."""
-        pending = tracker.in_flight()
-        service = pending[0][1] if pending else "orchestrator"
-        return ServiceTimeout(
-            service, self.deadline_s, {"deadline": True, "pending": [call for call, _ in pending]}
-        )
+        def start(_: Any) -> Observable[BacktestResponse]:
+            context.deadline.start()
+            for client in calls.services_needed():
+                if client.policy.breaker.state == "open":
+                    context.stats.add("circuit_open", client.name)
+                    return reactivex.throw(CircuitOpen(client.name, client.policy.breaker.retry_after_s()))
+            return graph
+
+        return reactivex.defer(start)
 
 
 class _BacktestCalls:
@@ -77,18 +90,23 @@ class _BacktestCalls:
     """
 
     def __init__(
-        self, backtester: Backtester, request: BacktestRequest, tracker: CallTracker, request_id: str
+        self,
+        services: Downstream,
+        request: BacktestRequest,
+        tracker: CallTracker,
+        context: CallContext,
+        risk_free_rate_annual: float,
     ) -> None:
-        self.services, self.risk_free_rate_annual = backtester.downstream, backtester.risk_free_rate_annual
-        self.request, self.tracker, self.rid = request, tracker, request_id
-        market = self.services.test_data if request.use_test_data else self.services.market_data
+        self.services, self.risk_free_rate_annual = services, risk_free_rate_annual
+        self.request, self.tracker, self.context = request, tracker, context
+        self.market = market = services.test_data if request.use_test_data else services.market_data
         source, market_params = market.service.name, request.market_params
-        self.prices: Observable[Prices] = market.prices(market_params, request_id).pipe(
+        self.prices: Observable[Prices] = market.prices(market_params, context).pipe(
             tracker.track("market_data.prices", source, lambda p: {"prices": len(p.prices)}),
             ops.map(_require_prices),
             share_replay(),
         )
-        self.dividends: Observable[Dividends] = market.dividends(market_params, request_id).pipe(
+        self.dividends: Observable[Dividends] = market.dividends(market_params, context).pipe(
             tracker.track("market_data.dividends", source, lambda d: {"dividends": len(d.dividends)}),
             share_replay(),
         )
@@ -101,7 +119,7 @@ class _BacktestCalls:
         self, name: str, strategy_type: str, config: dict[str, Any], params: PortfolioParams
     ) -> Observable[StrategyRun]:
         """Signals as soon as prices are in; the simulation once signals, prices and dividends are."""
-        strategy, portfolio, rid = self.services.strategy, self.services.portfolio, self.rid
+        strategy, portfolio, context = self.services.strategy, self.services.portfolio, self.context
         track_signals = self.tracker.track(
             f"signals.{name}", strategy.service.name, lambda s: {"signals": len(s.signals)}
         )
@@ -109,13 +127,22 @@ class _BacktestCalls:
             f"simulate.{name}", portfolio.service.name, lambda s: {"trades": len(s.trades)}
         )
         signals = self.prices.pipe(
-            ops.flat_map(lambda p: strategy.signals(strategy_type, config, p, rid).pipe(track_signals)),
+            ops.flat_map(lambda p: strategy.signals(strategy_type, config, p, context).pipe(track_signals)),
             share_replay(),
         )
         simulation = reactivex.zip(signals, self.prices, self.dividends).pipe(
-            ops.flat_map(lambda spd: portfolio.simulate(params, *spd, rid).pipe(track_simulation)),
+            ops.flat_map(lambda spd: portfolio.simulate(params, *spd, context).pipe(track_simulation)),
         )
         return reactivex.zip(signals, simulation).pipe(ops.starmap(StrategyRun))
+
+    def services_needed(self) -> list[ServiceClient]:
+        services = self.services
+        return [
+            self.market.service,
+            services.strategy.service,
+            services.portfolio.service,
+            services.metrics.service,
+        ]
 
     def score(self, joined: dict[str, Any]) -> Observable[Gathered]:
         """Metrics over both simulations, once everything else is in."""
@@ -126,8 +153,15 @@ class _BacktestCalls:
             market_params.start_date,
             market_params.end_date,
             self.risk_free_rate_annual,
-            self.rid,
+            self.context,
         ).pipe(self._track_metrics, ops.map(lambda metrics: Gathered(metrics=metrics, **joined)))
+
+
+def _deadline_passed(tracker: CallTracker, deadline_s: float) -> ServiceTimeout:
+    """Name the oldest call still running when the overall deadline passed."""
+    pending = tracker.in_flight()
+    service = pending[0][1] if pending else "orchestrator"
+    return ServiceTimeout(service, deadline_s, {"deadline": True, "pending": [call for call, _ in pending]})
 
 
 def baseline_portfolio(request: BacktestRequest) -> PortfolioParams:

@@ -35,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
         port=settings.port,
         # Cancel a handler whose client went away, so its downstream calls are cancelled too.
         handler_cancellation=True,
+        # On SIGTERM the drain gives backtests their grace period; this is only a last resort.
+        shutdown_timeout=settings.drain.grace_s + 5,
         access_log=None,  # the canonical line per request replaces the access log
         print=lambda message: print(message, file=sys.stderr),
     )

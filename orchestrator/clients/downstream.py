@@ -1,7 +1,9 @@
-"""What one backtest may call: a client per registry entry, over one transport and one scheduler."""
+"""What one backtest may call: a client per registry entry, each under its own policy, on one scheduler."""
 
 from __future__ import annotations
 
+import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from reactivex.abc import SchedulerBase
@@ -13,6 +15,8 @@ from orchestrator.clients.portfolio import PortfolioClient
 from orchestrator.clients.service import ServiceClient
 from orchestrator.clients.strategy import StrategyClient
 from orchestrator.clients.transport import Transport
+from orchestrator.resilience.clock import clock_of
+from orchestrator.resilience.policy import ServicePolicy
 from orchestrator.settings import Settings
 
 ClientKind = type[MarketDataClient] | type[StrategyClient] | type[PortfolioClient] | type[MetricsClient]
@@ -44,13 +48,27 @@ class Downstream:
         client: MarketDataClient | StrategyClient | PortfolioClient | MetricsClient = getattr(self, name)
         return client.service
 
+    def services(self) -> list[ServiceClient]:
+        """Every service's client, in registry order."""
+        return [self.service(entry.name) for entry in registry.SERVICES]
 
-def connect(settings: Settings, transport: Transport, scheduler: SchedulerBase) -> Downstream:
-    """A client for every registry entry, at its configured URL and timeout."""
+
+def connect(
+    settings: Settings,
+    transport: Transport | Mapping[str, Transport],
+    scheduler: SchedulerBase,
+    rng: random.Random | None = None,
+) -> Downstream:
+    """A client for every registry entry, at its configured URL, under its own policy (retries,
+    budget, hedging, breaker, bulkhead); over one transport, or one per service by name. ``rng``
+    draws the retries' jitter (tests pass one that is not random)."""
+    clock = clock_of(scheduler)
 
     def client(entry: registry.ServiceEntry) -> ServiceClient:
         name = entry.name
-        return ServiceClient(name, settings.url(name), settings.timeout_s(name), transport, scheduler)
+        own = transport[name] if isinstance(transport, Mapping) else transport
+        policy = ServicePolicy.for_service(name, settings, clock, rng=rng)
+        return ServiceClient(name, settings.url(name), own, scheduler, policy)
 
     clients = {entry.name: CLIENT_KINDS[entry](client(entry)) for entry in registry.SERVICES}
     return Downstream(scheduler=scheduler, **clients)  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from reactivex import Observable
 
+from orchestrator.clients.context import CallContext
 from orchestrator.clients.service import ServiceClient
 from orchestrator.schemas.downstream import Dividends, Prices
 from orchestrator.schemas.requests import MarketParams
@@ -13,7 +14,7 @@ class MarketDataClient:
     def __init__(self, service: ServiceClient) -> None:
         self.service = service
 
-    def prices(self, market: MarketParams, request_id: str) -> Observable[Prices]:
+    def prices(self, market: MarketParams, context: CallContext) -> Observable[Prices]:
         body = {
             "ticker": market.ticker,
             "market_type": market.market_type,
@@ -21,8 +22,8 @@ class MarketDataClient:
             "end_date": market.end_date,
             "frequency": market.frequency,
         }
-        return self.service.post("/prices", body, Prices, request_id)
+        return self.service.post("/prices", body, Prices, context)
 
-    def dividends(self, market: MarketParams, request_id: str) -> Observable[Dividends]:
+    def dividends(self, market: MarketParams, context: CallContext) -> Observable[Dividends]:
         body = {"ticker": market.ticker, "start_date": market.start_date, "end_date": market.end_date}
-        return self.service.post("/dividends", body, Dividends, request_id)
+        return self.service.post("/dividends", body, Dividends, context)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from reactivex import Observable
 
+from orchestrator.clients.context import CallContext
 from orchestrator.clients.service import ServiceClient
 from orchestrator.schemas.downstream import Metrics, Simulation
 
@@ -19,7 +20,7 @@ class MetricsClient:
         start_date: str,
         end_date: str,
         risk_free_rate_annual: float,
-        request_id: str,
+        context: CallContext,
     ) -> Observable[Metrics]:
         body = {
             "risk_free_rate_annual": risk_free_rate_annual,
@@ -27,7 +28,7 @@ class MetricsClient:
             "end_date": end_date,
             "portfolios": {"active": _portfolio(active), "baseline": _portfolio(baseline)},
         }
-        return self.service.post("/calculate", body, Metrics, request_id)
+        return self.service.post("/calculate", body, Metrics, context)
 
 
 def _portfolio(simulation: Simulation) -> dict[str, object]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 from reactivex import Observable
 
+from orchestrator.clients.context import CallContext
 from orchestrator.clients.service import ServiceClient
 from orchestrator.schemas.downstream import Dividends, Prices, Signals, Simulation
 from orchestrator.schemas.requests import PortfolioParams
@@ -20,7 +21,7 @@ class PortfolioClient:
         signals: Signals,
         prices: Prices,
         dividends: Dividends,
-        request_id: str,
+        context: CallContext,
     ) -> Observable[Simulation]:
         # The request's portfolio parameters are, field for field, what the service takes.
         body = {
@@ -29,7 +30,7 @@ class PortfolioClient:
             "price_data": prices.points_json(),
             "dividend_data": _dividend_data(dividends),
         }
-        return self.service.post("/simulate", body, Simulation, request_id)
+        return self.service.post("/simulate", body, Simulation, context)
 
 
 def _dividend_data(dividends: Dividends) -> orjson.Fragment:

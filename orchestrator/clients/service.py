@@ -1,9 +1,17 @@
-"""One service behind us, called through a transport.
+"""One service behind us, called through a transport, under the service's policy.
 
-Every call is a cold observable (nothing is sent until it is subscribed, and disposal aborts the
-request), bounded by the service's timeout on the given scheduler, with failures mapped into the
-error tree. The answer is unwrapped from its envelope and validated against the model of what the
-service promises.
+A call is a cold observable (nothing is sent until it is subscribed; disposal aborts the request)::
+
+    attempt = check the deadline and the breaker
+              -> transport.send(request)           # inside the bulkhead; times each answer
+                 .pipe(hedge,                      # a second copy once it runs past the recent p95
+                       timeout_after,              # the service's timeout, or what the deadline leaves
+                       map(read_answer),           # the envelope unwrapped, data validated
+                       map_error,                  # what aiohttp raised -> our error, naming the service
+                       breaker verdict)            # a failure only if the service is unwell
+    call    = attempt.pipe(retry_with_backoff)     # retryable failures, within attempts, deadline, budget
+
+Each attempt sends ``X-Request-Timeout-Ms``: how long the service has before we stop waiting.
 """
 
 from __future__ import annotations
@@ -11,56 +19,149 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import aiohttp
 import orjson
+import reactivex
 import structlog
 from pydantic import BaseModel, ValidationError
 from reactivex import Observable
 from reactivex import operators as ops
 from reactivex.abc import SchedulerBase
 
+from orchestrator.clients.context import CallContext
 from orchestrator.clients.envelope import unwrap
 from orchestrator.clients.transport import Answer, Request, Transport
-from orchestrator.errors import ExternalApiError, ServiceTimeout, from_client_exception
-from streams import map_error, timeout_after
+from orchestrator.errors import (
+    ApiError,
+    BulkheadFull,
+    CircuitOpen,
+    ExternalApiError,
+    Refused,
+    ServiceTimeout,
+    from_client_exception,
+)
+from orchestrator.resilience.policy import ServicePolicy
+from streams import hedge, map_error, observe_lifecycle, retry_with_backoff, timeout_after
 
 M = TypeVar("M", bound=BaseModel)
+
+#: The header telling a service how many milliseconds it has to answer this attempt.
+TIMEOUT_HEADER = "X-Request-Timeout-Ms"
 
 log = structlog.get_logger("orchestrator.clients")
 
 
 @dataclass(frozen=True, slots=True)
 class ServiceClient:
-    """How to reach one service: its name in errors and logs, where it is, how long to wait."""
+    """How to reach one service: its name in errors and logs, where it is, and its policy."""
 
     name: str
     base_url: str
-    timeout_s: float
     transport: Transport
     scheduler: SchedulerBase
+    policy: ServicePolicy
 
-    def post(self, path: str, body: dict[str, Any], model: type[M], request_id: str) -> Observable[M]:
+    @property
+    def timeout_s(self) -> float:
+        return self.policy.timeout_s
+
+    def post(self, path: str, body: dict[str, Any], model: type[M], context: CallContext) -> Observable[M]:
         """POST ``body`` to ``path``; emit the answer's ``data`` as ``model``, or one mapped error."""
-        headers = {"Content-Type": "application/json", "X-Request-ID": request_id}
-        request = Request("POST", self.base_url + path, orjson.dumps(body), headers)
-        return self.transport.send(request).pipe(
-            timeout_after(self.timeout_s, self.scheduler, lambda: ServiceTimeout(self.name, self.timeout_s)),
-            ops.map(lambda answer: read_answer(self.name, path, answer, model)),
-            map_error(lambda error: from_client_exception(self.name, self.timeout_s, error)),
+        payload = orjson.dumps(body)
+        attempts = reactivex.defer(lambda _: self._attempt(path, payload, model, context))
+        call = attempts.pipe(
+            retry_with_backoff(lambda error, made: self._retry_delay(error, made, context), self.scheduler)
+        )
+        return reactivex.defer(lambda _: self._count_call(call))
+
+    def _count_call(self, call: Observable[M]) -> Observable[M]:
+        self.policy.budget.record_call()
+        return call
+
+    def _attempt(self, path: str, payload: bytes, model: type[M], context: CallContext) -> Observable[M]:
+        name, policy = self.name, self.policy
+        context.stats.add("attempts", name)
+        left = context.deadline.remaining_s()
+        if left <= 0:
+            return reactivex.throw(ServiceTimeout(name, context.deadline.budget_s, {"deadline": True}))
+        if not policy.breaker.allow():
+            context.stats.add("circuit_open", name)
+            return reactivex.throw(CircuitOpen(name, policy.breaker.retry_after_s()))
+        timeout_s = round(min(policy.timeout_s, left), 3)
+        headers = {
+            "Content-Type": "application/json",
+            "X-Request-ID": context.request_id,
+            TIMEOUT_HEADER: str(max(1, int(timeout_s * 1000))),
+        }
+        return self._exchange(Request("POST", self.base_url + path, payload, headers), context).pipe(
+            hedge(policy.hedge_after_s, lambda: self._may_hedge(context), self.scheduler),
+            timeout_after(timeout_s, self.scheduler, lambda: ServiceTimeout(name, timeout_s)),
+            ops.map(lambda answer: read_answer(name, path, answer, model)),
+            map_error(lambda error: from_client_exception(name, timeout_s, error)),
+            observe_lifecycle(
+                on_next=lambda _: policy.breaker.record_success(),
+                on_error=self._verdict,
+                on_cancel=policy.breaker.record_cancelled,
+            ),
         )
 
-    async def health(self, path: str, timeout_s: float) -> str:
-        """``healthy`` when ``GET path`` answers 200 with ``status: healthy``; else why not."""
-        check = self.transport.send(Request("GET", self.base_url + path)).pipe(
-            timeout_after(timeout_s, self.scheduler, TimeoutError),
-            ops.map(_health_state),
+    def _exchange(self, request: Request, context: CallContext) -> Observable[Answer]:
+        """One exchange inside the bulkhead, timed when it answers (a hedge is a second exchange)."""
+        policy = self.policy
+
+        def start(_: Any) -> Observable[Answer]:
+            if not policy.bulkhead.try_acquire():
+                context.stats.add("bulkhead_full", self.name)
+                return reactivex.throw(BulkheadFull(self.name, policy.bulkhead.max_in_flight))
+            began = policy.clock()
+            answered = (
+                ops.do_action(on_next=lambda _: policy.latency.record(policy.clock() - began))
+                if policy.latency is not None
+                else _unchanged
+            )
+            return self.transport.send(request).pipe(answered, ops.finally_action(policy.bulkhead.release))
+
+        return reactivex.defer(start)
+
+    def _verdict(self, error: Exception) -> None:
+        """A failure for the breaker only when it says the service is unwell."""
+        breaker = self.policy.breaker
+        if isinstance(error, Refused):
+            breaker.record_cancelled()  # refused here, before the service was asked
+        elif isinstance(error, ApiError) and error.retryable:
+            breaker.record_failure()
+        else:
+            breaker.record_success()  # it answered: "no such ticker" is a healthy service
+
+    def _may_hedge(self, context: CallContext) -> bool:
+        policy = self.policy
+        if policy.bulkhead.in_flight >= policy.bulkhead.max_in_flight or policy.breaker.state != "closed":
+            return False
+        if not policy.budget.try_spend():
+            context.stats.add("budget_exhausted", self.name)
+            return False
+        context.stats.add("hedges", self.name)
+        return True
+
+    def _retry_delay(self, error: Exception, attempts: int, context: CallContext) -> float | None:
+        """Seconds before the next attempt, or None: not worth it, no attempts, time or budget left."""
+        policy = self.policy
+        if not getattr(error, "retryable", False) or attempts >= policy.retry.max_attempts:
+            return None
+        delay = policy.retry.backoff_s(attempts, policy.rng)
+        if context.deadline.remaining_s() <= delay:
+            return None
+        if not policy.budget.try_spend():
+            context.stats.add("budget_exhausted", self.name)
+            return None
+        context.stats.add("retries", self.name)
+        log.debug(
+            "retrying", service=self.name, attempt=attempts + 1, after_s=round(delay, 3), error=error.code
         )
-        try:
-            return await check
-        except TimeoutError:
-            return "timeout"
-        except aiohttp.ClientError:
-            return "unreachable"
+        return delay
+
+
+def _unchanged(source: Observable[Answer]) -> Observable[Answer]:
+    return source
 
 
 def read_answer(service: str, path: str, answer: Answer, model: type[M]) -> M:
@@ -76,11 +177,3 @@ def read_answer(service: str, path: str, answer: Answer, model: type[M]) -> M:
             f"The {service} service answered {path} outside its contract",
             problems=[f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:5]],
         ) from None
-
-
-def _health_state(answer: Answer) -> str:
-    try:
-        healthy = answer.status == 200 and orjson.loads(answer.body).get("status") == "healthy"
-    except (orjson.JSONDecodeError, AttributeError):
-        healthy = False
-    return "healthy" if healthy else "unhealthy"

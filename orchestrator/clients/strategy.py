@@ -6,6 +6,7 @@ from typing import Any
 
 from reactivex import Observable
 
+from orchestrator.clients.context import CallContext
 from orchestrator.clients.service import ServiceClient
 from orchestrator.schemas.downstream import Prices, Signals
 
@@ -15,7 +16,7 @@ class StrategyClient:
         self.service = service
 
     def signals(
-        self, strategy_type: str, config: dict[str, Any], prices: Prices, request_id: str
+        self, strategy_type: str, config: dict[str, Any], prices: Prices, context: CallContext
     ) -> Observable[Signals]:
         body = {"strategy_type": strategy_type, "config": config, "price_data": prices.points_json()}
-        return self.service.post("/signals", body, Signals, request_id)
+        return self.service.post("/signals", body, Signals, context)

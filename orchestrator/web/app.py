@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -11,28 +10,33 @@ import aiohttp_cors
 from aiohttp import web
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 
+from orchestrator.backtest.admission import Admission
 from orchestrator.backtest.graph import Backtester
 from orchestrator.clients.downstream import connect
 from orchestrator.clients.transport import AiohttpTransport
+from orchestrator.registry import SERVICES
 from orchestrator.settings import Settings, load_settings
-from orchestrator.web.event_stream import close_open_streams
-from orchestrator.web.keys import BACKTESTER, HTTP_SESSION, OPEN_STREAMS, SETTINGS
+from orchestrator.web.admission import admission, drain
+from orchestrator.web.keys import ADMISSION, BACKTESTER, HEALTH_TRANSPORT, HTTP_SESSIONS, SETTINGS
 from orchestrator.web.middlewares import add_request_id_header, error_envelopes, request_context
 from orchestrator.web.routes import backtest, health, page
+
+#: Connections for health checks, apart from the services' pools so that a busy pool cannot slow them.
+HEALTH_POOL_SIZE = 10
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or load_settings()
     app = web.Application(
-        middlewares=[request_context, error_envelopes],
+        middlewares=[request_context, error_envelopes, admission],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
-    app[OPEN_STREAMS] = weakref.WeakSet()
-    app.cleanup_ctx.append(http_session)
+    app[ADMISSION] = Admission(settings.admission)
+    app.cleanup_ctx.append(http_sessions)
     app.cleanup_ctx.append(backtester)
     app.on_response_prepare.append(add_request_id_header)
-    app.on_shutdown.append(close_open_streams)
+    app.on_shutdown.append(drain)
     app.add_routes(backtest.routes)
     app.add_routes(health.routes)
     app.add_routes(page.routes)
@@ -40,23 +44,37 @@ def create_app(settings: Settings | None = None) -> web.Application:
     return app
 
 
-async def http_session(app: web.Application) -> AsyncIterator[None]:
-    """One pooled, keep-alive client session for the application's life."""
-    connector = aiohttp.TCPConnector(limit=app[SETTINGS].connection_pool_size, keepalive_timeout=30)
-    async with aiohttp.ClientSession(
-        connector=connector,
-        # Per-call timeouts are operators on the graph; this only bounds a call nobody times.
-        timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
-    ) as session:
-        app[HTTP_SESSION] = session
+async def http_sessions(app: web.Application) -> AsyncIterator[None]:
+    """A pooled keep-alive session per service, its pool as large as its bulkhead, and a small one
+    for health checks; all closed when the application stops."""
+    settings = app[SETTINGS]
+    sizes = {entry.name: settings.max_in_flight(entry.name) for entry in SERVICES} | {
+        "health": HEALTH_POOL_SIZE
+    }
+    sessions = {name: _session(size) for name, size in sizes.items()}
+    app[HTTP_SESSIONS] = sessions
+    app[HEALTH_TRANSPORT] = AiohttpTransport(sessions["health"])
+    try:
         yield
+    finally:
+        await asyncio.gather(*(session.close() for session in sessions.values()))
+
+
+def _session(pool_size: int) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=pool_size, keepalive_timeout=30),
+        # Timeouts are operators on the graph; this only bounds a call nobody times.
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+    )
 
 
 async def backtester(app: web.Application) -> AsyncIterator[None]:
-    """The service clients and the backtest graph's settings, on the loop's scheduler (no timer threads)."""
-    settings = app[SETTINGS]
+    """The service clients, each under its policy, and the backtest graph's settings, on the loop's
+    scheduler (no timer threads)."""
+    settings, sessions = app[SETTINGS], app[HTTP_SESSIONS]
     scheduler = AsyncIOScheduler(asyncio.get_running_loop())
-    downstream = connect(settings, AiohttpTransport(app[HTTP_SESSION]), scheduler)
+    transports = {entry.name: AiohttpTransport(sessions[entry.name]) for entry in SERVICES}
+    downstream = connect(settings, transports, scheduler)
     app[BACKTESTER] = Backtester(downstream, settings.backtest_deadline_s, settings.risk_free_rate_annual)
     yield
 
@@ -64,8 +82,8 @@ async def backtester(app: web.Application) -> AsyncIterator[None]:
 def allow_cors(app: web.Application, origins: tuple[str, ...]) -> None:
     """Let the frontend, served from another origin, call every route (and read the request id)."""
     options = aiohttp_cors.ResourceOptions(
-        allow_headers=("Content-Type", "Accept", "X-Request-ID"),
-        expose_headers=("X-Request-ID",),
+        allow_headers=("Content-Type", "Accept", "X-Request-ID", "X-Request-Timeout-Ms"),
+        expose_headers=("X-Request-ID", "Retry-After"),
         allow_methods=("GET", "POST"),
         max_age=600,
     )

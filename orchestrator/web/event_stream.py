@@ -3,7 +3,8 @@
 The same graph runs; the call tracker's progress events are written as ``progress``, then exactly
 one ``result`` (the very bytes of the JSON answer) or ``error`` (the envelope). aiohttp-sse frames
 the events and sends comment heartbeats while the stream is idle. If the client leaves, the handler
-is cancelled and the graph disposed; on shutdown, open streams end with an ``error`` event.
+is cancelled and the graph disposed; on shutdown, a stream still open when the drain's grace is over
+ends with an ``error`` event (``backtest/admission.py``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from aiohttp_sse import sse_response
 from reactivex import Observable
 
 from orchestrator.backtest.calls import CallTracker
-from orchestrator.errors import ServiceUnavailable
 from orchestrator.web.json_http import dump
-from orchestrator.web.keys import OPEN_STREAMS, SETTINGS
+from orchestrator.web.keys import SETTINGS
 from orchestrator.web.middlewares import note_error
 
 EVENT_STREAM = "text/event-stream"
@@ -64,7 +64,6 @@ async def stream_backtest(
     async with sse_response(request, ping_interval=heartbeat, allow_all_methods=True) as response:
         run = asyncio.ensure_future(_await(graph))
         run.add_done_callback(stream.finish)
-        request.app[OPEN_STREAMS].add(stream)
         try:
             for event_id in itertools.count(1):
                 event, data = await stream.queue.get()
@@ -73,17 +72,8 @@ async def stream_backtest(
                     break
         finally:
             run.cancel()  # a no-op when finished; disposes the graph when the client left mid-stream
-            request.app[OPEN_STREAMS].discard(stream)
     return response
 
 
 async def _await(graph: Observable[Any]) -> Any:
     return await graph
-
-
-async def close_open_streams(app: web.Application) -> None:
-    """on_shutdown: end every open stream with an error event rather than hang the shutdown."""
-    for stream in list(app[OPEN_STREAMS]):
-        stream.fail(
-            ServiceUnavailable("orchestrator", "The orchestrator is shutting down; try again shortly")
-        )

@@ -9,6 +9,7 @@ the one canonical log line when the request ends; handlers add their own fields 
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 import uuid
@@ -73,7 +74,10 @@ async def error_envelopes(request: web.Request, handler: Handler) -> web.StreamR
 def error_response(request: web.Request, error: BaseException) -> web.Response:
     """The envelope answering ``error``; a bug of ours is logged with its stack, never shown."""
     api_error = note_error(request, error)
-    return json_response(api_error.envelope(), status=api_error.status)
+    response = json_response(api_error.envelope(), status=api_error.status)
+    if api_error.retry_after_s is not None:  # whole seconds, as HTTP wants them
+        response.headers["Retry-After"] = str(max(1, math.ceil(api_error.retry_after_s)))
+    return response
 
 
 def note_error(request: web.Request, error: BaseException) -> ApiError:

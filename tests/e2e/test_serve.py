@@ -10,35 +10,50 @@ import aiohttp
 import pytest
 
 from orchestrator.cli.platform import free_port
+from orchestrator.registry import SERVICES
 from tests import fakes, sse
 from tests.loopback import CallLog, fake_services
 
 
 @pytest.fixture
-async def served(aiohttp_server):
-    """A fake set of services in this process, and `orchestrator serve` in another, pointed at them."""
-    log = CallLog()
-    services = await aiohttp_server(fake_services({"/simulate": 30}, log))
-    url = str(services.make_url("")).rstrip("/")
-    port = free_port()
-    env = {**os.environ, "LOG_LEVEL": "WARNING", "SSE_HEARTBEAT_S": "1"}
-    env |= {f"{name}_URL": url for name in ("MARKET_DATA", "STRATEGY", "PORTFOLIO", "METRICS", "TEST_DATA")}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "orchestrator", "serve", "--host", "127.0.0.1", "--port", str(port), env=env
-    )
-    base = f"http://127.0.0.1:{port}"
-    async with aiohttp.ClientSession() as session:
-        for _ in range(100):
-            try:
-                async with session.get(f"{base}/health") as answer:
-                    if answer.status == 200:
-                        break
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.1)
-        yield base, log, process
-    if process.returncode is None:
-        process.terminate()
-    assert await asyncio.wait_for(process.wait(), 10) == 0
+async def serve(aiohttp_server):
+    """``serve(delays, **env)``: fake services in this process (``delays`` by path), and
+    `orchestrator serve` in another, pointed at them; each process must exit 0 when it is done."""
+    processes = []
+
+    async def start(delays: dict[str, float], **env: str):
+        log = CallLog()
+        services = await aiohttp_server(fake_services(delays, log))
+        url = str(services.make_url("")).rstrip("/")
+        port = free_port()
+        env = {**os.environ, "LOG_LEVEL": "WARNING", "SSE_HEARTBEAT_S": "1", **env}
+        env |= {entry.url_variable: url for entry in SERVICES}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "orchestrator", "serve", "--host", "127.0.0.1", "--port", str(port), env=env
+        )
+        processes.append(process)
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):
+                try:
+                    async with session.get(f"{base}/health") as answer:
+                        if answer.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+        return base, log, process
+
+    yield start
+    for process in processes:
+        if process.returncode is None:
+            process.terminate()
+        assert await asyncio.wait_for(process.wait(), 10) == 0
+
+
+@pytest.fixture
+async def served(serve):
+    """A backtest whose simulations stall for 30 s; a drain grace of 1 s."""
+    return await serve({"/simulate": 30}, DRAIN__GRACE_S="1")
 
 
 async def test_disconnect_mid_request_cancels_downstream_calls(served):
@@ -59,8 +74,8 @@ async def test_disconnect_mid_stream_cancels_downstream_calls(served):
         answer = await session.post(
             f"{base}/api/backtest", json=fakes.backtest_request(), headers={"Accept": "text/event-stream"}
         )
-        async for line in answer.content:
-            if b"simulate.baseline" in line:
+        async for _line in answer.content:  # until both simulations have reached the service
+            if len(log.started.get("/simulate", [])) == 2:
                 break
         answer.close()
     await asyncio.wait_for(log.cancelled_event.wait(), 5)
@@ -79,5 +94,35 @@ async def test_sigterm_ends_open_streams_with_an_error_event(served):
         rest = await asyncio.wait_for(answer.content.read(), 10)
     events = sse.parse(rest.decode())
     assert events[-1].event == "error"
-    assert events[-1].json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+    error = events[-1].json()["error"]
+    assert (error["code"], error["details"]["draining"]) == ("SERVICE_UNAVAILABLE", True)
+    assert await asyncio.wait_for(process.wait(), 10) == 0
+
+
+async def test_sigterm_lets_a_backtest_in_flight_finish_within_the_grace(serve):
+    base, _, process = await serve({"/simulate": 1.0}, DRAIN__GRACE_S="10")
+    async with aiohttp.ClientSession() as session:
+        answer = asyncio.create_task(session.post(f"{base}/api/backtest", json=fakes.backtest_request()))
+        await asyncio.sleep(0.5)  # in flight: both simulations are running
+        process.terminate()
+        response = await asyncio.wait_for(answer, 10)
+        assert response.status == 200
+        assert (await response.json())["success"] is True
+    assert await asyncio.wait_for(process.wait(), 10) == 0
+
+
+async def test_sigterm_cuts_a_json_backtest_short_after_the_grace_with_503(serve):
+    base, _, process = await serve({"/simulate": 30}, DRAIN__GRACE_S="0.5")
+    async with aiohttp.ClientSession() as session:
+        answer = asyncio.create_task(session.post(f"{base}/api/backtest", json=fakes.backtest_request()))
+        await asyncio.sleep(0.5)
+        process.terminate()
+        response = await asyncio.wait_for(answer, 10)
+        error = (await response.json())["error"]
+        assert (response.status, error["code"], error["details"]["draining"]) == (
+            503,
+            "SERVICE_UNAVAILABLE",
+            True,
+        )
+        assert response.headers["Retry-After"] == "1"
     assert await asyncio.wait_for(process.wait(), 10) == 0

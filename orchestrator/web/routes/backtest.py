@@ -5,27 +5,49 @@ from __future__ import annotations
 from aiohttp import web
 
 from orchestrator.backtest.calls import CallTracker
+from orchestrator.errors import InvalidRequest
 from orchestrator.schemas.requests import parse_backtest
 from orchestrator.web.event_stream import stream_backtest, wants_event_stream
 from orchestrator.web.json_http import dump, json_response, read_json
-from orchestrator.web.keys import BACKTESTER
+from orchestrator.web.keys import ADMISSION, BACKTESTER
 from orchestrator.web.middlewares import LOG_FIELDS, REQUEST_ID
 
 routes = web.RouteTableDef()
 
+#: A caller may give the backtest less time than the configured deadline, in milliseconds.
+TIMEOUT_HEADER = "X-Request-Timeout-Ms"
+
 
 @routes.post("/api/backtest")
 async def post_backtest(request: web.Request) -> web.StreamResponse:
+    budget_s = requested_budget_s(request)
     backtest = parse_backtest(await read_json(request))
-    tracker = CallTracker()
+    backtester, tracker = request.app[BACKTESTER], CallTracker()
+    context = backtester.context(request[REQUEST_ID], budget_s)
     request[LOG_FIELDS].update(
         event="backtest",
         ticker=backtest.market_params.ticker,
         strategy=backtest.strategy_params.strategy_type,
         calls_ms=tracker.durations_ms,
     )
-    graph = request.app[BACKTESTER].graph(backtest, tracker, request[REQUEST_ID])
-    if wants_event_stream(request):
-        return await stream_backtest(request, graph, tracker)
-    # Awaiting subscribes; if this handler is cancelled (the client left) the graph is disposed.
-    return json_response(dump(await graph))
+    graph = request.app[ADMISSION].abortable(backtester.graph(backtest, tracker, context))
+    try:
+        if wants_event_stream(request):
+            return await stream_backtest(request, graph, tracker)
+        # Awaiting subscribes; if this handler is cancelled (the client left) the graph is disposed.
+        return json_response(dump(await graph))
+    finally:
+        request[LOG_FIELDS].update(context.stats.log_fields())
+
+
+def requested_budget_s(request: web.Request) -> float | None:
+    """The caller's own deadline from ``X-Request-Timeout-Ms``, if it sent one."""
+    given = request.headers.get(TIMEOUT_HEADER)
+    if given is None:
+        return None
+    if not given.strip().isdigit() or int(given) <= 0:
+        raise InvalidRequest(
+            f"{TIMEOUT_HEADER} must be a whole number of milliseconds above 0",
+            {"errors": [{"field": f"header {TIMEOUT_HEADER}", "message": "not a positive integer"}]},
+        )
+    return int(given) / 1000

@@ -1,4 +1,5 @@
-"""``GET /api/health`` (the services behind us, checked in parallel) and ``GET /health`` (liveness)."""
+"""``GET /api/health`` (readiness: the services behind us, checked in parallel, and each circuit)
+and ``GET /health`` (liveness)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import asyncio
 
 from aiohttp import web
 
+from orchestrator.clients.health import check_health
 from orchestrator.registry import SERVICES
 from orchestrator.web.json_http import json_response
-from orchestrator.web.keys import BACKTESTER, SETTINGS
+from orchestrator.web.keys import ADMISSION, BACKTESTER, HEALTH_TRANSPORT, SETTINGS
 
 routes = web.RouteTableDef()
 
@@ -17,15 +19,29 @@ CHECKED = tuple(entry for entry in SERVICES if entry.health_checked)
 
 @routes.get("/api/health")
 async def get_api_health(request: web.Request) -> web.Response:
-    downstream, timeout_s = request.app[BACKTESTER].downstream, request.app[SETTINGS].health_timeout_s
+    app = request.app
+    downstream = app[BACKTESTER].downstream
+    circuits = {client.name: client.policy.breaker.state for client in downstream.services()}
+    if app[ADMISSION].draining:  # stop sending us work: we are on our way out
+        return json_response({"status": "draining", "services": {}, "circuits": circuits}, status=503)
+    transport, timeout_s = app[HEALTH_TRANSPORT], app[SETTINGS].health_timeout_s
     states = await asyncio.gather(
-        *(downstream.service(entry.name).health(entry.health_path, timeout_s) for entry in CHECKED)
+        *(
+            check_health(
+                transport,
+                downstream.service(entry.name).base_url + entry.health_path,
+                timeout_s,
+                downstream.scheduler,
+            )
+            for entry in CHECKED
+        )
     )
     healthy = all(state == "healthy" for state in states)
     return json_response(
         {
             "status": "healthy" if healthy else "degraded",
             "services": {entry.name: state for entry, state in zip(CHECKED, states, strict=True)},
+            "circuits": circuits,
         },
         status=200 if healthy else 503,
     )

@@ -26,7 +26,8 @@ def run(
     """Build the graph of the fakes' backtest request, subscribe at 200, dispose at ``disposed``."""
     tracker = CallTracker(clock=lambda: scheduler.clock / 1000)  # milliseconds read as ticks
     request = parse_backtest(fakes.backtest_request())
-    graph = backtester(scheduler, services, **limits).graph(request, tracker, "rid-virtual")
+    app = backtester(scheduler, services, **limits)
+    graph = app.graph(request, tracker, app.context("rid-virtual"))
     return scheduler.start(lambda: graph, disposed=disposed), tracker
 
 
@@ -49,7 +50,8 @@ def test_the_graph_names_its_seven_calls_before_any_starts():
     scheduler = TestScheduler()
     tracker = CallTracker()
     request = parse_backtest(fakes.backtest_request())
-    backtester(scheduler, VirtualServices(scheduler)).graph(request, tracker, "rid")
+    app = backtester(scheduler, VirtualServices(scheduler))
+    app.graph(request, tracker, app.context("rid"))
     assert sorted(tracker.calls) == sorted(fakes.CALLS)
     assert len(tracker.calls) == len(fakes.CALLS)
 

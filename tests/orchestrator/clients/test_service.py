@@ -1,4 +1,7 @@
-"""A service client over a transport handed to it: what it sends, what it reads, when it gives up."""
+"""A service client over a transport handed to it: what it sends, what it reads, when it gives up.
+
+These pin one attempt of one call (no retries, no hedges); ``test_resilience.py`` has the rest.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +18,18 @@ from reactivex.abc import SchedulerBase
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 from reactivex.testing import ReactiveTest, TestScheduler
 
+from orchestrator.clients.context import CallContext
+from orchestrator.clients.health import check_health
 from orchestrator.clients.service import ServiceClient
 from orchestrator.clients.transport import Answer, Request
 from orchestrator.errors import ApiError
+from orchestrator.resilience.clock import clock_of
+from orchestrator.resilience.deadline import Deadline
+from orchestrator.resilience.policy import ServicePolicy
 from orchestrator.schemas.downstream import Dividends
+from orchestrator.settings import Settings
 from tests import fakes
+from tests.virtual import PLAIN
 
 
 class Transport:
@@ -34,7 +44,14 @@ class Transport:
 
 
 def client(transport: Transport, scheduler: SchedulerBase, timeout_s: float = 30) -> ServiceClient:
-    return ServiceClient("market_data", "http://market-data.test", timeout_s, transport, scheduler)
+    """The market-data client with one attempt per call and no hedging: the call alone."""
+    settings = Settings(_env_file=None, market_data_timeout_s=timeout_s, **PLAIN)
+    policy = ServicePolicy.for_service("market_data", settings, clock_of(scheduler))
+    return ServiceClient("market_data", "http://market-data.test", transport, scheduler, policy)
+
+
+def context(scheduler: SchedulerBase, request_id: str = "rid-7", budget_s: float = 1000) -> CallContext:
+    return CallContext(request_id, Deadline(budget_s, clock_of(scheduler)))
 
 
 def answered(status: int, body: Any) -> Callable[[], Observable[Answer]]:
@@ -45,7 +62,7 @@ def answered(status: int, body: Any) -> Callable[[], Observable[Answer]]:
 def outcome(transport: Transport) -> list[Any]:
     """The messages of one POST of ``/dividends``, run on virtual time."""
     scheduler = TestScheduler()
-    call = client(transport, scheduler).post("/dividends", {"ticker": "TQQQ"}, Dividends, "rid-7")
+    call = client(transport, scheduler).post("/dividends", {"ticker": "TQQQ"}, Dividends, context(scheduler))
     return scheduler.start(lambda: call).messages
 
 
@@ -55,7 +72,11 @@ def test_posts_the_body_as_json_with_the_request_id():
     [request] = transport.sent
     assert (request.method, request.url) == ("POST", "http://market-data.test/dividends")
     assert orjson.loads(request.body) == {"ticker": "TQQQ"}
-    assert request.headers == {"Content-Type": "application/json", "X-Request-ID": "rid-7"}
+    assert request.headers == {
+        "Content-Type": "application/json",
+        "X-Request-ID": "rid-7",
+        "X-Request-Timeout-Ms": "30000",  # what the service has for this attempt
+    }
 
 
 def test_emits_the_answers_data_as_the_model():
@@ -67,7 +88,9 @@ def test_emits_the_answers_data_as_the_model():
 def test_no_answer_within_the_timeout_is_service_timeout_and_the_exchange_is_dropped():
     scheduler = TestScheduler()
     exchange = scheduler.create_cold_observable(ReactiveTest.on_next(50, Answer(200, b"{}")))
-    call = client(Transport(lambda: exchange), scheduler, timeout_s=30).post("/prices", {}, Dividends, "r")
+    call = client(Transport(lambda: exchange), scheduler, timeout_s=30).post(
+        "/prices", {}, Dividends, context(scheduler)
+    )
     [failure] = scheduler.start(lambda: call).messages
     assert (failure.time, failure.value.exception.code) == (230, "SERVICE_TIMEOUT")
     assert failure.value.exception.details == {"service": "market_data", "timeout_s": 30}
@@ -132,8 +155,8 @@ def test_each_kind_of_failed_answer_says_whether_another_try_could_help(status, 
 )
 async def test_health_states(answer, state):
     transport = Transport(answer)
-    service = client(transport, AsyncIOScheduler(asyncio.get_running_loop()))
-    assert await service.health("/health", timeout_s=0.05) == state
+    scheduler = AsyncIOScheduler(asyncio.get_running_loop())
+    assert await check_health(transport, "http://market-data.test/health", 0.05, scheduler) == state
     assert [(request.method, request.url) for request in transport.sent] == [
         ("GET", "http://market-data.test/health")
     ]

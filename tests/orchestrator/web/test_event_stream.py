@@ -117,12 +117,13 @@ async def test_disconnect_mid_stream_cancels_calls_in_flight(start):
     assert sorted(log.cancelled) == ["/simulate", "/simulate"]
 
 
-async def test_shutdown_ends_open_streams_with_an_error_event(start):
-    client, _ = await start({"/simulate": 30})
+async def test_shutdown_ends_streams_still_open_after_the_grace_with_an_error_event(start):
+    client, _ = await start({"/simulate": 30}, drain={"grace_s": 0.2})
     response = await client.post("/api/backtest", json=fakes.backtest_request(), headers=STREAM)
     await response.content.readline()  # the stream is open
     shutdown = asyncio.create_task(client.server.app.shutdown())
     events = sse.parse((await asyncio.wait_for(response.content.read(), 5)).decode())
     await shutdown
     assert events[-1].event == "error"
-    assert events[-1].json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+    error = events[-1].json()["error"]
+    assert (error["code"], error["details"]["draining"]) == ("SERVICE_UNAVAILABLE", True)

@@ -1,0 +1,67 @@
+"""How many backtests run at once, and how they end when the process stops.
+
+``Admission`` holds the adaptive limit on backtests in flight (``resilience.limit``): past it a
+backtest is refused at once, nothing queues. On shutdown it drains: no new backtests, those in
+flight get a grace period, and any still running then are cut short with ShuttingDown. The web
+layer's ``admission`` middleware and ``drain`` hook put it in front of the backtest routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TypeVar
+
+import reactivex
+import structlog
+from reactivex import Observable
+from reactivex import operators as ops
+from reactivex.subject import Subject
+
+from orchestrator.errors import ShuttingDown
+from orchestrator.resilience.limit import AdaptiveLimit, AdmissionConfig
+
+T = TypeVar("T")
+
+log = structlog.get_logger("orchestrator.admission")
+
+
+class Admission:
+    """The limit on backtests in flight, and the means to drain them."""
+
+    def __init__(self, config: AdmissionConfig) -> None:
+        self.config = config
+        self.limit = AdaptiveLimit(config)
+        self.draining = False
+        self._stops: set[Subject[Any]] = set()
+        self._idle: asyncio.Event | None = None
+
+    def abortable(self, graph: Observable[T]) -> Observable[T]:
+        """``graph``, unless the drain's grace runs out first: then it fails with ShuttingDown."""
+
+        def run(_: Any) -> Observable[T]:
+            stop: Subject[T] = Subject()
+            self._stops.add(stop)
+            return reactivex.amb(graph, stop).pipe(ops.finally_action(lambda: self._stops.discard(stop)))
+
+        return reactivex.defer(run)
+
+    def admit(self) -> bool:
+        return not self.draining and self.limit.try_acquire()
+
+    def done(self, latency_s: float | None, dropped: bool) -> None:
+        self.limit.release(latency_s, dropped)
+        if self.limit.in_flight == 0 and self._idle is not None:
+            self._idle.set()
+
+    async def drain(self, grace_s: float) -> None:
+        """Refuse new backtests; wait up to ``grace_s`` for those in flight; then cut the rest short."""
+        self.draining = True
+        log.info("draining", in_flight=self.limit.in_flight, grace_s=grace_s)
+        if self.limit.in_flight:
+            self._idle = asyncio.Event()
+            try:
+                await asyncio.wait_for(self._idle.wait(), grace_s)
+            except TimeoutError:
+                log.warning("drain grace over", cut_short=len(self._stops))
+                for stop in list(self._stops):
+                    stop.on_error(ShuttingDown())

@@ -1,0 +1,40 @@
+"""What every call of one backtest shares: its request id, its deadline, and what its calls went through."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Literal
+
+from orchestrator.resilience.deadline import Deadline
+
+#: What a call can go through besides its first attempt, counted per service for the canonical line.
+Event = Literal["attempts", "retries", "hedges", "circuit_open", "bulkhead_full", "budget_exhausted"]
+
+
+@dataclass
+class CallStats:
+    """Per event, per service: how many times (``{"retries": {"portfolio": 1}}``)."""
+
+    counts: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+
+    def add(self, event: Event, service: str) -> None:
+        self.counts[event][service] += 1
+
+    def total(self, event: Event) -> int:
+        return sum(self.counts.get(event, {}).values())
+
+    def log_fields(self) -> dict[str, object]:
+        """For the canonical line: the number of attempts, and each other event that happened."""
+        fields: dict[str, object] = {"attempts": self.total("attempts")}
+        fields.update(
+            {event: dict(by_service) for event, by_service in self.counts.items() if event != "attempts"}
+        )
+        return fields
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    request_id: str
+    deadline: Deadline
+    stats: CallStats = field(default_factory=CallStats)

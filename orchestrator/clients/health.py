@@ -1,0 +1,41 @@
+"""Is a service up? ``GET {url}/health``, answered 200 with ``"status": "healthy"``.
+
+Health checks go through a transport of their own (a small pool apart from the services' busy
+ones), so that ``/api/health`` stays quick when the orchestrator is loaded.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import aiohttp
+import orjson
+from reactivex import operators as ops
+from reactivex.abc import SchedulerBase
+
+from orchestrator.clients.transport import Answer, Request, Transport
+from streams import timeout_after
+
+Health = Literal["healthy", "unhealthy", "unreachable", "timeout"]
+
+
+async def check_health(transport: Transport, url: str, timeout_s: float, scheduler: SchedulerBase) -> Health:
+    """``healthy``, or why not: ``unhealthy`` (answered otherwise), ``unreachable``, ``timeout``."""
+    check = transport.send(Request("GET", url)).pipe(
+        timeout_after(timeout_s, scheduler, TimeoutError),
+        ops.map(_state),
+    )
+    try:
+        return await check
+    except TimeoutError:
+        return "timeout"
+    except aiohttp.ClientError:
+        return "unreachable"
+
+
+def _state(answer: Answer) -> Health:
+    try:
+        healthy = answer.status == 200 and orjson.loads(answer.body).get("status") == "healthy"
+    except (orjson.JSONDecodeError, AttributeError):
+        healthy = False
+    return "healthy" if healthy else "unhealthy"
