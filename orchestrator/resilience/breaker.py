@@ -82,6 +82,8 @@ class CircuitBreaker:
         return max(0.0, self._opened_at + self.config.open_s - self._clock())
 
     def record_success(self) -> None:
+        if self._state == "open":
+            return  # a late verdict of a call let through before it opened
         if self._state == "half_open":
             self._passed += 1
             if self._passed >= self.config.half_open_probes:
@@ -90,6 +92,8 @@ class CircuitBreaker:
             self._counts.add("calls")
 
     def record_failure(self) -> None:
+        if self._state == "open":
+            return  # a late verdict: it must not keep the breaker open longer
         if self._state == "half_open":
             self._move("open")
             return

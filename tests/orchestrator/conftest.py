@@ -58,6 +58,12 @@ def answer_every_call(mock: aioresponses, market: str = MARKET) -> None:
         mock.post(base + path, callback=_answer(path), repeat=True)
 
 
+def answer_instead(mock: aioresponses, url: str, **answer: Any) -> None:
+    """Make ``url`` answer otherwise than the happy fixture does, from now on."""
+    mock._matches.pop(next(key for key in mock._matches if str(mock._matches[key].url_or_pattern) == url))
+    mock.post(url, repeat=True, **answer)
+
+
 def _answer(path: str) -> Callable[..., CallbackResult]:
     def callback(_url: Any, **kwargs: Any) -> CallbackResult:
         return CallbackResult(payload=fakes.answer(path, json.loads(kwargs["data"])))

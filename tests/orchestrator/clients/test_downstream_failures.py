@@ -11,7 +11,7 @@ from aiohttp.client_reqrep import ConnectionKey
 from aioresponses import CallbackResult
 
 from tests import fakes
-from tests.orchestrator.conftest import MARKET, METRICS, PORTFOLIO, STRATEGY, sent_bodies
+from tests.orchestrator.conftest import MARKET, METRICS, PORTFOLIO, STRATEGY, answer_instead, sent_bodies
 
 NESTED_INVALID_TICKER = {
     "detail": fakes.error_envelope("INVALID_TICKER", "Unknown ticker NOPE", ticker="NOPE")
@@ -29,12 +29,6 @@ async def _error(client, **changes: Any) -> tuple[int, dict[str, Any]]:
     assert body["success"] is False
     assert set(body["error"]) == {"code", "message", "details"}
     return response.status, body["error"]
-
-
-def _override(mock, url: str, **answer: Any) -> None:
-    """Make ``url`` answer differently from the happy fixture (the newest registration wins)."""
-    mock._matches.pop(next(key for key in mock._matches if str(mock._matches[key].url_or_pattern) == url))
-    mock.post(url, repeat=True, **answer)
 
 
 @pytest.mark.parametrize(
@@ -57,20 +51,20 @@ def _override(mock, url: str, **answer: Any) -> None:
     ids=["404-nested-in-detail", "inside-a-200", "top-level-400", "invalid-request-passes"],
 )
 async def test_table_codes_pass_through_with_our_status(client, happy, answer, expected):
-    _override(happy, f"{MARKET}/prices", **answer)
+    answer_instead(happy, f"{MARKET}/prices", **answer)
     status, error = await _error(client)
     assert (status, error["code"]) == expected
 
 
 async def test_passed_through_error_keeps_service_message(client, happy):
-    _override(happy, f"{MARKET}/prices", status=404, payload=NESTED_INVALID_TICKER)
+    answer_instead(happy, f"{MARKET}/prices", status=404, payload=NESTED_INVALID_TICKER)
     _, error = await _error(client)
     assert error["message"] == "Unknown ticker NOPE"
     assert error["details"]["ticker"] == "NOPE"
 
 
 async def test_strategy_not_found(client, happy):
-    _override(
+    answer_instead(
         happy,
         f"{STRATEGY}/signals",
         status=404,
@@ -81,7 +75,7 @@ async def test_strategy_not_found(client, happy):
 
 
 async def test_no_prices_is_insufficient_data_before_any_strategy_call(client, happy):
-    _override(happy, f"{MARKET}/prices", payload=fakes.envelope({"ticker": "TQQQ", "prices": []}))
+    answer_instead(happy, f"{MARKET}/prices", payload=fakes.envelope({"ticker": "TQQQ", "prices": []}))
     status, error = await _error(client)
     assert (status, error["code"]) == (400, "INSUFFICIENT_DATA")
     assert sent_bodies(happy, f"{STRATEGY}/signals") == []
@@ -116,7 +110,7 @@ async def test_no_prices_is_insufficient_data_before_any_strategy_call(client, h
     ],
 )
 async def test_answers_outside_the_contract_are_502_naming_the_service(client, happy, answer, status_seen):
-    _override(happy, f"{MARKET}/prices", **answer)
+    answer_instead(happy, f"{MARKET}/prices", **answer)
     status, error = await _error(client)
     assert (status, error["code"]) == (502, "EXTERNAL_API_ERROR")
     assert error["details"]["service"] == "market_data"
@@ -125,7 +119,7 @@ async def test_answers_outside_the_contract_are_502_naming_the_service(client, h
 
 
 async def test_unknown_service_code_is_named_in_details(client, happy):
-    _override(
+    answer_instead(
         happy,
         f"{PORTFOLIO}/simulate",
         status=502,
@@ -137,7 +131,7 @@ async def test_unknown_service_code_is_named_in_details(client, happy):
 
 
 async def test_detail_string_is_502_with_the_detail(client, happy):
-    _override(happy, f"{METRICS}/calculate", status=404, payload={"detail": "Not Found"})
+    answer_instead(happy, f"{METRICS}/calculate", status=404, payload={"detail": "Not Found"})
     status, error = await _error(client)
     assert (status, error["code"], error["details"]["service"]) == (502, "EXTERNAL_API_ERROR", "metrics")
     assert error["details"]["detail"] == "Not Found"
@@ -145,26 +139,26 @@ async def test_detail_string_is_502_with_the_detail(client, happy):
 
 async def test_detail_validation_list_is_502_with_the_problems(client, happy):
     problems = [{"loc": ["body", "config"], "msg": "field required", "type": "value_error.missing"}]
-    _override(happy, f"{STRATEGY}/signals", status=422, payload={"detail": problems})
+    answer_instead(happy, f"{STRATEGY}/signals", status=422, payload={"detail": problems})
     status, error = await _error(client)
     assert (status, error["code"], error["details"]["service"]) == (502, "EXTERNAL_API_ERROR", "strategy")
     assert error["details"]["problems"] == problems
 
 
 async def test_refused_connection_is_503_naming_the_service(client, happy):
-    _override(happy, f"{STRATEGY}/signals", exception=_refused())
+    answer_instead(happy, f"{STRATEGY}/signals", exception=_refused())
     status, error = await _error(client)
     assert (status, error["code"], error["details"]["service"]) == (503, "SERVICE_UNAVAILABLE", "strategy")
 
 
 async def test_reset_connection_is_503(client, happy):
-    _override(happy, f"{PORTFOLIO}/simulate", exception=aiohttp.ServerDisconnectedError())
+    answer_instead(happy, f"{PORTFOLIO}/simulate", exception=aiohttp.ServerDisconnectedError())
     status, error = await _error(client)
     assert (status, error["code"], error["details"]["service"]) == (503, "SERVICE_UNAVAILABLE", "portfolio")
 
 
 async def test_service_unavailable_code_passes_naming_the_service(client, happy):
-    _override(
+    answer_instead(
         happy,
         f"{METRICS}/calculate",
         status=503,
@@ -181,7 +175,7 @@ async def test_stall_is_504_naming_the_service_and_timeout(client_for, happy):
         await asyncio.sleep(5)
         return CallbackResult(payload=fakes.metrics())
 
-    _override(happy, f"{METRICS}/calculate", callback=stall)
+    answer_instead(happy, f"{METRICS}/calculate", callback=stall)
     status, error = await _error(client)
     assert (status, error["code"]) == (504, "SERVICE_TIMEOUT")
     assert error["details"] == {"service": "metrics", "timeout_s": 0.2}
@@ -194,7 +188,7 @@ async def test_overall_deadline_is_504_naming_the_pending_call(client_for, happy
         await asyncio.sleep(5)
         return CallbackResult(payload=fakes.simulation())
 
-    _override(happy, f"{PORTFOLIO}/simulate", callback=slow)
+    answer_instead(happy, f"{PORTFOLIO}/simulate", callback=slow)
     status, error = await _error(client)
     assert (status, error["code"]) == (504, "SERVICE_TIMEOUT")
     assert error["details"]["service"] == "portfolio"
@@ -203,7 +197,7 @@ async def test_overall_deadline_is_504_naming_the_pending_call(client_for, happy
 
 
 async def test_empty_dividends_is_success(client, happy):
-    _override(happy, f"{MARKET}/dividends", payload=fakes.dividends(paying=False))
+    answer_instead(happy, f"{MARKET}/dividends", payload=fakes.dividends(paying=False))
     response = await client.post("/api/backtest", json=fakes.backtest_request())
     assert response.status == 200
 
@@ -211,14 +205,14 @@ async def test_empty_dividends_is_success(client, happy):
 async def test_optional_fields_missing_is_success(client, happy):
     minimal = fakes.signals()
     del minimal["data"]["total_signals"]
-    _override(happy, f"{STRATEGY}/signals", payload=minimal)
-    _override(happy, f"{METRICS}/calculate", payload=fakes.metrics(with_comparison=False))
+    answer_instead(happy, f"{STRATEGY}/signals", payload=minimal)
+    answer_instead(happy, f"{METRICS}/calculate", payload=fakes.metrics(with_comparison=False))
     response = await client.post("/api/backtest", json=fakes.backtest_request())
     assert response.status == 200
 
 
 async def test_missing_comparison_is_derived_from_summaries(client, happy):
-    _override(happy, f"{METRICS}/calculate", payload=fakes.metrics(with_comparison=False))
+    answer_instead(happy, f"{METRICS}/calculate", payload=fakes.metrics(with_comparison=False))
     body = await (await client.post("/api/backtest", json=fakes.backtest_request())).json()
     active, baseline = fakes.ACTIVE_SCORES, fakes.BASELINE_SCORES
     assert body["data"]["comparison"] == {
@@ -246,7 +240,7 @@ async def test_missing_adjusted_close_falls_back_to_close(client, happy):
     answer = fakes.prices()
     for bar in answer["data"]["prices"]:
         del bar["adjusted_close"]
-    _override(happy, f"{MARKET}/prices", payload=answer)
+    answer_instead(happy, f"{MARKET}/prices", payload=answer)
     assert (await client.post("/api/backtest", json=fakes.backtest_request())).status == 200
     sent = sent_bodies(happy, f"{STRATEGY}/signals")[0]["price_data"]
     assert [point["adjusted_close"] for point in sent] == fakes.CLOSES
@@ -255,13 +249,13 @@ async def test_missing_adjusted_close_falls_back_to_close(client, happy):
 async def test_a_bar_without_any_price_is_502(client, happy):
     answer = fakes.prices()
     del answer["data"]["prices"][2]["adjusted_close"], answer["data"]["prices"][2]["close"]
-    _override(happy, f"{MARKET}/prices", payload=answer)
+    answer_instead(happy, f"{MARKET}/prices", payload=answer)
     status, error = await _error(client)
     assert (status, error["code"], error["details"]["service"]) == (502, "EXTERNAL_API_ERROR", "market_data")
 
 
 async def test_service_timeout_code_passes_naming_the_service(client, happy):
-    _override(
+    answer_instead(
         happy,
         f"{PORTFOLIO}/simulate",
         status=504,
@@ -272,7 +266,7 @@ async def test_service_timeout_code_passes_naming_the_service(client, happy):
 
 
 async def test_unknown_code_keeps_the_service_message_in_details_only(client, happy):
-    _override(
+    answer_instead(
         happy,
         f"{METRICS}/calculate",
         status=500,
