@@ -21,6 +21,7 @@ from orchestrator.resilience.limit import AdmissionConfig
 from orchestrator.resilience.retry import RetryConfig
 
 Seconds = Annotated[float, Field(gt=0, le=3600)]
+Count = Annotated[int, Field(ge=0, le=10_000_000)]
 
 
 def _service_fields() -> dict[str, Any]:
@@ -66,6 +67,9 @@ class Settings(_ServiceSettings):  # type: ignore[misc, valid-type]
     max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 64 * 1024
     sse_heartbeat_s: Annotated[float, Field(gt=0, le=300)] = 15.0
 
+    #: The garbage collector's thresholds for ``orchestrator serve`` (CPython's default: 700, 10, 10).
+    gc_thresholds: Annotated[tuple[Count, Count, Count], NoDecode] = (50_000, 50, 100)
+
     retry: RetryConfig = RetryConfig()
     retry_budget: RetryBudgetConfig = RetryBudgetConfig()
     hedge: HedgeConfig = HedgeConfig()
@@ -82,6 +86,13 @@ class Settings(_ServiceSettings):  # type: ignore[misc, valid-type]
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("gc_thresholds", mode="before")
+    @classmethod
+    def _three_numbers(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(","))
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

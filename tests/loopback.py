@@ -24,8 +24,11 @@ class CallLog:
         book.setdefault(key, []).append(time.monotonic())
 
 
-def fake_services(delays: dict[str, float] | None = None, log: CallLog | None = None) -> web.Application:
-    """One app answering for all four services; ``delays`` by path (e.g. ``{"/dividends": 0.5}``)."""
+def fake_services(
+    delays: dict[str, float] | None = None, log: CallLog | None = None, middlewares: tuple = ()
+) -> web.Application:
+    """One app answering for all four services; ``delays`` by path (e.g. ``{"/dividends": 0.5}``);
+    ``middlewares`` in front (e.g. ``services.chaos``, to misbehave)."""
     delays, log = delays or {}, log or CallLog()
 
     async def service(request: web.Request) -> web.Response:
@@ -44,7 +47,7 @@ def fake_services(delays: dict[str, float] | None = None, log: CallLog | None = 
         await asyncio.sleep(delays.get("/health", 0))
         return web.json_response({"status": "healthy", "service": "fake"})
 
-    app = web.Application()
+    app = web.Application(middlewares=middlewares)
     app.add_routes(
         [
             *(web.post(path, service) for path in fakes.SERVICE_PATHS),

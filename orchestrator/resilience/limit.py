@@ -39,7 +39,7 @@ class AdmissionConfig(BaseModel):
     short_window: Annotated[int, Field(ge=1, le=1000)] = 10
     #: The limit is multiplied by this when a backtest times out (AIMD's backoff ratio).
     drop_factor: Annotated[float, Field(gt=0, lt=1)] = 0.9
-    #: The Retry-After of a refused backtest.
+    #: The shortest Retry-After of a refused backtest (it is the typical backtest latency when longer).
     retry_after_s: Annotated[float, Field(gt=0, le=3600)] = 1.0
 
     @model_validator(mode="after")
@@ -76,6 +76,13 @@ class AdaptiveLimit:
     @property
     def limit(self) -> int:
         return int(self.estimate)
+
+    def retry_after_s(self) -> float:
+        """When a refused backtest is worth sending again: about when a backtest admitted now would
+        be done (the long-run latency), and never sooner than ``retry_after_s``. A client told to
+        come back in a second while every place is taken for the next four would only be refused
+        again, at a cost to everyone; Hystrix and Envoy answer a fixed figure."""
+        return max(self.config.retry_after_s, self._long.value)
 
     def try_acquire(self) -> bool:
         if self.in_flight >= self.limit:

@@ -37,7 +37,7 @@ async def admission(request: web.Request, handler: Handler) -> web.StreamRespons
     gate = request.app[ADMISSION]
     if not gate.admit():
         request[LOG_FIELDS]["shed"] = "draining" if gate.draining else "overloaded"
-        raise ShuttingDown() if gate.draining else Overloaded(gate.limit.limit, gate.config.retry_after_s)
+        raise ShuttingDown() if gate.draining else Overloaded(gate.limit.limit, gate.limit.retry_after_s())
     began = time.monotonic()
     code = "INTERNAL_ERROR"
     try:

@@ -77,3 +77,12 @@ def test_recovers_when_latency_is_back_to_normal():
     low = limit.limit
     run(limit, 1.0, 300)
     assert low < 30 and limit.limit == 100
+
+
+def test_a_refused_backtest_is_told_to_come_back_when_one_would_be_done():
+    limit = AdaptiveLimit(CONFIG)
+    assert limit.retry_after_s() == 1.0  # nothing measured yet: the configured floor
+    run(limit, 4.0, 50)
+    assert limit.retry_after_s() == 4.0
+    run(limit, 0.2, 2000)
+    assert limit.retry_after_s() == 1.0

@@ -1,0 +1,71 @@
+"""``python -m benchmarks.service_process``: the four services as a process of their own.
+
+They answer with the realistic bodies of ``benchmarks/fixtures.py`` (serialized once), after
+``--delay`` seconds if given, and with ``--faults`` of the calls misbehaving (``services.chaos``).
+``GET /stats`` says how many calls each path received and which faults were served, so that a
+benchmark can count the extra calls retries and hedges made. ``GET /health`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections import Counter
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from benchmarks.end_to_end import fake_services
+from benchmarks.fixtures import Payloads
+from services.chaos import FAULTS, TRANSIENT, Chaos
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def build(delay_s: float, faults: float, mix: tuple[str, ...], seed: int) -> web.Application:
+    calls: Counter[str] = Counter()
+    chaos = Chaos(rate=faults, faults=mix, seed=seed)
+
+    @web.middleware
+    async def count_and_wait(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method == "POST":
+            calls[request.path] += 1
+            if delay_s:
+                await asyncio.sleep(delay_s)
+        return await handler(request)
+
+    async def stats(_request: web.Request) -> web.Response:
+        return web.json_response({"calls": calls, "faults": chaos.seen})
+
+    async def health(_request: web.Request) -> web.Response:
+        return web.json_response({"status": "healthy", "service": "benchmark"})
+
+    app = fake_services(Payloads.build().encoded())
+    app.middlewares.extend([count_and_wait, chaos.middleware])
+    app.add_routes([web.get("/stats", stats), web.get("/health", health)])
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.service_process", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--delay", type=float, default=0.0, metavar="SECONDS", help="before each answer")
+    parser.add_argument("--faults", type=float, default=0.0, metavar="SHARE", help="of calls that misbehave")
+    parser.add_argument(
+        "--mix", default=",".join(TRANSIENT), help=f"faults to draw from (of {', '.join(FAULTS)})"
+    )
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args(argv)
+    # A client that leaves mid-request (a hedge that lost, a backtest cut short) is no news here.
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
+    app = build(args.delay, args.faults, tuple(args.mix.split(",")), args.seed)
+    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=lambda *_: None, backlog=4096)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
