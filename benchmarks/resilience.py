@@ -29,6 +29,8 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import orjson
@@ -78,9 +80,14 @@ async def wait_healthy(url: str, timeout_s: float = 30) -> None:
     raise TimeoutError(f"{url} never became healthy")
 
 
+def json_lines(path: str) -> list[dict[str, Any]]:
+    """The JSON log lines a process wrote (its other output, such as aiohttp's banner, left out)."""
+    return [orjson.loads(line) for line in Path(path).read_bytes().splitlines() if line.startswith(b"{")]
+
+
 def cpu_s(pid: int) -> float:
     """CPU seconds a process has used (user and system), from /proc."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -234,7 +241,7 @@ async def down(backtests: int = 300) -> list[str]:
         url = running.url
         async with aiohttp.ClientSession() as session:
             answers = [await backtest(session, url) for _ in range(backtests)]
-    lines = [orjson.loads(line) for line in open(log, "rb") if line.startswith(b"{")]
+    lines = json_lines(log)
     backtest_lines = [line for line in lines if line.get("event") == "backtest"]
     # failed fast: refused for the open circuit before any call was made
     fast = [i for i, line in enumerate(backtest_lines) if line.get("circuit_open") and not line["attempts"]]
