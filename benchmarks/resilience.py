@@ -260,26 +260,30 @@ async def down(backtests: int = 300) -> list[str]:
 
 
 @asynccontextmanager
-async def health_polled(url: str, every_s: float = 0.05) -> AsyncIterator[list[float]]:
-    """``GET /health`` every ``every_s`` while the block runs; yields the latencies (ms) as they come."""
-    latencies: list[float] = []
+async def health_polled(url: str, every_s: float = 0.05) -> AsyncIterator[dict[str, list[float]]]:
+    """``GET /health`` every ``every_s`` and ``GET /api/health`` every ``4 * every_s`` while the block
+    runs; yields the latencies (ms) of each as they come."""
+    latencies: dict[str, list[float]] = {"/health": [], "/api/health": []}
     done = asyncio.Event()
 
-    async def poll() -> None:
+    async def poll(path: str, every: float) -> None:
         async with aiohttp.ClientSession() as session:
             while not done.is_set():
                 began = time.perf_counter()
-                async with session.get(url + "/health") as answer:
+                async with session.get(url + path) as answer:
                     await answer.read()
-                latencies.append((time.perf_counter() - began) * 1000)
-                await asyncio.sleep(every_s)
+                latencies[path].append((time.perf_counter() - began) * 1000)
+                await asyncio.sleep(every)
 
-    poller = asyncio.create_task(poll())
+    pollers = [
+        asyncio.create_task(poll("/health", every_s)),
+        asyncio.create_task(poll("/api/health", 4 * every_s)),
+    ]
     try:
         yield latencies
     finally:
         done.set()
-        await poller
+        await asyncio.gather(*pollers)
 
 
 async def overload(clients: int = 1000, seconds: float = 20.0) -> list[str]:
@@ -325,7 +329,7 @@ async def burst(backtests: int = 1000) -> list[str]:
     ]
 
 
-def _overload_lines(answers: Answers, health: list[float]) -> list[str]:
+def _overload_lines(answers: Answers, health: dict[str, list[float]]) -> list[str]:
     refused = [a for a in answers.items if a.status == 503]
     with_retry_after = sum(1 for a in refused if a.retry_after)
     others = {
@@ -338,7 +342,8 @@ def _overload_lines(answers: Answers, health: list[float]) -> list[str]:
         f"{spread(sorted(a.latency_s * 1000 for a in refused), 1)}",
         f"  accepted (200)   {len(accepted)}; {spread(accepted, 0)} "
         f"(critical path {CRITICAL_PATH_S * 1000:.0f})",
-        f"  /health          {len(health)} polls; {spread(sorted(health), 1)}",
+        f"  /health          {len(health['/health'])} polls; {spread(sorted(health['/health']), 1)}",
+        f"  /api/health      {len(health['/api/health'])} polls; {spread(sorted(health['/api/health']), 1)}",
     ]
 
 
