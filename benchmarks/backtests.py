@@ -26,6 +26,7 @@ from benchmarks.fixtures import kind_of_signals, kind_of_simulation
 from orchestrator.backtest.answer import Gathered, StrategyRun, assemble_answer
 from orchestrator.backtest.calls import CallTracker
 from orchestrator.backtest.graph import BASELINE_STRATEGY, Backtester, baseline_portfolio
+from orchestrator.clients.context import CallContext
 from orchestrator.clients.downstream import connect
 from orchestrator.clients.market_data import MarketDataClient
 from orchestrator.clients.metrics import MetricsClient
@@ -35,6 +36,7 @@ from orchestrator.clients.strategy import StrategyClient
 from orchestrator.clients.transport import Answer, Request
 from orchestrator.errors import InsufficientData, from_client_exception
 from orchestrator.registry import SERVICES
+from orchestrator.resilience.deadline import Deadline
 from orchestrator.schemas.downstream import Prices
 from orchestrator.schemas.requests import BacktestRequest, PortfolioParams
 from orchestrator.schemas.responses import BacktestResponse
@@ -91,8 +93,8 @@ class InstantAsyncService:
     transport: InstantTransport
     timeout_s: float = TIMEOUT_S
 
-    async def post(self, path: str, body: dict[str, Any], model: type[M], request_id: str) -> M:
-        headers = {"Content-Type": "application/json", "X-Request-ID": request_id}
+    async def post(self, path: str, body: dict[str, Any], model: type[M], context: CallContext) -> M:
+        headers = {"Content-Type": "application/json", "X-Request-ID": context.request_id}
         request = Request("POST", path, orjson.dumps(body), headers)
         try:
             async with asyncio.timeout(self.timeout_s):
@@ -124,13 +126,13 @@ class AsyncClients:
 
 async def graph_backtest(request: BacktestRequest, backtester: Backtester) -> BacktestResponse:
     """As ``web.routes.backtest.post_backtest`` runs it (without serializing the answer)."""
-    return await backtester.graph(request, CallTracker(), REQUEST_ID)
+    return await backtester.graph(request, CallTracker(), backtester.context(REQUEST_ID))
 
 
 async def reference_backtest(request: BacktestRequest, clients: AsyncClients) -> BacktestResponse:
     """The graph of ``backtest/graph.py`` in plain asyncio: same calls, same order, same answer."""
     began, durations_ms = time.perf_counter(), dict[str, float]()
-    market, rid = request.market_params, REQUEST_ID
+    market, context = request.market_params, CallContext(REQUEST_ID, Deadline(DEADLINE_S, time.monotonic))
 
     async def timed(stage: str, call: Awaitable[T]) -> T:
         start = time.perf_counter()
@@ -139,7 +141,7 @@ async def reference_backtest(request: BacktestRequest, clients: AsyncClients) ->
         return value
 
     async def fetch_prices() -> Prices:
-        prices = await timed("market_data.prices", clients.market.prices(market, rid))
+        prices = await timed("market_data.prices", clients.market.prices(market, context))
         if not prices.prices:
             raise InsufficientData("No prices in the requested date range", {"data_points": 0})
         return prices
@@ -148,15 +150,15 @@ async def reference_backtest(request: BacktestRequest, clients: AsyncClients) ->
         async with asyncio.TaskGroup() as group:  # the first failure cancels every other call
             prices = group.create_task(fetch_prices())
             dividends = group.create_task(
-                timed("market_data.dividends", clients.market.dividends(market, rid))
+                timed("market_data.dividends", clients.market.dividends(market, context))
             )
 
             async def run(
                 name: str, strategy_type: str, config: dict[str, Any], params: PortfolioParams
             ) -> StrategyRun:
-                strategize = clients.strategy.signals(strategy_type, config, await prices, rid)
+                strategize = clients.strategy.signals(strategy_type, config, await prices, context)
                 signals = await timed(f"signals.{name}", strategize)
-                simulate = clients.portfolio.simulate(params, signals, await prices, await dividends, rid)
+                simulate = clients.portfolio.simulate(params, signals, await prices, await dividends, context)
                 return StrategyRun(signals, await timed(f"simulate.{name}", simulate))
 
             strategy = request.strategy_params
@@ -166,8 +168,13 @@ async def reference_backtest(request: BacktestRequest, clients: AsyncClients) ->
             baseline = group.create_task(run("baseline", BASELINE_STRATEGY, {}, baseline_portfolio(request)))
         active_run, baseline_run = active.result(), baseline.result()
         score = clients.metrics.calculate(
-            active_run.simulation, baseline_run.simulation, market.start_date, market.end_date, RISK_FREE, rid
+            active_run.simulation,
+            baseline_run.simulation,
+            market.start_date,
+            market.end_date,
+            RISK_FREE,
+            context,
         )
         metrics = await timed("metrics", score)
     gathered = Gathered(prices.result(), dividends.result(), active_run, baseline_run, metrics)
-    return assemble_answer(request, gathered, rid, int((time.perf_counter() - began) * 1000))
+    return assemble_answer(request, gathered, REQUEST_ID, int((time.perf_counter() - began) * 1000))

@@ -19,6 +19,8 @@ from aiohttp import web
 
 from benchmarks.end_to_end import fake_services
 from benchmarks.fixtures import Payloads
+from orchestrator.cli.serve import tune_garbage_collection
+from orchestrator.settings import Settings
 from services.chaos import FAULTS, TRANSIENT, Chaos
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -63,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     # A client that leaves mid-request (a hedge that lost, a backtest cut short) is no news here.
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     app = build(args.delay, args.faults, tuple(args.mix.split(",")), args.seed)
+    tune_garbage_collection(Settings(_env_file=None).gc_thresholds)  # as the orchestrator does
     web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=lambda *_: None, backlog=4096)
     return 0
 

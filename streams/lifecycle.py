@@ -1,11 +1,14 @@
-"""Report a source's life: subscribed, each value, error, and disposal before the end.
+"""Report a source's life: subscribed, each value, its end, and disposal before the end.
 
 ::
 
     source:     ----a----|
-    callbacks:  S---N(a)--            (S: on_subscribe, N: on_next)
+    callbacks:  S---N(a)-C            (S: on_subscribe, N: on_next, C: on_completed)
     source:     ----X                 -> on_error(X)
     disposed:   --(dispose)           -> on_cancel()   (only when nothing terminal came first)
+
+Exactly one of ``on_completed``, ``on_error`` and ``on_cancel`` runs for each subscription that
+``on_subscribe`` saw, which makes it the place to give back what the subscription took.
 
 Used to time calls and to stream progress without a second code path: the callbacks watch the same
 subscription that does the work. Callbacks run inside the operator, so an exception they raise is
@@ -32,8 +35,9 @@ def observe_lifecycle(
     on_next: Callable[[T], None] = _noop,
     on_error: Callable[[Exception], None] = _noop,
     on_cancel: Callable[[], None] = _noop,
+    on_completed: Callable[[], None] = _noop,
 ) -> Callable[[Observable[T]], Observable[T]]:
-    """Call the given callbacks as the source is subscribed, emits, fails or is abandoned."""
+    """Call the given callbacks as the source is subscribed, emits, ends, fails or is abandoned."""
 
     def _observe(source: Observable[T]) -> Observable[T]:
         def subscribe(observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None):
@@ -59,6 +63,11 @@ def observe_lifecycle(
             def completed() -> None:
                 nonlocal finished
                 finished = True
+                try:
+                    on_completed()
+                except Exception as callback_error:  # delivered, not lost in the scheduler
+                    observer.on_error(callback_error)
+                    return
                 observer.on_completed()
 
             def dispose() -> None:

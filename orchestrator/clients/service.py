@@ -66,16 +66,20 @@ class ServiceClient:
 
     def post(self, path: str, body: dict[str, Any], model: type[M], context: CallContext) -> Observable[M]:
         """POST ``body`` to ``path``; emit the answer's ``data`` as ``model``, or one mapped error."""
-        payload = orjson.dumps(body)
-        attempts = reactivex.defer(lambda _: self._attempt(path, payload, model, context))
-        call = attempts.pipe(
-            retry_with_backoff(lambda error, made: self._retry_delay(error, made, context), self.scheduler)
-        )
-        return reactivex.defer(lambda _: self._count_call(call))
+        payload, made = orjson.dumps(body), 0
 
-    def _count_call(self, call: Observable[M]) -> Observable[M]:
-        self.policy.budget.record_call()
-        return call
+        def attempt(_: Any) -> Observable[M]:
+            nonlocal made
+            made += 1
+            if made == 1:  # the call itself: it adds its share to the service's retry budget
+                self.policy.budget.record_call()
+            return self._attempt(path, payload, model, context)
+
+        return reactivex.defer(attempt).pipe(
+            retry_with_backoff(
+                lambda error, attempts: self._retry_delay(error, attempts, context), self.scheduler
+            )
+        )
 
     def _attempt(self, path: str, payload: bytes, model: type[M], context: CallContext) -> Observable[M]:
         name, policy = self.name, self.policy
@@ -112,15 +116,21 @@ class ServiceClient:
             if not policy.bulkhead.try_acquire():
                 context.stats.add("bulkhead_full", self.name)
                 return reactivex.throw(BulkheadFull(self.name, policy.bulkhead.max_in_flight))
-            began = policy.clock()
-            answered = (
-                ops.do_action(on_next=lambda _: policy.latency.record(policy.clock() - began))
-                if policy.latency is not None
-                else _unchanged
+            began, release = policy.clock(), policy.bulkhead.release
+            return self.transport.send(request).pipe(
+                observe_lifecycle(
+                    on_next=lambda _: self._answered(policy.clock() - began),
+                    on_completed=release,
+                    on_error=lambda _: release(),
+                    on_cancel=release,
+                )
             )
-            return self.transport.send(request).pipe(answered, ops.finally_action(policy.bulkhead.release))
 
         return reactivex.defer(start)
+
+    def _answered(self, seconds: float) -> None:
+        if self.policy.latency is not None:
+            self.policy.latency.record(seconds)
 
     def _verdict(self, error: Exception) -> None:
         """A failure for the breaker only when it says the service is unwell."""
@@ -158,10 +168,6 @@ class ServiceClient:
             "retrying", service=self.name, attempt=attempts + 1, after_s=round(delay, 3), error=error.code
         )
         return delay
-
-
-def _unchanged(source: Observable[Answer]) -> Observable[Answer]:
-    return source
 
 
 def read_answer(service: str, path: str, answer: Answer, model: type[M]) -> M:

@@ -50,5 +50,8 @@ class RetryBudget:
         config = self.config
         return config.min_per_s * config.window_s + config.ratio * self._counts.total("calls")
 
+    def recent_calls(self) -> int:
+        return self._counts.total("calls")
+
     def extra_attempts(self) -> int:
         return self._counts.total("extra")

@@ -130,3 +130,27 @@ def test_exception_in_on_error_callback_becomes_the_stream_error() -> None:
     results = scheduler.start(lambda: source.pipe(observe_lifecycle(on_error=failing_on_error)))
 
     assert [on_error(220, lambda e: e is bug)] == results.messages
+
+
+def test_completion_is_reported_and_exactly_one_ending_runs() -> None:
+    scheduler = TestScheduler()
+    endings: list[str] = []
+    source = scheduler.create_cold_observable(on_next(10, "a"), on_completed(20))
+    operator = observe_lifecycle(
+        on_error=lambda _e: endings.append("error"),
+        on_cancel=lambda: endings.append("cancel"),
+        on_completed=lambda: endings.append("completed"),
+    )
+    scheduler.start(lambda: source.pipe(operator))
+    assert endings == ["completed"]
+
+
+def test_an_on_completed_that_raises_fails_the_stream() -> None:
+    scheduler = TestScheduler()
+    source = scheduler.create_cold_observable(on_completed(10))
+
+    def broken() -> None:
+        raise RuntimeError("broken callback")
+
+    results = scheduler.start(lambda: source.pipe(observe_lifecycle(on_completed=broken)))
+    assert [on_error(210, lambda e: isinstance(e, RuntimeError))] == results.messages

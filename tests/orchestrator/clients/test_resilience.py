@@ -298,3 +298,14 @@ def _context(scheduler: TestScheduler) -> CallContext:
 
 def _error_as_value(source: Observable[Any]) -> Observable[Any]:
     return source.pipe(reactivex.operators.catch(lambda error, _: reactivex.just(error)))
+
+
+def test_each_call_adds_to_the_budget_once_whatever_its_attempts():
+    scheduler = TestScheduler()
+    transport = Scripted(scheduler, answer(10, BROKEN), answer(10, OK))
+    client = make_client(scheduler, transport, retry_budget={"window_s": 500})
+    calls = [client.post("/d", {}, Dividends, _context(scheduler)) for _ in range(3)]
+    scheduler.start(lambda: reactivex.merge(*calls), disposed=400)
+    budget = client.policy.budget
+    assert len(transport.subscriptions()) == 4  # the first exchange failed and was tried again
+    assert (budget.recent_calls(), budget.extra_attempts()) == (3, 1)
