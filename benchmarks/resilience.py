@@ -208,8 +208,10 @@ async def stats(services_url: str) -> dict[str, Counter[str]]:
 # --- the scenarios ---------------------------------------------------------------------------------
 
 
-async def faults(backtests: int = 1000, clients: int = 16, warmup: int = 100) -> list[str]:
-    async with platform(["--faults", "0.1"]) as running:
+async def faults(
+    backtests: int = 1000, clients: int = 16, warmup: int = 100, stall_s: float = 30
+) -> list[str]:
+    async with platform(["--faults", "0.1", "--stall", str(stall_s)]) as running:
         services_url, url = running.services_url, running.url
         await drive(url, warmup, clients)  # pools filled, latency estimates warm
         before = await stats(services_url)

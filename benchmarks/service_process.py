@@ -26,9 +26,11 @@ from services.chaos import FAULTS, TRANSIENT, Chaos
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def build(delay_s: float, faults: float, mix: tuple[str, ...], seed: int) -> web.Application:
+def build(
+    delay_s: float, faults: float, mix: tuple[str, ...], seed: int, stall_s: float = 30.0
+) -> web.Application:
     calls: Counter[str] = Counter()
-    chaos = Chaos(rate=faults, faults=mix, seed=seed)
+    chaos = Chaos(rate=faults, faults=mix, seed=seed, stall_s=stall_s)
 
     @web.middleware
     async def count_and_wait(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -61,10 +63,13 @@ def main(argv: list[str] | None = None) -> int:
         "--mix", default=",".join(TRANSIENT), help=f"faults to draw from (of {', '.join(FAULTS)})"
     )
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--stall", type=float, default=30.0, metavar="SECONDS", help="of a stall or a trickle"
+    )
     args = parser.parse_args(argv)
     # A client that leaves mid-request (a hedge that lost, a backtest cut short) is no news here.
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
-    app = build(args.delay, args.faults, tuple(args.mix.split(",")), args.seed)
+    app = build(args.delay, args.faults, tuple(args.mix.split(",")), args.seed, args.stall)
     tune_garbage_collection(Settings(_env_file=None).gc_thresholds)  # as the orchestrator does
     web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=lambda *_: None, backlog=4096)
     return 0
