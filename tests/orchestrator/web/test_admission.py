@@ -105,8 +105,13 @@ async def test_an_open_circuit_fails_the_backtest_before_any_call(client_for, ha
     client = await client_for(breaker={"min_calls": 2, "window_s": 60}, retry={"max_attempts": 1})
     mocked = happy
     answer_instead(mocked, f"{METRICS}/calculate", status=500, body="boom")
-    for _ in range(2):  # two backtests fail on metrics: its circuit opens
-        assert (await client.post("/api/backtest", json=fakes.backtest_request())).status == 502
+    with capture_logs() as logs:
+        for _ in range(2):  # two backtests fail on metrics: its circuit opens
+            assert (await client.post("/api/backtest", json=fakes.backtest_request())).status == 502
+    changes = [entry for entry in logs if entry["event"] == "circuit breaker"]
+    assert [(c["service"], c["was"], c["state"], c["log_level"]) for c in changes] == [
+        ("metrics", "closed", "open", "warning")
+    ]
     calls_before = len(sent_bodies(mocked, f"{MARKET}/prices"))
     response = await client.post("/api/backtest", json=fakes.backtest_request())
     error = (await response.json())["error"]
