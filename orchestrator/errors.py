@@ -17,12 +17,16 @@ INTERNAL_ERROR. The middleware, the event stream and the call tracker all go thr
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 import aiohttp
+from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.web_exceptions import HTTPException
 
+from orchestrator.clients.transport import AnswerTooLarge
 from orchestrator.schemas.responses import ErrorBody, ErrorResponse
 
 
@@ -79,6 +83,28 @@ class NotFound(ApiError):
 
 class MethodNotAllowed(ApiError):
     code, status = "METHOD_NOT_ALLOWED", 405
+
+
+class Forbidden(ApiError):
+    """A browser's cross-origin request from an origin not allowed to call us."""
+
+    code, status = "FORBIDDEN", 403
+
+
+class RequestTimeout(ApiError):
+    """The client took too long to send its headers or its body."""
+
+    code, status = "REQUEST_TIMEOUT", 408
+
+
+class LengthRequired(ApiError):
+    code, status = "LENGTH_REQUIRED", 411
+
+
+class HeadersTooLarge(ApiError):
+    """The request's first line or headers are longer, or more, than we read."""
+
+    code, status = "HEADERS_TOO_LARGE", 431
 
 
 class InternalError(ApiError):
@@ -199,29 +225,68 @@ SERVICE_CODES: dict[str, type[ApiError]] = {
     )
 }
 
-_MAX_SERVICE_MESSAGE = 300
+#: What we say when a service answers with one of those codes: our words, never the service's.
+SERVICE_MESSAGES: dict[str, str] = {
+    InvalidTicker.code: "No such ticker",
+    InvalidDateRange.code: "The {service} service cannot serve this date range",
+    InsufficientData.code: "Not enough data for this backtest",
+    StrategyNotFound.code: "No such strategy",
+    InvalidRequest.code: "The {service} service rejected the request",
+}
+
+#: A service's detail is relayed only if its key is a short identifier and its value a number, a
+#: boolean, or a short string of plain characters (a ticker, a date, a field name): never a stack
+#: trace, a URL or a query. At most this many.
+_DETAIL_KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_DETAIL_TEXT = re.compile(r"[A-Za-z0-9 ._:^=,;-]{1,60}")
+_MAX_DETAILS = 8
+
+
+def sanitized(details: Any) -> dict[str, Any]:
+    """A bounded summary of a service's ``details`` that is safe to show our callers."""
+    summary: dict[str, Any] = {}
+    for key, value in details.items() if isinstance(details, dict) else ():
+        if len(summary) == _MAX_DETAILS:
+            break
+        if isinstance(key, str) and _DETAIL_KEY.fullmatch(key) and key != "service" and _plain(value):
+            summary[key] = value
+    return summary
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int | float):
+        return math.isfinite(value)
+    return isinstance(value, str) and _DETAIL_TEXT.fullmatch(value) is not None
 
 
 def from_service_error(service: str, status: int, error: dict[str, Any]) -> ApiError:
-    """Map the ``error`` object of a service's envelope, answered with HTTP ``status``, to our tree."""
+    """Map the ``error`` object of a service's envelope, answered with HTTP ``status``, to our tree.
+
+    The service is not trusted: our message, its code where the table passes it through, a
+    sanitised summary of its details, and ``details.service`` always ours."""
     code = error.get("code")
-    message = error.get("message") if isinstance(error.get("message"), str) else None
-    details = error.get("details") if isinstance(error.get("details"), dict) else {}
+    details = {**sanitized(error.get("details")), "service": service}
     if code in SERVICE_CODES:
-        return SERVICE_CODES[code](message or f"The {service} service answered {code}", {**details})
+        message = SERVICE_MESSAGES.get(code, "The {service} service answered {code}")
+        return SERVICE_CODES[code](message.format(service=service, code=code), details)
     if code == ServiceUnavailable.code:
-        return ServiceUnavailable(service, message or f"The {service} service is unavailable", details)
+        return ServiceUnavailable(service, f"The {service} service is unavailable", details)
     if code == ServiceTimeout.code:
         timeout_s = details.get("timeout_s")
         return ServiceTimeout(service, timeout_s if isinstance(timeout_s, int | float) else 0.0, details)
+    shown = code if isinstance(code, str) and _SERVICE_CODE.fullmatch(code) else None
     return ExternalApiError(
         service,
         status,
-        f"The {service} service failed with {code or 'an unnamed error'}",
+        f"The {service} service failed with {shown or 'an error of its own'}",
         retryable=status >= 500,
-        service_code=code,
-        service_message=(message or "")[:_MAX_SERVICE_MESSAGE],
+        service_code=shown,
     )
+
+
+_SERVICE_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
 
 
 # --- what the HTTP client raises ------------------------------------------------------------------
@@ -240,6 +305,12 @@ CLIENT_ERRORS: tuple[tuple[ExceptionKinds, ClientErrorFactory], ...] = (
     (
         (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError),
         lambda service, _: ServiceUnavailable(service, f"The {service} service dropped the connection"),
+    ),
+    (
+        AnswerTooLarge,
+        lambda service, _: ExternalApiError(
+            service, None, f"The {service} service answered more than we read"
+        ),
     ),
     (
         (aiohttp.ClientPayloadError, aiohttp.ClientResponseError),
@@ -273,22 +344,49 @@ def from_client_exception(service: str, timeout_s: float, error: Exception) -> E
 #: aiohttp's HTTP errors by status, with the message we answer; any other status is a bug of ours.
 FRAMEWORK_ERRORS: dict[int, tuple[type[ApiError], str]] = {
     400: (InvalidRequest, "The request could not be read"),
+    403: (Forbidden, "This origin may not call the API"),
     404: (NotFound, "No such endpoint"),
     405: (MethodNotAllowed, "Method not allowed for this path"),
+    408: (RequestTimeout, "The request took too long to arrive"),
+    411: (LengthRequired, "Send the body with a Content-Length"),
     413: (PayloadTooLarge, "The request body is too large"),
     415: (UnsupportedMediaType, "Unsupported media type"),
+    431: (HeadersTooLarge, "The request's headers are too large"),
 }
+
+#: What the HTTP parser rejects before any handler runs, checked in order. Our own words only: the
+#: parser's messages quote the raw input back.
+PARSER_ERRORS: tuple[tuple[type[HttpProcessingError], type[ApiError], str], ...] = (
+    (LineTooLong, HeadersTooLarge, "The request's first line or a header is too long"),
+    (HttpProcessingError, InvalidRequest, "The request is not valid HTTP"),
+)
 
 
 def to_api_error(error: BaseException) -> ApiError:
-    """The error to answer for any exception: ours as it is, the framework's by its status, and
-    anything else as INTERNAL_ERROR (the caller logs its stack; the answer never shows it)."""
+    """The error to answer for any exception: ours as it is, the framework's and the parser's by
+    their kind, any other client error (4xx) as INVALID_REQUEST, and anything else as
+    INTERNAL_ERROR (the caller logs its stack; the answer never shows it)."""
     if isinstance(error, ApiError):
         return error
-    if isinstance(error, HTTPException) and error.status in FRAMEWORK_ERRORS:
-        error_class, message = FRAMEWORK_ERRORS[error.status]
+    if isinstance(error, HttpProcessingError):
+        error_class, message = next(
+            (cls, text) for kind, cls, text in PARSER_ERRORS if isinstance(error, kind)
+        )
+        return error_class(message, {})
+    if isinstance(error, HTTPException):
         allowed = getattr(error, "allowed_methods", None)
-        return error_class(message, {"allowed": sorted(allowed)} if allowed else {})
+        return from_http_status(error.status, {"allowed": sorted(allowed)} if allowed else {})
+    return InternalError()
+
+
+def from_http_status(status: int, details: dict[str, Any] | None = None) -> ApiError:
+    """The error for an HTTP status the framework produced: by the table, any other client error
+    (4xx) as INVALID_REQUEST, anything else as INTERNAL_ERROR."""
+    if status in FRAMEWORK_ERRORS:
+        error_class, message = FRAMEWORK_ERRORS[status]
+        return error_class(message, details or {})
+    if 400 <= status < 500:
+        return InvalidRequest(f"The request was refused (HTTP {status})", {})
     return InternalError()
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from orchestrator.limits import EdgeConfig, RequestLimits
 from orchestrator.registry import BY_NAME, ORCHESTRATOR_PORT, SERVICES
 from orchestrator.resilience.breaker import BreakerConfig
 from orchestrator.resilience.budget import RetryBudgetConfig
@@ -66,6 +67,16 @@ class Settings(_ServiceSettings):  # type: ignore[misc, valid-type]
 
     max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 64 * 1024
     sse_heartbeat_s: Annotated[float, Field(gt=0, le=300)] = 15.0
+
+    edge: EdgeConfig = EdgeConfig()
+    request_limits: RequestLimits = RequestLimits()
+    #: The most a service's answer may hold; a longer one is read no further (a contract error).
+    max_answer_bytes: Annotated[int, Field(ge=64 * 1024, le=1024**3)] = 32 * 1024 * 1024
+    #: How long an idle pooled connection to a service is kept: less than the services' own
+    #: keep-alive (uvicorn's is 5 s), so that we never send on a connection they just closed.
+    upstream_keepalive_s: Annotated[float, Field(gt=0, le=300)] = 4.0
+    #: Strings in log lines (paths, messages, whatever a client or a service sent) are cut to this.
+    log_value_chars: Annotated[int, Field(ge=16, le=100_000)] = 256
 
     #: The garbage collector's thresholds for ``orchestrator serve`` (CPython's default: 700, 10, 10).
     gc_thresholds: Annotated[tuple[Count, Count, Count], NoDecode] = (50_000, 50, 100)

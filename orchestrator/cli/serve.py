@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, max_chars=settings.log_value_chars)
     app = create_app(settings)
     tune_garbage_collection(settings.gc_thresholds)
     web.run_app(

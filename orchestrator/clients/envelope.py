@@ -14,8 +14,6 @@ import orjson
 
 from orchestrator.errors import ApiError, ExternalApiError, from_service_error
 
-_MAX_DETAIL_CHARS = 300
-
 
 def unwrap(service: str, status: int, body: bytes) -> Any:
     """Return the ``data`` of a success envelope; raise an :class:`ApiError` for anything else."""
@@ -40,19 +38,18 @@ def _parse(body: bytes) -> Any:
 
 
 def _outside_contract(service: str, status: int, document: Any) -> ApiError:
+    """Our own words for an answer outside the contract, and what kind of answer it was: never the
+    service's text, which could hold anything (a stack trace, a database URL)."""
+    if 300 <= status < 400:  # a redirect is not followed, and not retried: it will say the same
+        return ExternalApiError(service, status, f"The {service} service redirected the request")
     # Another try may help when the service failed (5xx) or sent something that is not JSON at all.
     retryable = status >= 500 or document is None
     detail = document.get("detail") if isinstance(document, dict) else None
     if isinstance(detail, str):
-        message, details = (
-            f"The {service} service answered HTTP {status}",
-            {"detail": detail[:_MAX_DETAIL_CHARS]},
-        )
+        message, details = f"The {service} service answered HTTP {status}", {"detail": "text"}
     elif isinstance(detail, list):
-        message, details = (
-            f"The {service} service rejected the request (HTTP {status})",
-            {"problems": detail[:10]},
-        )
+        message = f"The {service} service rejected the request (HTTP {status})"
+        details = {"problems": len(detail)}
     elif status >= 500:
         message, details = f"The {service} service failed with HTTP {status}", {}
     else:

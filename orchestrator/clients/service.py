@@ -170,6 +170,12 @@ class ServiceClient:
         return delay
 
 
+def _problem(error: Any) -> str:
+    """``path: what is wrong``, the path cut short: its keys are the service's, not ours."""
+    path = ".".join(str(part)[:40] for part in error["loc"][:6])
+    return f"{path}: {error['msg']}"[:200]
+
+
 def read_answer(service: str, path: str, answer: Answer, model: type[M]) -> M:
     """The ``data`` of ``service``'s answer to ``path``, as ``model``; or the error it amounts to."""
     log.debug("downstream answer", service=service, path=path, status=answer.status, bytes=len(answer.body))
@@ -181,5 +187,5 @@ def read_answer(service: str, path: str, answer: Answer, model: type[M]) -> M:
             service,
             answer.status,
             f"The {service} service answered {path} outside its contract",
-            problems=[f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:5]],
+            problems=[_problem(e) for e in error.errors(include_url=False, include_input=False)[:5]],
         ) from None

@@ -39,17 +39,50 @@ class Transport(Protocol):
         ...
 
 
+class AnswerTooLarge(aiohttp.ClientPayloadError):
+    """A service's answer ran past the size we read; reading stopped there."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"answer over {limit} bytes")
+        self.limit = limit
+
+
 @dataclass(frozen=True, slots=True)
 class AiohttpTransport:
-    """Requests over one pooled aiohttp session; each subscription is one task, cancelled on dispose."""
+    """Requests over one pooled aiohttp session; each subscription is one task, cancelled on dispose.
+
+    A service is not trusted further than its contract: a redirect is not followed (it is answered
+    as what it is, a 3xx, which breaks the contract), an answer is read only up to
+    ``max_answer_bytes`` (declared or not), and a request that meets a pooled connection the service
+    has just closed is sent once more on a fresh one: that is the pool's race, not the service's
+    failure, and every call here is safe to repeat.
+    """
 
     session: aiohttp.ClientSession
+    max_answer_bytes: int = 32 * 1024 * 1024
 
     def send(self, request: Request) -> Observable[Answer]:
         return from_coroutine(lambda: self._send(request))
 
     async def _send(self, request: Request) -> Answer:
+        try:
+            return await self._exchange(request)
+        except aiohttp.ServerDisconnectedError:
+            return await self._exchange(request)  # a stale pooled connection: once more, fresh
+
+    async def _exchange(self, request: Request) -> Answer:
         async with self.session.request(
-            request.method, request.url, data=request.body, headers=request.headers
+            request.method, request.url, data=request.body, headers=request.headers, allow_redirects=False
         ) as answer:
-            return Answer(answer.status, await answer.read())
+            return Answer(answer.status, await self._read(answer))
+
+    async def _read(self, answer: aiohttp.ClientResponse) -> bytes:
+        limit = self.max_answer_bytes
+        if (answer.content_length or 0) > limit:
+            raise AnswerTooLarge(limit)
+        body = bytearray()
+        async for chunk in answer.content.iter_chunked(64 * 1024):
+            body += chunk
+            if len(body) > limit:
+                raise AnswerTooLarge(limit)
+        return bytes(body)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from orchestrator.errors import InvalidDateRange, InvalidRequest
+from orchestrator.limits import RequestLimits
 
 _TICKER = re.compile(r"[A-Za-z0-9.\-^=]{1,15}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -78,8 +79,12 @@ class BacktestRequest(_Strict):
     include: list[Literal["market_data", "signals"]] = Field(default_factory=list)
 
 
-def parse_backtest(document: Any) -> BacktestRequest:
-    """Validate a decoded JSON body; raise INVALID_REQUEST listing every problem, or INVALID_DATE_RANGE."""
+def parse_backtest(document: Any, limits: RequestLimits | None = None) -> BacktestRequest:
+    """Validate a decoded JSON body; raise INVALID_REQUEST listing every problem, or INVALID_DATE_RANGE.
+
+    ``limits`` bound what one request may ask for: amounts, percentages, the date range.
+    """
+    limits = limits or RequestLimits()
     if not isinstance(document, dict):
         raise InvalidRequest("The request body must be a JSON object", {"errors": []})
     errors: list[dict[str, str]] = []
@@ -89,11 +94,33 @@ def parse_backtest(document: Any) -> BacktestRequest:
     except ValidationError as error:
         errors += _describe(error)
     errors += _config_errors(document)
+    if request is not None:
+        errors += _bound_errors(request, limits)
     if errors:
         raise InvalidRequest(f"Invalid request: {len(errors)} problem(s) found", {"errors": errors})
     assert request is not None
-    _check_dates(request.market_params)
+    _check_dates(request.market_params, limits.max_range_days)
     return request
+
+
+def _bound_errors(request: BacktestRequest, limits: RequestLimits) -> list[dict[str, str]]:
+    """Each number above what one backtest may ask for, as a field problem."""
+    portfolio, baseline = request.portfolio_params, request.baseline_params
+    amounts = {
+        "portfolio_params.initial_capital": portfolio.initial_capital,
+        "portfolio_params.investment_per_trade": portfolio.investment_per_trade,
+        "baseline_params.initial_capital": baseline.initial_capital,
+    }
+    percents = {
+        "portfolio_params.transaction_cost_pct": portfolio.transaction_cost_pct,
+        "portfolio_params.cash_interest_rate_pct": portfolio.cash_interest_rate_pct,
+    }
+    return [
+        {"field": field, "message": f"must be at most {bound:g}"}
+        for values, bound in ((amounts, limits.max_amount), (percents, limits.max_percent))
+        for field, value in values.items()
+        if value > bound
+    ]
 
 
 def _config_errors(document: dict[str, Any]) -> list[dict[str, str]]:
@@ -117,17 +144,41 @@ def _describe(error: ValidationError, prefix: tuple[str, ...] = ()) -> list[dict
     ]
 
 
+#: Our words for the problems whose usual text names a Python type.
+_MESSAGES = {
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "dict_type": "must be an object",
+    "list_type": "must be a list",
+    "string_type": "must be a string",
+    "bool_type": "must be true or false",
+    "float_type": "must be a number",
+    "int_type": "must be a whole number",
+    "finite_number": "must be a finite number",
+}
+
+
 def _message(item: Any) -> str:
-    message = item["msg"]
-    return message.removeprefix("Value error, ")
+    """What is wrong with a field, in the request's terms: never a Python class or type name."""
+    if item["type"] in _MESSAGES:
+        return _MESSAGES[item["type"]]
+    return _INSTANCE_OF.sub("", item["msg"].removeprefix("Value error, "))
 
 
-def _check_dates(market: MarketParams) -> None:
+_INSTANCE_OF = re.compile(r",? or (an )?instance of \w+")
+
+
+def _check_dates(market: MarketParams, max_days: int) -> None:
     start, end = _real_date("start_date", market.start_date), _real_date("end_date", market.end_date)
     if end <= start:
         raise InvalidDateRange(
             "end_date must be after start_date",
             {"start_date": market.start_date, "end_date": market.end_date},
+        )
+    if (end - start).days > max_days:
+        raise InvalidDateRange(
+            f"The date range may span at most {max_days} days",
+            {"start_date": market.start_date, "end_date": market.end_date, "max_days": max_days},
         )
 
 

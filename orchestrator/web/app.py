@@ -16,6 +16,7 @@ from orchestrator.clients.downstream import connect
 from orchestrator.clients.transport import AiohttpTransport
 from orchestrator.registry import SERVICES
 from orchestrator.settings import Settings, load_settings
+from orchestrator.web import protocol
 from orchestrator.web.admission import admission, drain
 from orchestrator.web.keys import ADMISSION, BACKTESTER, HEALTH_TRANSPORT, HTTP_SESSIONS, SETTINGS
 from orchestrator.web.middlewares import add_request_id_header, error_envelopes, request_context
@@ -27,21 +28,44 @@ HEALTH_POOL_SIZE = 10
 
 def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or load_settings()
+    protocol.install()
     app = web.Application(
         middlewares=[request_context, error_envelopes, admission],
         client_max_size=settings.max_body_bytes,
+        handler_args=edge_limits(settings),
     )
     app[SETTINGS] = settings
     app[ADMISSION] = Admission(settings.admission)
     app.cleanup_ctx.append(http_sessions)
     app.cleanup_ctx.append(backtester)
     app.on_response_prepare.append(add_request_id_header)
+    app.on_response_prepare.append(quiet_server_header)
     app.on_shutdown.append(drain)
     app.add_routes(backtest.routes)
     app.add_routes(health.routes)
     app.add_routes(page.routes)
     allow_cors(app, settings.cors_origins)
     return app
+
+
+def edge_limits(settings: Settings) -> dict[str, object]:
+    """What each connection's handler enforces (``web/protocol.py``). Compressed bodies are not
+    inflated at all: a 65 KB gzip body can inflate to 64 MB before any size limit could apply, so a
+    body with a Content-Encoding is refused instead (``json_http.read_json``)."""
+    edge = settings.edge
+    return {
+        "edge": edge,
+        "keepalive_timeout": edge.idle_timeout_s,
+        "max_line_size": edge.max_header_bytes,
+        "max_field_size": edge.max_header_bytes,
+        "max_headers": edge.max_headers,
+        "auto_decompress": False,
+    }
+
+
+async def quiet_server_header(_request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: no Python or aiohttp version for anyone to look up."""
+    response.headers["Server"] = "orchestrator"
 
 
 async def http_sessions(app: web.Application) -> AsyncIterator[None]:
@@ -51,18 +75,18 @@ async def http_sessions(app: web.Application) -> AsyncIterator[None]:
     sizes = {entry.name: settings.max_in_flight(entry.name) for entry in SERVICES} | {
         "health": HEALTH_POOL_SIZE
     }
-    sessions = {name: _session(size) for name, size in sizes.items()}
+    sessions = {name: _session(size, settings.upstream_keepalive_s) for name, size in sizes.items()}
     app[HTTP_SESSIONS] = sessions
-    app[HEALTH_TRANSPORT] = AiohttpTransport(sessions["health"])
+    app[HEALTH_TRANSPORT] = AiohttpTransport(sessions["health"], max_answer_bytes=64 * 1024)
     try:
         yield
     finally:
         await asyncio.gather(*(session.close() for session in sessions.values()))
 
 
-def _session(pool_size: int) -> aiohttp.ClientSession:
+def _session(pool_size: int, keepalive_s: float) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=pool_size, keepalive_timeout=30),
+        connector=aiohttp.TCPConnector(limit=pool_size, keepalive_timeout=keepalive_s),
         # Timeouts are operators on the graph; this only bounds a call nobody times.
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
     )
@@ -73,7 +97,9 @@ async def backtester(app: web.Application) -> AsyncIterator[None]:
     scheduler (no timer threads)."""
     settings, sessions = app[SETTINGS], app[HTTP_SESSIONS]
     scheduler = AsyncIOScheduler(asyncio.get_running_loop())
-    transports = {entry.name: AiohttpTransport(sessions[entry.name]) for entry in SERVICES}
+    transports = {
+        entry.name: AiohttpTransport(sessions[entry.name], settings.max_answer_bytes) for entry in SERVICES
+    }
     downstream = connect(settings, transports, scheduler)
     app[BACKTESTER] = Backtester(downstream, settings.backtest_deadline_s, settings.risk_free_rate_annual)
     yield

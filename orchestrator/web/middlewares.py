@@ -45,9 +45,14 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     status = 500
     try:
         response = await handler(request)
+        if not response.prepared:  # so that the line has the status really sent (a file may be gone)
+            await response.prepare(request)
         status = response.status
         return response
     except asyncio.CancelledError:
+        status, fields["outcome"] = CLIENT_CLOSED_REQUEST, "client_closed"
+        raise
+    except ConnectionError:  # the client left while the answer was being sent
         status, fields["outcome"] = CLIENT_CLOSED_REQUEST, "client_closed"
         raise
     finally:

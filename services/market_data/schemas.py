@@ -16,6 +16,9 @@ from services.common import ServiceError
 from services.days import Frequency, parse_day
 
 TICKER = re.compile(r"[A-Za-z0-9.\-^=]{1,15}")
+#: The longest range served (50 years of days, as the orchestrator's default limit): one request
+#: must not be able to make the service build and send centuries of bars.
+MAX_RANGE_DAYS = 18_263
 
 
 def _lower(value: Any) -> Any:
@@ -58,6 +61,13 @@ def date_range(body: _Body) -> tuple[date, date]:
             "end_date must be after start_date",
             400,
             {"start_date": body.start_date, "end_date": body.end_date},
+        )
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise ServiceError(
+            "INVALID_DATE_RANGE",
+            f"The date range may span at most {MAX_RANGE_DAYS} days",
+            400,
+            {"start_date": body.start_date, "end_date": body.end_date, "max_days": MAX_RANGE_DAYS},
         )
     return start, end
 

@@ -145,3 +145,11 @@ async def test_test_data_mode_answers_the_fixture_under_the_asked_ticker():
         app, "/dividends", json=dividends_body(start_date="2024-01-01", end_date="2024-02-01")
     )
     assert [d["ex_date"] for d in dividends.data["dividends"]] == ["2024-01-18"]
+
+
+@pytest.mark.parametrize("path", ["/prices", "/dividends"])
+async def test_a_date_range_longer_than_fifty_years_is_refused(app, path):
+    """One request must not make the service build centuries of bars (it answered 9.9 MB before)."""
+    answer = await post(app, path, prices_body(start_date="0001-01-01", end_date="9999-12-31"))
+    assert (answer.status, answer.error["code"]) == (400, "INVALID_DATE_RANGE")
+    assert answer.error["details"]["max_days"] == 18_263

@@ -9,7 +9,7 @@ from orchestrator.errors import InvalidRequest
 from orchestrator.schemas.requests import parse_backtest
 from orchestrator.web.event_stream import stream_backtest, wants_event_stream
 from orchestrator.web.json_http import dump, json_response, read_json
-from orchestrator.web.keys import ADMISSION, BACKTESTER
+from orchestrator.web.keys import ADMISSION, BACKTESTER, SETTINGS
 from orchestrator.web.middlewares import LOG_FIELDS, REQUEST_ID
 
 routes = web.RouteTableDef()
@@ -20,8 +20,10 @@ TIMEOUT_HEADER = "X-Request-Timeout-Ms"
 
 @routes.post("/api/backtest")
 async def post_backtest(request: web.Request) -> web.StreamResponse:
+    settings = request.app[SETTINGS]
     budget_s = requested_budget_s(request)
-    backtest = parse_backtest(await read_json(request))
+    document = await read_json(request, settings.edge, settings.request_limits)
+    backtest = parse_backtest(document, settings.request_limits)
     backtester, tracker = request.app[BACKTESTER], CallTracker()
     context = backtester.context(request[REQUEST_ID], budget_s)
     request[LOG_FIELDS].update(

@@ -1,4 +1,8 @@
-"""The page at ``/``: static HTML, CSS and JavaScript shipped in the package."""
+"""The page at ``/``: static HTML, CSS and JavaScript shipped in the package.
+
+Only the files that are there when the application starts are served, by name: no directory
+listing, no path to resolve, and anything else is the envelope's NOT_FOUND.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,22 @@ from pathlib import Path
 
 from aiohttp import web
 
+from orchestrator.errors import NotFound
+
 STATIC = Path(__file__).resolve().parent.parent / "static"
+FILES = {path.name: path for path in STATIC.iterdir() if path.is_file()}
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/")
 async def index(_request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC / "index.html")
+    return web.FileResponse(FILES["index.html"])
 
 
-routes.static("/static", STATIC)
+@routes.get("/static/{name}")
+async def static_file(request: web.Request) -> web.FileResponse:
+    path = FILES.get(request.match_info["name"])
+    if path is None:
+        raise NotFound("No such file", {})
+    return web.FileResponse(path)
