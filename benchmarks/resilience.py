@@ -37,7 +37,9 @@ import orjson
 
 from benchmarks.fixtures import backtest_request
 from orchestrator.cli.platform import free_port
+from orchestrator.cli.serve import tune_garbage_collection
 from orchestrator.registry import SERVICES
+from orchestrator.settings import Settings
 
 BODY = orjson.dumps(backtest_request())
 JSON = {"Content-Type": "application/json"}
@@ -352,7 +354,14 @@ def _overload_lines(answers: Answers, health: dict[str, list[float]]) -> list[st
 SCENARIOS = {"faults": faults, "down": down, "overload": overload, "burst": burst}
 
 
+def quiet_collector() -> None:
+    """The measuring clients must not add pauses of their own to what they measure: the same
+    collector settings as ``orchestrator serve`` (``GC_THRESHOLDS``), applied to this process too."""
+    tune_garbage_collection(Settings(_env_file=None).gc_thresholds)
+
+
 def main(argv: list[str] | None = None) -> int:
+    quiet_collector()
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.resilience", description=__doc__.splitlines()[0]
     )

@@ -1,7 +1,8 @@
 """``python -m benchmarks.service_process``: the four services as a process of their own.
 
 They answer with the realistic bodies of ``benchmarks/fixtures.py`` (serialized once), after
-``--delay`` seconds if given, and with ``--faults`` of the calls misbehaving (``services.chaos``).
+``--delay`` seconds if given, with ``--faults`` of the calls misbehaving (``services.chaos``), and
+with ``--huge`` megabytes for ``/prices`` if asked (a service that floods its caller).
 ``GET /stats`` says how many calls each path received and which faults were served, so that a
 benchmark can count the extra calls retries and hedges made. ``GET /health`` answers at once.
 """
@@ -27,7 +28,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def build(
-    delay_s: float, faults: float, mix: tuple[str, ...], seed: int, stall_s: float = 30.0
+    delay_s: float, faults: float, mix: tuple[str, ...], seed: int, stall_s: float = 30.0, huge_mb: int = 0
 ) -> web.Application:
     calls: Counter[str] = Counter()
     chaos = Chaos(rate=faults, faults=mix, seed=seed, stall_s=stall_s)
@@ -46,8 +47,23 @@ def build(
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"status": "healthy", "service": "benchmark"})
 
+    @web.middleware
+    async def flood(request: web.Request, handler: Handler) -> web.StreamResponse:
+        """``--huge MB``: /prices answers that many megabytes, streamed with no Content-Length."""
+        if not huge_mb or request.path != "/prices":
+            return await handler(request)
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        chunk = b" " * (1024 * 1024)
+        try:
+            for _ in range(huge_mb):
+                await response.write(chunk)
+        except ConnectionError:
+            pass  # the orchestrator stopped reading: as it should
+        return response
+
     app = fake_services(Payloads.build().encoded())
-    app.middlewares.extend([count_and_wait, chaos.middleware])
+    app.middlewares.extend([count_and_wait, chaos.middleware, flood])
     app.add_routes([web.get("/stats", stats), web.get("/health", health)])
     return app
 
@@ -66,10 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--stall", type=float, default=30.0, metavar="SECONDS", help="of a stall or a trickle"
     )
+    parser.add_argument("--huge", type=int, default=0, metavar="MB", help="answer /prices with this many MB")
     args = parser.parse_args(argv)
     # A client that leaves mid-request (a hedge that lost, a backtest cut short) is no news here.
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
-    app = build(args.delay, args.faults, tuple(args.mix.split(",")), args.seed, args.stall)
+    app = build(args.delay, args.faults, tuple(args.mix.split(",")), args.seed, args.stall, args.huge)
     tune_garbage_collection(Settings(_env_file=None).gc_thresholds)  # as the orchestrator does
     web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=lambda *_: None, backlog=4096)
     return 0

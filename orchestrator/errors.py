@@ -356,9 +356,11 @@ FRAMEWORK_ERRORS: dict[int, tuple[type[ApiError], str]] = {
 
 #: What the HTTP parser rejects before any handler runs, checked in order. Our own words only: the
 #: parser's messages quote the raw input back.
-PARSER_ERRORS: tuple[tuple[type[HttpProcessingError], type[ApiError], str], ...] = (
-    (LineTooLong, HeadersTooLarge, "The request's first line or a header is too long"),
-    (HttpProcessingError, InvalidRequest, "The request is not valid HTTP"),
+#: Each row: the parser's exception, a marker its message must hold ("" for any), ours.
+PARSER_ERRORS: tuple[tuple[type[HttpProcessingError], str, type[ApiError], str], ...] = (
+    (LineTooLong, "", HeadersTooLarge, "The request's first line or a header is too long"),
+    (HttpProcessingError, "Too many headers", HeadersTooLarge, "The request has too many headers"),
+    (HttpProcessingError, "", InvalidRequest, "The request is not valid HTTP"),
 )
 
 
@@ -369,8 +371,11 @@ def to_api_error(error: BaseException) -> ApiError:
     if isinstance(error, ApiError):
         return error
     if isinstance(error, HttpProcessingError):
+        said = str(error.message)
         error_class, message = next(
-            (cls, text) for kind, cls, text in PARSER_ERRORS if isinstance(error, kind)
+            (cls, text)
+            for kind, marker, cls, text in PARSER_ERRORS
+            if isinstance(error, kind) and marker in said
         )
         return error_class(message, {})
     if isinstance(error, HTTPException):

@@ -28,6 +28,10 @@ class EdgeConfig(BaseModel):
     #: An idle keep-alive connection is closed after this (nginx: 75 s; aiohttp's own: 3,630 s). It
     #: also bounds the headers of every request after the first on a connection.
     idle_timeout_s: Seconds = 15.0
+    #: After an answer that left a body unread (too large, too slow), how long the rest is read and
+    #: thrown away so the client sees the answer, before the connection is closed (nginx lingers 30 s;
+    #: aiohttp 10 s, during which a client trickling a huge body holds the connection).
+    linger_s: Annotated[float, Field(ge=0, le=60)] = 1.0
     #: Connections one client address may hold at once; past it a new one is closed at once. Behind
     #: a proxy every client has the proxy's address: raise it there.
     max_connections_per_client: Annotated[int, Field(ge=1, le=100_000)] = 128

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 import structlog
@@ -25,9 +25,15 @@ MAX_DEPTH = 6
 
 
 def configure_logging(
-    level: str = "INFO", fmt: str = "json", *, cache: bool = True, max_chars: int = 256
+    level: str = "INFO",
+    fmt: str = "json",
+    *,
+    cache: bool = True,
+    max_chars: int = 256,
+    stream: BinaryIO | None = None,
 ) -> None:
-    """Set up structlog; tests pass ``cache=False`` so ``structlog.testing.capture_logs`` can see lines."""
+    """Set up structlog, writing to stdout (or ``stream``, JSON only); tests pass ``cache=False`` so
+    ``structlog.testing.capture_logs`` can see lines."""
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -42,7 +48,7 @@ def configure_logging(
         transformer = ExceptionDictTransformer(show_locals=False, max_frames=MAX_FRAMES)
         shared += [structlog.processors.ExceptionRenderer(transformer)]
         renderer = structlog.processors.JSONRenderer(serializer=orjson.dumps)
-        factory = structlog.BytesLoggerFactory(sys.stdout.buffer)
+        factory = structlog.BytesLoggerFactory(stream or sys.stdout.buffer)
     structlog.configure(
         processors=[*shared, Truncate(max_chars), renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),

@@ -84,5 +84,6 @@ class AiohttpTransport:
         async for chunk in answer.content.iter_chunked(64 * 1024):
             body += chunk
             if len(body) > limit:
+                body.clear()  # not kept alive by the traceback until the error is gone
                 raise AnswerTooLarge(limit)
         return bytes(body)

@@ -188,4 +188,4 @@ def _real_date(field: str, value: str) -> date:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    raise InvalidDateRange(f"{field} must be a real date as YYYY-MM-DD", {"field": field, "value": value})
+    raise InvalidDateRange(f"{field} must be a real date as YYYY-MM-DD", {"field": field})

@@ -56,6 +56,7 @@ def edge_limits(settings: Settings) -> dict[str, object]:
     return {
         "edge": edge,
         "keepalive_timeout": edge.idle_timeout_s,
+        "lingering_time": edge.linger_s,
         "max_line_size": edge.max_header_bytes,
         "max_field_size": edge.max_header_bytes,
         "max_headers": edge.max_headers,
@@ -65,7 +66,7 @@ def edge_limits(settings: Settings) -> dict[str, object]:
 
 async def quiet_server_header(_request: web.Request, response: web.StreamResponse) -> None:
     """on_response_prepare: no Python or aiohttp version for anyone to look up."""
-    response.headers["Server"] = "orchestrator"
+    response.headers["Server"] = protocol.SERVER
 
 
 async def http_sessions(app: web.Application) -> AsyncIterator[None]:

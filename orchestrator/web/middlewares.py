@@ -45,14 +45,9 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     status = 500
     try:
         response = await handler(request)
-        if not response.prepared:  # so that the line has the status really sent (a file may be gone)
-            await response.prepare(request)
         status = response.status
         return response
     except asyncio.CancelledError:
-        status, fields["outcome"] = CLIENT_CLOSED_REQUEST, "client_closed"
-        raise
-    except ConnectionError:  # the client left while the answer was being sent
         status, fields["outcome"] = CLIENT_CLOSED_REQUEST, "client_closed"
         raise
     finally:
@@ -80,6 +75,8 @@ def error_response(request: web.Request, error: BaseException) -> web.Response:
     """The envelope answering ``error``; a bug of ours is logged with its stack, never shown."""
     api_error = note_error(request, error)
     response = json_response(api_error.envelope(), status=api_error.status)
+    if api_error.status in (408, 413):  # a body left unread, or half read: the connection is done
+        response.force_close()
     if api_error.retry_after_s is not None:  # whole seconds, as HTTP wants them
         response.headers["Retry-After"] = str(max(1, math.ceil(api_error.retry_after_s)))
     return response

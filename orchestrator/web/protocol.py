@@ -34,6 +34,9 @@ from orchestrator.limits import EdgeConfig
 
 log = structlog.get_logger("orchestrator.edge")
 
+#: What every answer says in its ``Server`` header: no version for anyone to look up.
+SERVER = "orchestrator"
+
 
 class EdgeRequestHandler(RequestHandler):
     def __init__(self, manager: Any, *, edge: EdgeConfig | None = None, **kwargs: Any) -> None:
@@ -51,7 +54,6 @@ class EdgeRequestHandler(RequestHandler):
         if clients[self._peer] > self._edge.max_connections_per_client:
             log.warning("too many connections from one client", limit=self._edge.max_connections_per_client)
             self.force_close()
-            transport.close()
             return
         self._header_deadline = self._loop.call_later(self._edge.header_timeout_s, self._headers_overdue)
 
@@ -77,8 +79,7 @@ class EdgeRequestHandler(RequestHandler):
             return
         error = RequestTimeout("The request's headers took too long to arrive", {})
         self.transport.write(_raw_answer(error))
-        self.force_close()
-        self.transport.close()
+        self.force_close()  # closes the transport once the answer is written
 
     def handle_error(
         self,
@@ -91,7 +92,9 @@ class EdgeRequestHandler(RequestHandler):
         if status >= 500 and not isinstance(exc, ApiError):
             log.error("unexpected error below the application", exc_info=exc)
         error = to_api_error(exc) if exc is not None else from_http_status(status)
-        response = Response(body=orjson.dumps(error.envelope().model_dump()), status=error.status)
+        response = Response(
+            body=orjson.dumps(error.envelope().model_dump()), status=error.status, headers={"Server": SERVER}
+        )
         response.content_type = "application/json"
         response.force_close()
         return response
@@ -109,7 +112,7 @@ def _raw_answer(error: ApiError) -> bytes:
     """A whole HTTP/1.1 answer, for a connection that has no request to answer."""
     body = orjson.dumps(error.envelope().model_dump())
     head = (
-        f"HTTP/1.1 {error.status} {error.code.replace('_', ' ').title()}\r\n"
+        f"HTTP/1.1 {error.status} {error.code.replace('_', ' ').title()}\r\nServer: {SERVER}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
     return head.encode() + body

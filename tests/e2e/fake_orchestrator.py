@@ -9,8 +9,8 @@ on what a network may deliver, not only on what aiohttp-sse happens to send in o
 - ``MIDERR``: a few progress events, then an ``error`` event;
 - anything else: all seven stages, then a ``result`` event with :func:`result` as its data.
 
-:class:`BackgroundServers` runs it (or the real orchestrator app) on an event loop in a thread, so
-the synchronous Playwright API can drive it.
+``tests.background.BackgroundServers`` runs it (or the real orchestrator app) on an event loop in
+a thread, so the synchronous Playwright API can drive it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import threading
 from datetime import date, timedelta
 from typing import Any
 
@@ -104,41 +103,6 @@ def _progress(stages: list[str], fail: str | None = None) -> list[tuple[str, Any
         event |= {"error": "SERVICE_TIMEOUT"} if state == "failed" else {"facts": FACTS.get(stage, {})}
         events.append(("progress", event))
     return events
-
-
-class BackgroundServers:
-    """aiohttp apps served on loopback from an event loop in a thread, for the synchronous Playwright API.
-
-    ``with BackgroundServers() as servers: url = servers.serve(app)``; every app is cleaned up on exit.
-    """
-
-    def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runners: list[web.AppRunner] = []
-
-    def __enter__(self) -> BackgroundServers:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        for runner in reversed(self._runners):
-            asyncio.run_coroutine_threadsafe(runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
-
-    def serve(self, app: web.Application) -> str:
-        """Start ``app`` on a free loopback port; its base URL."""
-        return asyncio.run_coroutine_threadsafe(self._start(app), self._loop).result(10)
-
-    async def _start(self, app: web.Application) -> str:
-        runner = web.AppRunner(app)
-        await runner.setup()
-        self._runners.append(runner)
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        host, port = runner.addresses[0][:2]
-        return f"http://{host}:{port}"
 
 
 class FakeOrchestrator:

@@ -22,7 +22,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from orchestrator.settings import Settings
 from orchestrator.web.app import create_app
-from tests.e2e.fake_orchestrator import VALIDATION_ERRORS, BackgroundServers, FakeOrchestrator, result
+from tests.background import BackgroundServers
+from tests.e2e.fake_orchestrator import VALIDATION_ERRORS, FakeOrchestrator, result
 from tests.fakes import CALLS
 from tests.loopback import fake_services
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
+import orjson
 import pytest
 import structlog
 from structlog.testing import capture_logs
 
+from orchestrator.logs import configure_logging
 from tests import fakes
 
 
@@ -67,3 +71,23 @@ async def test_canonical_line_times_each_call(start, logs):
     [line] = [entry for entry in logs if entry["event"] == "backtest"]
     assert len(line["calls_ms"]) == 7
     assert all(50 <= ms < 1000 for ms in line["calls_ms"].values()), line["calls_ms"]
+
+
+def test_no_client_or_service_can_make_a_log_line_large():
+    """A traceback without frame locals, every string cut: before, one 2.5 KB request made 7.5 MB of log."""
+    buffer = io.BytesIO()
+    configure_logging("INFO", "json", cache=False, max_chars=100, stream=buffer)
+    try:
+        body = "x" * 1_000_000  # a local of the failing frame, as a request body would be  # noqa: F841
+        try:
+            raise ValueError("boom " + "y" * 5000)
+        except ValueError:
+            structlog.get_logger("test").exception("unexpected error", path="/" + "p" * 10_000)
+    finally:
+        configure_logging("DEBUG", "console", cache=False)
+    written = buffer.getvalue()
+    assert written.count(b"\n") == 1  # one line per event
+    assert len(written) < 10_000
+    assert b"xxxxxxxx" not in written and b"locals" not in written
+    line = orjson.loads(written)
+    assert line["path"].endswith("…") and len(line["path"]) == 101

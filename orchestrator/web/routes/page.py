@@ -1,7 +1,8 @@
 """The page at ``/``: static HTML, CSS and JavaScript shipped in the package.
 
 Only the files that are there when the application starts are served, by name: no directory
-listing, no path to resolve, and anything else is the envelope's NOT_FOUND.
+listing, no path to resolve, and anything else (a file gone since) is the envelope's NOT_FOUND,
+decided before the answer starts, so the canonical line logs the status really sent.
 """
 
 from __future__ import annotations
@@ -26,6 +27,6 @@ async def index(_request: web.Request) -> web.FileResponse:
 @routes.get("/static/{name}")
 async def static_file(request: web.Request) -> web.FileResponse:
     path = FILES.get(request.match_info["name"])
-    if path is None:
+    if path is None or not path.is_file():  # checked here, so the canonical line has the real status
         raise NotFound("No such file", {})
     return web.FileResponse(path)
