@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks import resilience
+from benchmarks import edges, resilience
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,3 +34,24 @@ async def test_the_down_scenario_sees_the_circuit_open():
     lines = await resilience.down(backtests=30)
     assert "answered at once" in lines[2]
     assert "'SERVICE_UNAVAILABLE': 30" in lines[-1]
+
+
+async def test_the_edges_fuzz_runs_and_finds_no_500():
+    lines = await edges.fuzz(requests=200)
+    assert lines[2].split() == ["500s", "0"]
+    assert lines[4].split() == ["input", "echoed", "0"]
+
+
+async def test_the_edges_slow_clients_are_cut_off():
+    lines = await edges.slow(connections=140, seconds=12.0)
+    assert "closed at once" in lines[1] and "408 after about" in lines[1]
+
+
+async def test_the_edges_compression_bombs_are_refused_unread():
+    lines = await edges.bombs(count=3)
+    assert "{415: 3}" in lines[1]
+
+
+async def test_the_edges_flood_is_cut_at_the_answer_cap():
+    lines = await edges.flood(megabytes=40)
+    assert "502 EXTERNAL_API_ERROR" in lines[1]
