@@ -22,22 +22,17 @@ import random
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from benchmarks.fixtures import backtest_request
+from benchmarks.processes import rss_mb
 from benchmarks.resilience import health_polled, platform, quiet_collector, spread
 
 MARKER = "ZQXMARK"
 PATHS = ["/api/backtest", "/api/health", "/health", "/", "/static/app.js", "/static/", "/api/", "/nope"]
 METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE", "BREW"]
-
-
-def rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")) / 1024
 
 
 # --- fuzz ------------------------------------------------------------------------------------------

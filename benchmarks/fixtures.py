@@ -1,9 +1,9 @@
 """Service answers of a realistic size, built once, deterministically, for every benchmark.
 
 The test fakes (``tests/fakes.py``) answer with four days of data, which would make every cost look
-tiny. These builders give what a two-year daily backtest of a volatile ETF really moves: 505 price
+tiny. These builders give what a two-year daily backtest of a volatile ETF really moves: 504 price
 bars, 8 dividends, about 20 buy-the-dip signals against one buy-and-hold signal, and simulations
-whose time series hold 505 points in each of their seven columns. The shapes follow the fakes (and
+whose time series hold 504 points in each of their seven columns. The shapes follow the fakes (and
 so docs/contract.md), including their ``{"success": true, "data": ...}`` envelopes. Benchmarks do not
 import ``tests``; this module is their copy of the builders.
 """
@@ -20,7 +20,8 @@ import orjson
 from orchestrator.backtest.graph import BASELINE_STRATEGY
 
 TICKER = "TQQQ"
-TRADING_DAYS = 505
+TRADING_DAYS = 504  # two years of sessions; LONG_TRADING_DAYS is twenty
+LONG_TRADING_DAYS = 5040
 DIVIDENDS = 8
 ACTIVE_SIGNALS = 20
 INITIAL_CAPITAL = 10_000.0
@@ -61,8 +62,8 @@ class Market:
     closes: list[float]
 
     @classmethod
-    def build(cls) -> Market:
-        return cls(trading_days(), closes())
+    def build(cls, days: int = TRADING_DAYS) -> Market:
+        return cls(trading_days(days), closes(days))
 
     def dip_days(self, count: int = ACTIVE_SIGNALS) -> list[int]:
         """Indexes of the ``count`` largest one-day drops, in date order."""
@@ -207,19 +208,21 @@ def metrics() -> Payload:
     return envelope({"active": scores, "baseline": baseline, "comparison": comparison})
 
 
-def backtest_request() -> Payload:
-    """The body of ``POST /api/backtest`` for the two years the answers cover."""
+def backtest_request(days: int = TRADING_DAYS, threshold: float = -0.05) -> Payload:
+    """The body of ``POST /api/backtest`` for the years the answers cover (the services answer the
+    same whatever the dates; ``threshold`` varies the request, not the answers)."""
+    years = round(days / 252)
     return {
         "market_params": {
             "ticker": TICKER,
             "market_type": "ETF",
-            "start_date": "2020-01-01",
+            "start_date": f"{2022 - years}-01-01",
             "end_date": "2022-01-01",
             "frequency": "daily",
         },
         "strategy_params": {
             "strategy_type": "buy_the_dip",
-            "config": {"price_change_threshold": -0.05, "lookback_period": "daily"},
+            "config": {"price_change_threshold": threshold, "lookback_period": "daily"},
         },
         "portfolio_params": {
             "initial_capital": INITIAL_CAPITAL,
@@ -240,8 +243,8 @@ class Payloads:
     metrics: Payload
 
     @classmethod
-    def build(cls) -> Payloads:
-        market = Market.build()
+    def build(cls, days: int = TRADING_DAYS) -> Payloads:
+        market = Market.build(days)
         return cls(
             prices=prices(market),
             dividends=dividends(market),

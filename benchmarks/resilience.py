@@ -19,23 +19,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
-import signal
-import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import aiohttp
 import orjson
 
 from benchmarks.fixtures import backtest_request
+from benchmarks.processes import cpu_s, json_lines, process, wait_healthy
 from orchestrator.cli.platform import free_port
 from orchestrator.cli.serve import tune_garbage_collection
 from orchestrator.registry import SERVICES
@@ -45,52 +41,11 @@ BODY = orjson.dumps(backtest_request())
 JSON = {"Content-Type": "application/json"}
 CALLS_PER_BACKTEST = 7
 CRITICAL_PATH_S = 4.0  # prices, signals, simulation, metrics: four calls of 1 s one after another
+#: A thousand clients, all from this one address: past the per-client cap of the edge otherwise.
+MANY_CLIENTS = {"EDGE__MAX_CONNECTIONS_PER_CLIENT": "5000"}
 
 
 # --- the processes ---------------------------------------------------------------------------------
-
-
-@contextmanager
-def process(
-    args: list[str], env: dict[str, str] | None = None, log_to: str | None = None
-) -> Iterator[subprocess.Popen[bytes]]:
-    out = open(log_to, "wb") if log_to else subprocess.DEVNULL  # noqa: SIM115 - closed below
-    child = subprocess.Popen([sys.executable, *args], env={**os.environ, **(env or {})}, stdout=out)
-    try:
-        yield child
-    finally:
-        child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(30)
-        except subprocess.TimeoutExpired:
-            child.kill()
-        if log_to:
-            out.close()
-
-
-async def wait_healthy(url: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            try:
-                async with session.get(url + "/health") as answer:
-                    if answer.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError(f"{url} never became healthy")
-
-
-def json_lines(path: str) -> list[dict[str, Any]]:
-    """The JSON log lines a process wrote (its other output, such as aiohttp's banner, left out)."""
-    return [orjson.loads(line) for line in Path(path).read_bytes().splitlines() if line.startswith(b"{")]
-
-
-def cpu_s(pid: int) -> float:
-    """CPU seconds a process has used (user and system), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -293,7 +248,7 @@ async def health_polled(url: str, every_s: float = 0.05) -> AsyncIterator[dict[s
 async def overload(clients: int = 1000, seconds: float = 20.0) -> list[str]:
     """Each client keeps one backtest going: it starts within the first second, and after a 503
     waits a full-jitter share of its Retry-After (as a polite client does) before it tries again."""
-    async with platform(["--delay", "1"]) as running, health_polled(running.url) as health:
+    async with platform(["--delay", "1"], MANY_CLIENTS) as running, health_polled(running.url) as health:
         url, cpu_before, began = running.url, running.cpu(), time.monotonic()
         stop = time.monotonic() + seconds
         answers = Answers()
@@ -319,7 +274,7 @@ async def overload(clients: int = 1000, seconds: float = 20.0) -> list[str]:
 
 async def burst(backtests: int = 1000) -> list[str]:
     """The harshest form: every backtest sent at the same instant."""
-    async with platform(["--delay", "1"]) as running, health_polled(running.url) as health:
+    async with platform(["--delay", "1"], MANY_CLIENTS) as running, health_polled(running.url) as health:
         url, cpu_before, began = running.url, running.cpu(), time.monotonic()
         await asyncio.sleep(0.2)
         connector = aiohttp.TCPConnector(limit=backtests + 10)

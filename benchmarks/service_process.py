@@ -1,6 +1,7 @@
 """``python -m benchmarks.service_process``: the four services as a process of their own.
 
-They answer with the realistic bodies of ``benchmarks/fixtures.py`` (serialized once), after
+They answer with the realistic bodies of ``benchmarks/fixtures.py`` (serialized once, for
+``--days`` trading days), after
 ``--delay`` seconds if given, with ``--faults`` of the calls misbehaving (``services.chaos``), and
 with ``--huge`` megabytes for ``/prices`` if asked (a service that floods its caller).
 ``GET /stats`` says how many calls each path received and which faults were served, so that a
@@ -15,11 +16,12 @@ import logging
 import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+import orjson
 from aiohttp import web
 
-from benchmarks.end_to_end import fake_services
-from benchmarks.fixtures import Payloads
+from benchmarks.fixtures import TRADING_DAYS, Payloads, kind_of_signals, kind_of_simulation
 from orchestrator.cli.serve import tune_garbage_collection
 from orchestrator.settings import Settings
 from services.chaos import FAULTS, TRANSIENT, Chaos
@@ -27,8 +29,44 @@ from services.chaos import FAULTS, TRANSIENT, Chaos
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def fake_services(answers: dict[str, bytes]) -> web.Application:
+    """The four services in one app, answering at once with pre-serialized envelopes; it parses
+    the bodies it must choose an answer by, as a real service would parse every body."""
+
+    def fixed(key: str) -> Handler:
+        async def handler(_request: web.Request) -> web.Response:
+            return web.Response(body=answers[key], content_type="application/json")
+
+        return handler
+
+    def chosen(path: str, kind_of: Callable[[dict[str, Any]], str]) -> Handler:
+        async def handler(request: web.Request) -> web.Response:
+            body = orjson.loads(await request.read())
+            return web.Response(body=answers[f"{path}:{kind_of(body)}"], content_type="application/json")
+
+        return handler
+
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.add_routes(
+        [
+            web.post("/prices", fixed("/prices")),
+            web.post("/dividends", fixed("/dividends")),
+            web.post("/signals", chosen("/signals", kind_of_signals)),
+            web.post("/simulate", chosen("/simulate", kind_of_simulation)),
+            web.post("/calculate", fixed("/calculate")),
+        ]
+    )
+    return app
+
+
 def build(
-    delay_s: float, faults: float, mix: tuple[str, ...], seed: int, stall_s: float = 30.0, huge_mb: int = 0
+    delay_s: float,
+    faults: float,
+    mix: tuple[str, ...],
+    seed: int,
+    stall_s: float = 30.0,
+    huge_mb: int = 0,
+    days: int = TRADING_DAYS,
 ) -> web.Application:
     calls: Counter[str] = Counter()
     chaos = Chaos(rate=faults, faults=mix, seed=seed, stall_s=stall_s)
@@ -62,7 +100,7 @@ def build(
             pass  # the orchestrator stopped reading: as it should
         return response
 
-    app = fake_services(Payloads.build().encoded())
+    app = fake_services(Payloads.build(days).encoded())
     app.middlewares.extend([count_and_wait, chaos.middleware, flood])
     app.add_routes([web.get("/stats", stats), web.get("/health", health)])
     return app
@@ -82,11 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--stall", type=float, default=30.0, metavar="SECONDS", help="of a stall or a trickle"
     )
+    parser.add_argument("--days", type=int, default=TRADING_DAYS, help="trading days the answers cover")
     parser.add_argument("--huge", type=int, default=0, metavar="MB", help="answer /prices with this many MB")
     args = parser.parse_args(argv)
     # A client that leaves mid-request (a hedge that lost, a backtest cut short) is no news here.
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
-    app = build(args.delay, args.faults, tuple(args.mix.split(",")), args.seed, args.stall, args.huge)
+    app = build(
+        args.delay, args.faults, tuple(args.mix.split(",")), args.seed, args.stall, args.huge, args.days
+    )
     tune_garbage_collection(Settings(_env_file=None).gc_thresholds)  # as the orchestrator does
     web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=lambda *_: None, backlog=4096)
     return 0

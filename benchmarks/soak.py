@@ -20,8 +20,8 @@ from pathlib import Path
 
 import aiohttp
 
-from benchmarks.end_to_end import serving
-from benchmarks.resilience import backtest, process, wait_healthy
+from benchmarks.processes import process, serving, wait_healthy
+from benchmarks.resilience import backtest
 from orchestrator.cli.platform import free_port
 from orchestrator.logs import configure_logging
 from orchestrator.registry import SERVICES

@@ -7,21 +7,32 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks import edges, resilience
+from benchmarks import edges, resilience, suite
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_performance_benchmarks_run():
     run = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--n", "10", "--requests", "4"],
+        [sys.executable, "-m", "benchmarks", "--quick", "--n", "10", "--only", "graph", "--only", "cost"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "ratio graph / reference" in run.stdout and "ratio orchestrator / direct" in run.stdout
+    assert "ratio graph / reference" in run.stdout and "CPU ratio orchestrator / floor" in run.stdout
+
+
+async def test_the_scale_scenario_answers_every_backtest():
+    lines = await suite.scale(backtests=50, delay_s=0.2)
+    for line in lines[2:]:
+        assert line.split()[1] == "50"  # ok, of 50
+
+
+async def test_the_latency_scenario_runs_each_server():
+    lines = await suite.latency(requests=4, clients=(2,))
+    assert [line.split()[0] for line in lines[2:]] == ["orchestrator", "floor", "staged"]
 
 
 async def test_the_faults_scenario_runs_and_reports():
