@@ -18,12 +18,11 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import orjson
-from pydantic import BaseModel
 from reactivex import Observable
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 
 from benchmarks.fixtures import kind_of_signals, kind_of_simulation
-from orchestrator.backtest.answer import Gathered, StrategyRun, assemble_answer
+from orchestrator.backtest.answer import Document, Gathered, StrategyRun, assemble_answer
 from orchestrator.backtest.calls import CallTracker
 from orchestrator.backtest.graph import BASELINE_STRATEGY, Backtester, baseline_portfolio
 from orchestrator.clients.context import CallContext
@@ -37,13 +36,11 @@ from orchestrator.clients.transport import Answer, Request
 from orchestrator.errors import InsufficientData, from_client_exception
 from orchestrator.registry import SERVICES
 from orchestrator.resilience.deadline import Deadline
-from orchestrator.schemas.downstream import Prices
+from orchestrator.schemas.downstream import AnswerKind, Prices
 from orchestrator.schemas.requests import BacktestRequest, PortfolioParams
-from orchestrator.schemas.responses import BacktestResponse
 from orchestrator.settings import Settings
 from streams import from_coroutine
 
-M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 REQUEST_ID = "bench-graph"
@@ -65,7 +62,7 @@ class InstantTransport:
     def send(self, request: Request) -> Observable[Answer]:
         return from_coroutine(lambda: self.answer(request))
 
-    async def answer(self, request: Request) -> Answer:
+    async def answer(self, request: Request) -> Document:
         path = urlsplit(request.url).path
         if path in ("/signals", "/simulate"):
             kind_of = kind_of_signals if path == "/signals" else kind_of_simulation
@@ -93,13 +90,13 @@ class InstantAsyncService:
     transport: InstantTransport
     timeout_s: float = TIMEOUT_S
 
-    async def post(self, path: str, body: dict[str, Any], model: type[M], context: CallContext) -> M:
+    async def post(self, path: str, body: dict[str, Any], kind: AnswerKind[T], context: CallContext) -> T:
         headers = {"Content-Type": "application/json", "X-Request-ID": context.request_id}
         request = Request("POST", path, orjson.dumps(body), headers)
         try:
             async with asyncio.timeout(self.timeout_s):
                 answer = await self.transport.answer(request)
-            return read_answer(self.name, path, answer, model)
+            return read_answer(self.name, path, answer, kind)
         except Exception as error:
             raise from_client_exception(self.name, self.timeout_s, error) from error
 
@@ -124,12 +121,12 @@ class AsyncClients:
 # --- one backtest, two ways --------------------------------------------------------------------
 
 
-async def graph_backtest(request: BacktestRequest, backtester: Backtester) -> BacktestResponse:
+async def graph_backtest(request: BacktestRequest, backtester: Backtester) -> Document:
     """As ``web.routes.backtest.post_backtest`` runs it (without serializing the answer)."""
     return await backtester.graph(request, CallTracker(), backtester.context(REQUEST_ID))
 
 
-async def reference_backtest(request: BacktestRequest, clients: AsyncClients) -> BacktestResponse:
+async def reference_backtest(request: BacktestRequest, clients: AsyncClients) -> Document:
     """The graph of ``backtest/graph.py`` in plain asyncio: same calls, same order, same answer."""
     began, durations_ms = time.perf_counter(), dict[str, float]()
     market, context = request.market_params, CallContext(REQUEST_ID, Deadline(DEADLINE_S, time.monotonic))
@@ -142,7 +139,7 @@ async def reference_backtest(request: BacktestRequest, clients: AsyncClients) ->
 
     async def fetch_prices() -> Prices:
         prices = await timed("market_data.prices", clients.market.prices(market, context))
-        if not prices.prices:
+        if not prices.count:
             raise InsufficientData("No prices in the requested date range", {"data_points": 0})
         return prices
 

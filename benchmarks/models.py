@@ -1,4 +1,4 @@
-"""The benchmark answers validated once into the models the orchestrator's clients emit.
+"""The benchmark answers read once into what the orchestrator's clients emit.
 
 The benchmark of the answer's assembly starts from these, so it pays no parsing for them.
 """
@@ -6,11 +6,28 @@ The benchmark of the answer's assembly starts from these, so it pays no parsing 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
-from benchmarks.fixtures import Payloads, backtest_request
+import orjson
+
+from benchmarks.fixtures import Payload, Payloads, backtest_request
 from orchestrator.backtest.answer import Gathered, StrategyRun
-from orchestrator.schemas.downstream import Dividends, Metrics, Prices, Signals, Simulation
+from orchestrator.schemas.downstream import (
+    DIVIDENDS,
+    METRICS,
+    PRICES,
+    SIGNALS,
+    SIMULATION,
+    AnswerKind,
+    Dividends,
+    Metrics,
+    Prices,
+    Signals,
+    Simulation,
+)
 from orchestrator.schemas.requests import BacktestRequest, parse_backtest
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,14 +42,16 @@ class Models:
 
     @classmethod
     def build(cls, payloads: Payloads) -> Models:
+        def read(kind: AnswerKind[T], answer: Payload) -> T:
+            body = orjson.dumps(answer)
+            return kind.compact(kind.decoder.decode(body).data, body)
+
         return cls(
-            prices=Prices.model_validate(payloads.prices["data"]),
-            dividends=Dividends.model_validate(payloads.dividends["data"]),
-            signals={kind: Signals.model_validate(body["data"]) for kind, body in payloads.signals.items()},
-            simulations={
-                kind: Simulation.model_validate(body["data"]) for kind, body in payloads.simulations.items()
-            },
-            metrics=Metrics.model_validate(payloads.metrics["data"]),
+            prices=read(PRICES, payloads.prices),
+            dividends=read(DIVIDENDS, payloads.dividends),
+            signals={kind: read(SIGNALS, body) for kind, body in payloads.signals.items()},
+            simulations={kind: read(SIMULATION, body) for kind, body in payloads.simulations.items()},
+            metrics=read(METRICS, payloads.metrics),
         )
 
     def gathered(self) -> Gathered:

@@ -9,7 +9,7 @@
 The coroutine starts when the observable is subscribed, once per subscription, and disposing the
 subscription before it finishes cancels its task, so an HTTP request made inside it is aborted.
 A task made before subscription would be hot: already running, and cancelled for every subscriber
-by the first one to leave (see ``docs/reactivex.md``), which is why the task is made inside ``defer``.
+by the first one to leave (see ``docs/reactivex.md``), which is why the task is made on subscribe.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import reactivex
-from reactivex import Observable
+from reactivex import Observable, abc
+
+from streams.lean import NOTHING, Action, LeanObservable
 
 T = TypeVar("T")
 
@@ -27,7 +28,29 @@ T = TypeVar("T")
 def from_coroutine(factory: Callable[[], Awaitable[T]]) -> Observable[T]:
     """Return an observable that runs ``factory()`` as a task on each subscription."""
 
-    def subscribe_task(_scheduler: object) -> Observable[T]:
-        return reactivex.from_future(asyncio.ensure_future(factory()))
+    def subscribe(
+        observer: abc.ObserverBase[T], _scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        try:
+            task = asyncio.ensure_future(factory())
+        except Exception as error:
+            observer.on_error(error)
+            return NOTHING
 
-    return reactivex.defer(subscribe_task)
+        def done(finished: asyncio.Future[T]) -> None:
+            if finished.cancelled():  # by someone else: a disposal removes this callback first
+                observer.on_error(asyncio.CancelledError())
+            elif (error := finished.exception()) is not None:
+                observer.on_error(error)  # type: ignore[arg-type]
+            else:
+                observer.on_next(finished.result())
+                observer.on_completed()
+
+        def cancel() -> None:
+            task.remove_done_callback(done)
+            task.cancel()
+
+        task.add_done_callback(done)
+        return Action(cancel)
+
+    return LeanObservable(subscribe)

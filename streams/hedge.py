@@ -20,10 +20,11 @@ wraps every call, and the composed form cost about a quarter of a millisecond a 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Generic, TypeVar
 
 from reactivex import Observable, abc
-from reactivex.disposable import CompositeDisposable, SingleAssignmentDisposable
+
+from streams.lean import LeanObservable, Many, Slot, after
 
 T = TypeVar("T")
 
@@ -34,49 +35,59 @@ def hedge(
     """After ``after_s()`` seconds without an end, subscribe the source again if ``may_hedge()``."""
 
     def _hedge(source: Observable[T]) -> Observable[T]:
-        def subscribe(observer: abc.ObserverBase[T], subscribe_scheduler: abc.SchedulerBase | None = None):
+        def subscribe(
+            observer: abc.ObserverBase[T], subscribe_scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
             delay = after_s()
             if delay is None:
                 return source.subscribe(observer, scheduler=subscribe_scheduler)
-            first, second, timer = (
-                SingleAssignmentDisposable(),
-                SingleAssignmentDisposable(),
-                SingleAssignmentDisposable(),
-            )
-            winner: list[SingleAssignmentDisposable] = []  # the copy that ended first, once known
+            race = _Race(observer)
 
-            def copy(
-                mine: SingleAssignmentDisposable, other: SingleAssignmentDisposable
-            ) -> abc.DisposableBase:
-                def won() -> bool:
-                    if not winner:
-                        winner.append(mine)
-                        other.dispose()
-                        timer.dispose()
-                    return winner[0] is mine
+            def send_copy() -> None:
+                if race.winner is None and may_hedge():
+                    race.second.put(source.subscribe(_Copy(race, 1), scheduler=subscribe_scheduler))
 
-                def on_next(value: T) -> None:
-                    if won():
-                        observer.on_next(value)
+            race.timer.put(after(scheduler, delay, send_copy))
+            race.first.put(source.subscribe(_Copy(race, 0), scheduler=subscribe_scheduler))
+            return Many(race.first, race.second, race.timer)
 
-                def on_error(error: Exception) -> None:
-                    if won():
-                        observer.on_error(error)
-
-                def on_completed() -> None:
-                    if won():
-                        observer.on_completed()
-
-                return source.subscribe(on_next, on_error, on_completed, scheduler=subscribe_scheduler)
-
-            def send_copy(*_: Any) -> None:
-                if not winner and may_hedge():
-                    second.disposable = copy(second, first)
-
-            timer.disposable = scheduler.schedule_relative(delay, send_copy)
-            first.disposable = copy(first, second)
-            return CompositeDisposable(first, second, timer)
-
-        return Observable(subscribe)
+        return LeanObservable(subscribe)
 
     return _hedge
+
+
+class _Race(Generic[T]):
+    """Two copies of one call; the first to end wins, the other is disposed."""
+
+    __slots__ = ("first", "observer", "second", "timer", "winner")
+
+    def __init__(self, observer: abc.ObserverBase[T]) -> None:
+        self.observer = observer
+        self.first, self.second, self.timer = Slot(), Slot(), Slot()
+        self.winner: int | None = None
+
+    def won(self, copy: int) -> bool:
+        if self.winner is None:
+            self.winner = copy
+            (self.second if copy == 0 else self.first).dispose()
+            self.timer.dispose()
+        return self.winner == copy
+
+
+class _Copy(Generic[T]):
+    __slots__ = ("copy", "race")
+
+    def __init__(self, race: _Race[T], copy: int) -> None:
+        self.race, self.copy = race, copy
+
+    def on_next(self, value: T) -> None:
+        if self.race.won(self.copy):
+            self.race.observer.on_next(value)
+
+    def on_error(self, error: Exception) -> None:
+        if self.race.won(self.copy):
+            self.race.observer.on_error(error)
+
+    def on_completed(self) -> None:
+        if self.race.won(self.copy):
+            self.race.observer.on_completed()

@@ -18,10 +18,11 @@ delivered as the stream's error rather than lost in a subscriber (see ``docs/rea
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from reactivex import Observable, abc
-from reactivex.disposable import CompositeDisposable, Disposable
+
+from streams.lean import LeanObservable, Many, Slot
 
 T = TypeVar("T")
 
@@ -38,46 +39,74 @@ def observe_lifecycle(
     on_completed: Callable[[], None] = _noop,
 ) -> Callable[[Observable[T]], Observable[T]]:
     """Call the given callbacks as the source is subscribed, emits, ends, fails or is abandoned."""
+    callbacks = (on_next, on_error, on_completed, on_cancel)
 
     def _observe(source: Observable[T]) -> Observable[T]:
-        def subscribe(observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None):
-            finished = False
-
-            def next_(value: T) -> None:
-                try:
-                    on_next(value)
-                except Exception as error:  # a failing callback fails the stream, visibly
-                    error_(error)
-                    return
-                observer.on_next(value)
-
-            def error_(error: Exception) -> None:
-                nonlocal finished
-                finished = True
-                try:
-                    on_error(error)
-                except Exception as callback_error:  # delivered, not lost in the scheduler
-                    error = callback_error
-                observer.on_error(error)
-
-            def completed() -> None:
-                nonlocal finished
-                finished = True
-                try:
-                    on_completed()
-                except Exception as callback_error:  # delivered, not lost in the scheduler
-                    observer.on_error(callback_error)
-                    return
-                observer.on_completed()
-
-            def dispose() -> None:
-                if not finished:
-                    on_cancel()
-
+        def subscribe(
+            observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
             on_subscribe()
-            inner = source.subscribe(next_, error_, completed, scheduler=scheduler)
-            return CompositeDisposable(inner, Disposable(dispose))
+            watch = _Lifecycle(observer, *callbacks)
+            watch.upstream.put(source.subscribe(watch, scheduler=scheduler))
+            return Many(watch.upstream, watch)
 
-        return Observable(subscribe)
+        return LeanObservable(subscribe)
 
     return _observe
+
+
+class _Lifecycle(abc.DisposableBase, Generic[T]):
+    """The source's observer, and the disposal that reports a cancel if nothing ended first."""
+
+    __slots__ = ("finished", "observer", "on_cancel_", "on_completed_", "on_error_", "on_next_", "upstream")
+
+    def __init__(
+        self,
+        observer: abc.ObserverBase[T],
+        on_next: Callable[[T], None],
+        on_error: Callable[[Exception], None],
+        on_completed: Callable[[], None],
+        on_cancel: Callable[[], None],
+    ) -> None:
+        self.observer, self.finished, self.upstream = observer, False, Slot()
+        self.on_next_, self.on_error_, self.on_completed_, self.on_cancel_ = (
+            on_next,
+            on_error,
+            on_completed,
+            on_cancel,
+        )
+
+    def on_next(self, value: T) -> None:
+        try:
+            self.on_next_(value)
+        except Exception as error:  # a failing callback fails the stream, visibly
+            self.upstream.dispose()
+            self.on_error(error)
+            return
+        self.observer.on_next(value)
+
+    def on_error(self, error: Exception) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        try:
+            self.on_error_(error)
+        except Exception as callback_error:  # delivered, not lost in the scheduler
+            error = callback_error
+        self.observer.on_error(error)
+
+    def on_completed(self) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        try:
+            self.on_completed_()
+        except Exception as callback_error:  # delivered, not lost in the scheduler
+            self.observer.on_error(callback_error)
+            return
+        self.observer.on_completed()
+
+    def dispose(self) -> None:
+        if not self.finished:
+            self.finished = True
+            self.on_cancel_()

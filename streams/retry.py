@@ -19,10 +19,11 @@ reactivex's own ``retry`` resubscribes at once, with no wait and no say in which
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from reactivex import Observable, abc
-from reactivex.disposable import SerialDisposable
+
+from streams.lean import LeanObservable, Slot, after
 
 T = TypeVar("T")
 
@@ -33,15 +34,18 @@ def retry_with_backoff(
     """Resubscribe to the source after each error for which ``delay_before_retry`` gives a delay."""
 
     def _retry(source: Observable[T]) -> Observable[T]:
-        def subscribe(observer: abc.ObserverBase[T], subscribe_scheduler: abc.SchedulerBase | None = None):
-            attempts = 0
-            current = SerialDisposable()
+        def subscribe(
+            observer: abc.ObserverBase[T], subscribe_scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            current, attempts = Slot(), 0
 
-            def attempt(*_: Any) -> None:
+            def attempt() -> None:
                 nonlocal attempts
                 attempts += 1
-                current.disposable = source.subscribe(
-                    observer.on_next, failed, observer.on_completed, scheduler=subscribe_scheduler
+                current.put(
+                    source.subscribe(
+                        observer.on_next, failed, observer.on_completed, scheduler=subscribe_scheduler
+                    )
                 )
 
             def failed(error: Exception) -> None:
@@ -53,11 +57,11 @@ def retry_with_backoff(
                 if delay is None:
                     observer.on_error(error)
                 else:
-                    current.disposable = scheduler.schedule_relative(max(0.0, delay), attempt)
+                    current.put(after(scheduler, delay, attempt))
 
             attempt()
             return current
 
-        return Observable(subscribe)
+        return LeanObservable(subscribe)
 
     return _retry

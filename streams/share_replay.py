@@ -7,20 +7,21 @@
     consumer 2:          (late) a|   (replayed, no second call)
     all disposed before a:  source disposed, call cancelled
 
-``replay(buffer_size=1)`` with ``ref_count()``: unlike ``share()``, a late consumer still receives the
-value, and unlike the ``auto_connect`` forms, the source is disposed (its call cancelled) when every
-consumer has gone. Errors are replayed too, so any retry must sit upstream of this operator.
-Build it per request: the replay subject holds the value for the life of the graph.
+Like reactivex's ``replay(buffer_size=1)`` with ``ref_count()``: unlike ``share()``, a late consumer
+still receives the value, and unlike the ``auto_connect`` forms, the source is disposed (its call
+cancelled) when every consumer has gone. Once the source has ended, a late consumer gets the ending
+replayed and the source is not subscribed again. Errors are replayed too, so any retry must sit
+upstream of this operator. Build it per request: it holds the value for the life of the graph.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
-import reactivex
-from reactivex import Observable
-from reactivex import operators as ops
+from reactivex import Observable, abc
+
+from streams.lean import NOTHING, Action, LeanObservable, Slot
 
 T = TypeVar("T")
 
@@ -29,21 +30,64 @@ def share_replay() -> Callable[[Observable[T]], Observable[T]]:
     """Share one subscription to the source and replay its last value to late consumers."""
 
     def _share_replay(source: Observable[T]) -> Observable[T]:
-        finished = False
-
-        def mark_finished(*_: object) -> None:
-            nonlocal finished
-            finished = True
-
-        # Once the source has ended, ref_count would reconnect for a late consumer and run the call
-        # again; the replay subject already holds the ending, so reconnect to nothing instead.
-        guarded: Observable[T] = reactivex.defer(
-            lambda _: (
-                reactivex.never()
-                if finished
-                else source.pipe(ops.do_action(on_error=mark_finished, on_completed=mark_finished))
-            )
-        )
-        return guarded.pipe(ops.replay(buffer_size=1), ops.ref_count())
+        return LeanObservable(_Shared(source).subscribe)
 
     return _share_replay
+
+
+class _Shared(Generic[T]):
+    """The one subscription to the source, its consumers, and what it has said so far."""
+
+    __slots__ = ("consumers", "ended", "error", "has_value", "source", "upstream", "value")
+
+    def __init__(self, source: Observable[T]) -> None:
+        self.source, self.upstream = source, Slot()
+        self.consumers: list[abc.ObserverBase[T]] = []
+        self.value: Any = None
+        self.has_value, self.ended = False, False
+        self.error: Exception | None = None
+
+    def subscribe(
+        self, consumer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        if self.ended:
+            self._replay(consumer)
+            return NOTHING
+        self.consumers.append(consumer)
+        if self.has_value:
+            consumer.on_next(self.value)
+        if len(self.consumers) == 1 and self.upstream.current is None:
+            self.upstream = Slot()
+            self.upstream.put(self.source.subscribe(self, scheduler=scheduler))
+        return Action(lambda: self._leave(consumer))
+
+    def _leave(self, consumer: abc.ObserverBase[T]) -> None:
+        if consumer in self.consumers:
+            self.consumers.remove(consumer)
+            if not self.consumers and not self.ended:
+                self.upstream.dispose()  # the last consumer left: the call is cancelled
+
+    def _replay(self, consumer: abc.ObserverBase[T]) -> None:
+        if self.has_value:
+            consumer.on_next(self.value)
+        if self.error is not None:
+            consumer.on_error(self.error)
+        else:
+            consumer.on_completed()
+
+    def on_next(self, value: T) -> None:
+        self.value, self.has_value = value, True
+        for consumer in tuple(self.consumers):
+            consumer.on_next(value)
+
+    def on_error(self, error: Exception) -> None:
+        self.ended, self.error = True, error
+        consumers, self.consumers = self.consumers, []
+        for consumer in consumers:
+            consumer.on_error(error)
+
+    def on_completed(self) -> None:
+        self.ended = True
+        consumers, self.consumers = self.consumers, []
+        for consumer in consumers:
+            consumer.on_completed()

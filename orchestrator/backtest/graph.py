@@ -19,11 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import reactivex
 from reactivex import Observable
-from reactivex import operators as ops
 
-from orchestrator.backtest.answer import Gathered, StrategyRun, assemble_answer
+from orchestrator.backtest.answer import Document, Gathered, StrategyRun, assemble_answer
 from orchestrator.backtest.calls import CallTracker
 from orchestrator.clients.context import CallContext
 from orchestrator.clients.downstream import Downstream
@@ -33,8 +31,7 @@ from orchestrator.resilience.clock import clock_of
 from orchestrator.resilience.deadline import Deadline
 from orchestrator.schemas.downstream import Dividends, Prices
 from orchestrator.schemas.requests import BacktestRequest, PortfolioParams
-from orchestrator.schemas.responses import BacktestResponse
-from streams import join_named, share_replay, timeout_after
+from streams import defer, join_named, map_value, share_replay, then, throw, timeout_after, zip_values
 
 BASELINE_STRATEGY = "buy_and_hold"
 
@@ -54,7 +51,7 @@ class Backtester:
 
     def graph(
         self, request: BacktestRequest, tracker: CallTracker, context: CallContext
-    ) -> Observable[BacktestResponse]:
+    ) -> Observable[Document]:
         """The cold graph of one backtest: nothing is called until it is subscribed, and then
         nothing at all if a service it needs is known to be failing (its circuit is open)."""
         calls = _BacktestCalls(self.downstream, request, tracker, context, self.risk_free_rate_annual)
@@ -62,23 +59,29 @@ class Backtester:
             prices=calls.prices, dividends=calls.dividends, active=calls.active, baseline=calls.baseline
         )
         deadline_s, rid = context.deadline.budget_s, context.request_id
-        graph = joined.pipe(
-            ops.flat_map(calls.score),
-            ops.map(lambda gathered: assemble_answer(request, gathered, rid, int(tracker.elapsed_ms()))),
+
+        def begin(_: Any) -> Observable[dict[str, Any]]:
+            # Started once the deadline's own timer is set: a call's timeout, bounded by what the
+            # deadline leaves, then never fires before it, and the deadline names what it caught.
+            context.deadline.start()
+            return joined
+
+        graph = defer(begin).pipe(
+            then(calls.score),
+            map_value(lambda gathered: assemble_answer(request, gathered, rid, int(tracker.elapsed_ms()))),
             timeout_after(
                 deadline_s, self.downstream.scheduler, lambda: _deadline_passed(tracker, deadline_s)
             ),
         )
 
-        def start(_: Any) -> Observable[BacktestResponse]:
-            context.deadline.start()
+        def start(_: Any) -> Observable[Document]:
             for client in calls.services_needed():
                 if client.policy.breaker.state == "open":
                     context.stats.add("circuit_open", client.name)
-                    return reactivex.throw(CircuitOpen(client.name, client.policy.breaker.retry_after_s()))
+                    return throw(CircuitOpen(client.name, client.policy.breaker.retry_after_s()))
             return graph
 
-        return reactivex.defer(start)
+        return defer(start)
 
 
 class _BacktestCalls:
@@ -102,12 +105,12 @@ class _BacktestCalls:
         self.market = market = services.test_data if request.use_test_data else services.market_data
         source, market_params = market.service.name, request.market_params
         self.prices: Observable[Prices] = market.prices(market_params, context).pipe(
-            tracker.track("market_data.prices", source, lambda p: {"prices": len(p.prices)}),
-            ops.map(_require_prices),
+            tracker.track("market_data.prices", source, lambda p: {"prices": p.count}),
+            map_value(_require_prices),
             share_replay(),
         )
         self.dividends: Observable[Dividends] = market.dividends(market_params, context).pipe(
-            tracker.track("market_data.dividends", source, lambda d: {"dividends": len(d.dividends)}),
+            tracker.track("market_data.dividends", source, lambda d: {"dividends": len(d.items)}),
             share_replay(),
         )
         strategy = request.strategy_params
@@ -121,19 +124,19 @@ class _BacktestCalls:
         """Signals as soon as prices are in; the simulation once signals, prices and dividends are."""
         strategy, portfolio, context = self.services.strategy, self.services.portfolio, self.context
         track_signals = self.tracker.track(
-            f"signals.{name}", strategy.service.name, lambda s: {"signals": len(s.signals)}
+            f"signals.{name}", strategy.service.name, lambda s: {"signals": len(s.items)}
         )
         track_simulation = self.tracker.track(
             f"simulate.{name}", portfolio.service.name, lambda s: {"trades": len(s.trades)}
         )
         signals = self.prices.pipe(
-            ops.flat_map(lambda p: strategy.signals(strategy_type, config, p, context).pipe(track_signals)),
+            then(lambda p: strategy.signals(strategy_type, config, p, context).pipe(track_signals)),
             share_replay(),
         )
-        simulation = reactivex.zip(signals, self.prices, self.dividends).pipe(
-            ops.flat_map(lambda spd: portfolio.simulate(params, *spd, context).pipe(track_simulation)),
+        simulation = zip_values(signals, self.prices, self.dividends).pipe(
+            then(lambda spd: portfolio.simulate(params, *spd, context).pipe(track_simulation)),
         )
-        return reactivex.zip(signals, simulation).pipe(ops.starmap(StrategyRun))
+        return zip_values(signals, simulation).pipe(map_value(lambda pair: StrategyRun(*pair)))
 
     def services_needed(self) -> list[ServiceClient]:
         services = self.services
@@ -154,7 +157,7 @@ class _BacktestCalls:
             market_params.end_date,
             self.risk_free_rate_annual,
             self.context,
-        ).pipe(self._track_metrics, ops.map(lambda metrics: Gathered(metrics=metrics, **joined)))
+        ).pipe(self._track_metrics, map_value(lambda metrics: Gathered(metrics=metrics, **joined)))
 
 
 def _deadline_passed(tracker: CallTracker, deadline_s: float) -> ServiceTimeout:
@@ -175,6 +178,6 @@ def baseline_portfolio(request: BacktestRequest) -> PortfolioParams:
 
 
 def _require_prices(prices: Prices) -> Prices:
-    if not prices.prices:
+    if not prices.count:
         raise InsufficientData("No prices in the requested date range", {"data_points": 0})
     return prices

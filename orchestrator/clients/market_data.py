@@ -6,7 +6,7 @@ from reactivex import Observable
 
 from orchestrator.clients.context import CallContext
 from orchestrator.clients.service import ServiceClient
-from orchestrator.schemas.downstream import Dividends, Prices
+from orchestrator.schemas.downstream import DIVIDENDS, PRICES, Dividends, Prices
 from orchestrator.schemas.requests import MarketParams
 
 
@@ -22,8 +22,8 @@ class MarketDataClient:
             "end_date": market.end_date,
             "frequency": market.frequency,
         }
-        return self.service.post("/prices", body, Prices, context)
+        return self.service.post("/prices", body, PRICES, context)
 
     def dividends(self, market: MarketParams, context: CallContext) -> Observable[Dividends]:
         body = {"ticker": market.ticker, "start_date": market.start_date, "end_date": market.end_date}
-        return self.service.post("/dividends", body, Dividends, context)
+        return self.service.post("/dividends", body, DIVIDENDS, context)

@@ -6,7 +6,7 @@ from reactivex import Observable
 
 from orchestrator.clients.context import CallContext
 from orchestrator.clients.service import ServiceClient
-from orchestrator.schemas.downstream import Metrics, Simulation
+from orchestrator.schemas.downstream import METRICS, Metrics, Simulation
 
 
 class MetricsClient:
@@ -26,14 +26,6 @@ class MetricsClient:
             "risk_free_rate_annual": risk_free_rate_annual,
             "start_date": start_date,
             "end_date": end_date,
-            "portfolios": {"active": _portfolio(active), "baseline": _portfolio(baseline)},
+            "portfolios": {"active": active.for_metrics, "baseline": baseline.for_metrics},
         }
-        return self.service.post("/calculate", body, Metrics, context)
-
-
-def _portfolio(simulation: Simulation) -> dict[str, object]:
-    series, final = simulation.time_series, simulation.final_state
-    return {
-        "time_series": {"dates": series.dates, "portfolio_value": series.portfolio_value},
-        "final_state": {"portfolio_value": final.portfolio_value, "total_invested": final.total_invested},
-    }
+        return self.service.post("/calculate", body, METRICS, context)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import orjson
 from reactivex import Observable
 
 from orchestrator.clients.context import CallContext
 from orchestrator.clients.service import ServiceClient
-from orchestrator.schemas.downstream import Dividends, Prices, Signals, Simulation
+from orchestrator.schemas.downstream import SIMULATION, Dividends, Prices, Signals, Simulation
 from orchestrator.schemas.requests import PortfolioParams
 
 
@@ -26,16 +25,8 @@ class PortfolioClient:
         # The request's portfolio parameters are, field for field, what the service takes.
         body = {
             **params.model_dump(),
-            "signals": [signal.model_dump() for signal in signals.signals],
-            "price_data": prices.points_json(),
-            "dividend_data": _dividend_data(dividends),
+            "signals": signals.fragment,
+            "price_data": prices.points,
+            "dividend_data": dividends.dividend_data,
         }
-        return self.service.post("/simulate", body, Simulation, context)
-
-
-def _dividend_data(dividends: Dividends) -> orjson.Fragment:
-    return orjson.Fragment(
-        orjson.dumps(
-            [{"ex_date": d.ex_date, "amount_per_share": d.amount_per_share} for d in dividends.dividends]
-        )
-    )
+        return self.service.post("/simulate", body, SIMULATION, context)

@@ -19,12 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import msgspec
 import orjson
-import reactivex
 import structlog
-from pydantic import BaseModel, ValidationError
 from reactivex import Observable
-from reactivex import operators as ops
 from reactivex.abc import SchedulerBase
 
 from orchestrator.clients.context import CallContext
@@ -40,9 +38,19 @@ from orchestrator.errors import (
     from_client_exception,
 )
 from orchestrator.resilience.policy import ServicePolicy
-from streams import hedge, map_error, observe_lifecycle, retry_with_backoff, timeout_after
+from orchestrator.schemas.downstream import AnswerKind, OutsideContract, problem
+from streams import (
+    defer,
+    hedge,
+    map_error,
+    map_value,
+    observe_lifecycle,
+    retry_with_backoff,
+    throw,
+    timeout_after,
+)
 
-M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 #: The header telling a service how many milliseconds it has to answer this attempt.
 TIMEOUT_HEADER = "X-Request-Timeout-Ms"
@@ -64,33 +72,38 @@ class ServiceClient:
     def timeout_s(self) -> float:
         return self.policy.timeout_s
 
-    def post(self, path: str, body: dict[str, Any], model: type[M], context: CallContext) -> Observable[M]:
-        """POST ``body`` to ``path``; emit the answer's ``data`` as ``model``, or one mapped error."""
+    def post(
+        self, path: str, body: dict[str, Any], kind: AnswerKind[T], context: CallContext
+    ) -> Observable[T]:
+        """POST ``body`` to ``path``; emit the answer's ``data`` read as ``kind``, or one mapped error."""
         payload, made = orjson.dumps(body), 0
 
-        def attempt(_: Any) -> Observable[M]:
+        def attempt(_: Any) -> Observable[T]:
             nonlocal made
             made += 1
             if made == 1:  # the call itself: it adds its share to the service's retry budget
                 self.policy.budget.record_call()
-            return self._attempt(path, payload, model, context)
+            return self._attempt(path, payload, kind, context)
 
-        return reactivex.defer(attempt).pipe(
+        return defer(attempt).pipe(
             retry_with_backoff(
                 lambda error, attempts: self._retry_delay(error, attempts, context), self.scheduler
             )
         )
 
-    def _attempt(self, path: str, payload: bytes, model: type[M], context: CallContext) -> Observable[M]:
+    def _attempt(self, path: str, payload: bytes, kind: AnswerKind[T], context: CallContext) -> Observable[T]:
         name, policy = self.name, self.policy
         context.stats.add("attempts", name)
         left = context.deadline.remaining_s()
         if left <= 0:
-            return reactivex.throw(ServiceTimeout(name, context.deadline.budget_s, {"deadline": True}))
+            return throw(ServiceTimeout(name, context.deadline.budget_s, {"deadline": True}))
         if not policy.breaker.allow():
             context.stats.add("circuit_open", name)
-            return reactivex.throw(CircuitOpen(name, policy.breaker.retry_after_s()))
-        timeout_s = round(min(policy.timeout_s, left), 3)
+            return throw(CircuitOpen(name, policy.breaker.retry_after_s()))
+        # The timer gets the exact time left: rounded, it could fire before the backtest's own
+        # deadline and hide which calls that deadline caught.
+        exact_s = min(policy.timeout_s, left)
+        timeout_s = round(exact_s, 3)
         headers = {
             "Content-Type": "application/json",
             "X-Request-ID": context.request_id,
@@ -98,8 +111,8 @@ class ServiceClient:
         }
         return self._exchange(Request("POST", self.base_url + path, payload, headers), context).pipe(
             hedge(policy.hedge_after_s, lambda: self._may_hedge(context), self.scheduler),
-            timeout_after(timeout_s, self.scheduler, lambda: ServiceTimeout(name, timeout_s)),
-            ops.map(lambda answer: read_answer(name, path, answer, model)),
+            timeout_after(exact_s, self.scheduler, lambda: ServiceTimeout(name, timeout_s)),
+            map_value(lambda answer: read_answer(name, path, answer, kind)),
             map_error(lambda error: from_client_exception(name, timeout_s, error)),
             observe_lifecycle(
                 on_next=lambda _: policy.breaker.record_success(),
@@ -115,7 +128,7 @@ class ServiceClient:
         def start(_: Any) -> Observable[Answer]:
             if not policy.bulkhead.try_acquire():
                 context.stats.add("bulkhead_full", self.name)
-                return reactivex.throw(BulkheadFull(self.name, policy.bulkhead.max_in_flight))
+                return throw(BulkheadFull(self.name, policy.bulkhead.max_in_flight))
             began, release = policy.clock(), policy.bulkhead.release
             return self.transport.send(request).pipe(
                 observe_lifecycle(
@@ -126,7 +139,7 @@ class ServiceClient:
                 )
             )
 
-        return reactivex.defer(start)
+        return defer(start)
 
     def _answered(self, seconds: float) -> None:
         if self.policy.latency is not None:
@@ -170,22 +183,28 @@ class ServiceClient:
         return delay
 
 
-def _problem(error: Any) -> str:
-    """``path: what is wrong``, the path cut short: its keys are the service's, not ours."""
-    path = ".".join(str(part)[:40] for part in error["loc"][:6])
-    return f"{path}: {error['msg']}"[:200]
+def read_answer(service: str, path: str, answer: Answer, kind: AnswerKind[T]) -> T:
+    """The ``data`` of ``service``'s answer to ``path``, read as ``kind``; or the error it amounts to.
 
-
-def read_answer(service: str, path: str, answer: Answer, model: type[M]) -> M:
-    """The ``data`` of ``service``'s answer to ``path``, as ``model``; or the error it amounts to."""
+    The usual answer, a success envelope, is decoded and checked in one typed pass; anything else
+    is sorted out by ``unwrap`` (an error envelope, FastAPI's ``detail``, a proxy's page).
+    """
     log.debug("downstream answer", service=service, path=path, status=answer.status, bytes=len(answer.body))
-    data = unwrap(service, answer.status, answer.body)
     try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        raise ExternalApiError(
-            service,
-            answer.status,
-            f"The {service} service answered {path} outside its contract",
-            problems=[_problem(e) for e in error.errors(include_url=False, include_input=False)[:5]],
-        ) from None
+        envelope = kind.decoder.decode(answer.body)
+        if envelope.success is True and 200 <= answer.status < 300:
+            return kind.compact(envelope.data, answer.body)
+        found = None
+    except msgspec.ValidationError as error:
+        found = problem(error)
+    except OutsideContract as error:
+        found = str(error)
+    except msgspec.DecodeError:
+        found = None
+    unwrap(service, answer.status, answer.body)  # raises, unless this was a success envelope
+    raise ExternalApiError(
+        service,
+        answer.status,
+        f"The {service} service answered {path} outside its contract",
+        problems=[found] if found else [],
+    )

@@ -8,7 +8,7 @@ from reactivex import Observable
 
 from orchestrator.clients.context import CallContext
 from orchestrator.clients.service import ServiceClient
-from orchestrator.schemas.downstream import Prices, Signals
+from orchestrator.schemas.downstream import SIGNALS, Prices, Signals
 
 
 class StrategyClient:
@@ -18,5 +18,5 @@ class StrategyClient:
     def signals(
         self, strategy_type: str, config: dict[str, Any], prices: Prices, context: CallContext
     ) -> Observable[Signals]:
-        body = {"strategy_type": strategy_type, "config": config, "price_data": prices.points_json()}
-        return self.service.post("/signals", body, Signals, context)
+        body = {"strategy_type": strategy_type, "config": config, "price_data": prices.points}
+        return self.service.post("/signals", body, SIGNALS, context)

@@ -1,151 +1,270 @@
-"""What the four services answer (the ``data`` of their envelopes), as we rely on it.
+"""What the four services answer (the ``data`` of their envelopes), read in one pass from the bytes.
 
-Lenient where docs/contract.md says services are untidy: ints where floats are expected, extra fields
-kept (time series and summaries pass them on), and only what we use is required. A ``data`` that
-fails these models is an answer outside the contract, which the client layer reports as a 502.
+Each kind of answer is decoded and checked by msgspec straight from the answer's bytes, typed, so
+what we do not use is skipped rather than built (a price bar's open, high, low and volume), and
+then made compact at once: what later calls send (the price points, the signals, the dividends)
+is serialized there, once, and what the answer passes on unchanged (a simulation's time series)
+stays the bytes the service sent. A backtest waiting on its next call holds a few bytes objects,
+not thousands of rows. The checks follow docs/contract.md: ints are accepted where floats are
+expected, extra fields pass on where an object is passed on, and only what we use is required.
+
+A ``data`` that fails these checks is an answer outside the contract, which the client layer
+reports as a 502 with the first problem found.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
+import msgspec
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from msgspec import UNSET, Raw, Struct, UnsetType
+
+D = TypeVar("D")
+T = TypeVar("T")
+
+Number = float  # msgspec reads a JSON int as a float where a float is expected; never a string
 
 
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+class OutsideContract(ValueError):
+    """A ``data`` that decoded but breaks a rule no type can say; ``str`` is ``path: problem``."""
 
 
-class _Open(BaseModel):
-    """Keeps fields it does not name, so they can be passed on to our callers."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-
-# market data
+class _Envelope(Struct, Generic[D]):
+    success: bool
+    data: D
 
 
-class PriceBar(_Open):
+@dataclass(frozen=True, slots=True)
+class AnswerKind(Generic[T]):
+    """How one kind of answer is read: the typed envelope to decode, then ``compact(data, body)``."""
+
+    name: str
+    decoder: msgspec.json.Decoder[Any]
+    compact: Callable[[Any, bytes], T]
+
+    @classmethod
+    def of(cls, name: str, data: type[Any], compact: Callable[[Any, bytes], T]) -> AnswerKind[T]:
+        return cls(name, msgspec.json.Decoder(_Envelope[data]), compact)  # type: ignore[valid-type]
+
+
+# --- market data -----------------------------------------------------------------------------------
+
+
+class _Bar(Struct):
     date: str
-    open: float | None = None
-    high: float | None = None
-    low: float | None = None
-    close: float | None = None
-    adjusted_close: float | None = None
-    volume: int | float | None = None
-
-    @property
-    def price(self) -> float:
-        """The adjusted close, or the close where a service gives no adjusted close."""
-        return self.adjusted_close if self.adjusted_close is not None else self.close  # type: ignore[return-value]
+    adjusted_close: Number | None = None
+    close: Number | None = None
 
 
-class Prices(_Lenient):
-    ticker: str | None = None
-    frequency: str | None = None
-    prices: list[PriceBar]
-    # where the prices come from (e.g. the reference service's ``synthetic: true``), passed on
+class _PricesData(Struct):
+    prices: list[_Bar]
     metadata: dict[str, Any] | None = None
-    _points_json: orjson.Fragment | None = PrivateAttr(default=None)
-
-    @model_validator(mode="after")
-    def _every_bar_has_a_price(self) -> Prices:
-        # One pass after validation: a per-bar Python validator would cost more than the rest of it.
-        missing = [bar.date for bar in self.prices if bar.adjusted_close is None and bar.close is None]
-        if missing:
-            raise ValueError(f"no adjusted_close or close on {missing[0]}")
-        return self
-
-    def points_json(self) -> orjson.Fragment:
-        """``[{date, adjusted_close}]`` as JSON, built once: four calls send it downstream."""
-        if self._points_json is None:
-            points = [{"date": bar.date, "adjusted_close": bar.price} for bar in self.prices]
-            self._points_json = orjson.Fragment(orjson.dumps(points))
-        return self._points_json
 
 
-class Dividend(_Open):
+@dataclass(frozen=True, slots=True)
+class Prices:
+    """A price series as one backtest needs it.
+
+    ``points`` is ``[{date, adjusted_close}]`` as JSON, built once: all four strategy and portfolio
+    calls send it. The bars themselves are read again from ``body`` only when a caller asks for
+    them (``include: ["market_data"]``).
+    """
+
+    count: int
+    points: orjson.Fragment
+    metadata: dict[str, Any] | None
+    body: bytes
+
+    def bars(self) -> list[dict[str, Any]]:
+        """Every bar as the service sent it (extra fields kept), missing optional fields null."""
+        return [{**_BAR_FIELDS, **bar} for bar in orjson.loads(self.body)["data"]["prices"]]
+
+
+_BAR_FIELDS = dict.fromkeys(("date", "open", "high", "low", "close", "adjusted_close", "volume"))
+
+
+def _prices(data: _PricesData, body: bytes) -> Prices:
+    points = []
+    for index, bar in enumerate(data.prices):
+        price = bar.adjusted_close if bar.adjusted_close is not None else bar.close
+        if price is None:
+            raise OutsideContract(f"prices.{index}: neither adjusted_close nor close")
+        points.append({"date": bar.date, "adjusted_close": price})
+    return Prices(len(points), orjson.Fragment(orjson.dumps(points)), data.metadata, body)
+
+
+class _Dividend(Struct):
     ex_date: str
+    amount_per_share: Number
     payment_date: str | None = None
-    amount_per_share: float
 
 
-class Dividends(_Lenient):
-    ticker: str | None = None
-    dividends: list[Dividend] = Field(default_factory=list)
+class _DividendsData(Struct):
+    dividends: list[dict[str, Any]] = []
 
 
-# strategy
+@dataclass(frozen=True, slots=True)
+class Dividends:
+    """The dividends as the service sent them, and ``[{ex_date, amount_per_share}]`` as JSON for the
+    simulations."""
+
+    items: list[dict[str, Any]]
+    dividend_data: orjson.Fragment
 
 
-class Signal(_Open):
+def _dividends(data: _DividendsData, _body: bytes) -> Dividends:
+    checked = _convert(data.dividends, list[_Dividend], "dividends")
+    items = [{**item, "payment_date": item.get("payment_date")} for item in data.dividends]
+    dividend_data = [{"ex_date": d.ex_date, "amount_per_share": d.amount_per_share} for d in checked]
+    return Dividends(items, orjson.Fragment(orjson.dumps(dividend_data)))
+
+
+# --- strategy --------------------------------------------------------------------------------------
+
+
+class _Signal(Struct):
     date: str
     action: str
-    price: float | None = None
+    price: Number | None = None
     trigger_details: dict[str, Any] | None = None
 
 
-class Signals(_Lenient):
-    strategy_type: str | None = None
-    signals: list[Signal]
-    total_signals: int | None = None
+class _SignalsData(Struct):
+    signals: list[dict[str, Any]]
 
 
-# portfolio
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """A strategy's signals as it sent them (extra fields kept, missing optional fields null), and
+    the same as JSON for its simulation."""
+
+    items: list[dict[str, Any]]
+    fragment: orjson.Fragment
 
 
-class TimeSeries(_Open):
+def _signals(data: _SignalsData, _body: bytes) -> Signals:
+    _convert(data.signals, list[_Signal], "signals")
+    items = [
+        {**signal, "price": signal.get("price"), "trigger_details": signal.get("trigger_details")}
+        for signal in data.signals
+    ]
+    return Signals(items, orjson.Fragment(orjson.dumps(items)))
+
+
+# --- portfolio -------------------------------------------------------------------------------------
+
+
+class _TimeSeries(Struct):
     dates: list[str]
-    portfolio_value: list[float]
-    holdings_value: list[float]
-    cash_balance: list[float]
-    cumulative_invested: list[float]
-    shares_held: list[float] | None = None
-    cumulative_dividends: list[float] | None = None
+    portfolio_value: list[Number]
+    holdings_value: list[Number]
+    cash_balance: list[Number]
+    cumulative_invested: list[Number]
+    shares_held: list[Number] | UnsetType | None = UNSET
+    cumulative_dividends: list[Number] | UnsetType | None = UNSET
 
 
-class Trade(_Lenient):
+class Trade(Struct, frozen=True):
     date: str
     action: str
-    ticker: str | None = None
-    shares: float
-    price: float
-    amount: float
-    transaction_cost: float | None = None
+    shares: Number
+    price: Number
+    amount: Number
+    transaction_cost: Number | None = None
 
 
-class FinalState(_Open):
-    portfolio_value: float
-    total_invested: float
-    total_shares: float | None = None
-    cash_balance: float | None = None
-    holdings_value: float | None = None
-    total_dividends_received: float | None = None
-    total_transaction_costs: float | None = None
+class FinalState(Struct, frozen=True):
+    portfolio_value: Number
+    total_invested: Number
+    total_dividends_received: Number | None = None
+    total_transaction_costs: Number | None = None
 
 
-class Simulation(_Lenient):
-    time_series: TimeSeries
-    trades: list[Trade] = Field(default_factory=list)
+class _SimulationData(Struct):
+    time_series: Raw
+    final_state: FinalState
+    trades: list[Trade] = []
+
+
+_TIME_SERIES = msgspec.json.Decoder(_TimeSeries)
+
+
+@dataclass(frozen=True, slots=True)
+class Simulation:
+    """One simulation: its time series as the service sent it (JSON, passed on unchanged), what the
+    metrics service is sent of it (JSON), its trades and its final state."""
+
+    time_series: orjson.Fragment
+    for_metrics: orjson.Fragment
+    trades: list[Trade]
     final_state: FinalState
 
 
-# metrics
+def _simulation(data: _SimulationData, _body: bytes) -> Simulation:
+    raw = bytes(data.time_series)
+    try:
+        series = _TIME_SERIES.decode(raw)
+    except msgspec.ValidationError as error:
+        raise OutsideContract(problem(error, "time_series")) from None
+    # the two optional series are null in our answer when the service leaves them out
+    missing = [name for name in ("shares_held", "cumulative_dividends") if getattr(series, name) is UNSET]
+    if missing:
+        raw = raw[: raw.rindex(b"}")] + b"".join(b',"%s":null' % name.encode() for name in missing) + b"}"
+    final = data.final_state
+    for_metrics = {
+        "time_series": {"dates": series.dates, "portfolio_value": series.portfolio_value},
+        "final_state": {"portfolio_value": final.portfolio_value, "total_invested": final.total_invested},
+    }
+    return Simulation(orjson.Fragment(raw), orjson.Fragment(orjson.dumps(for_metrics)), data.trades, final)
 
 
-class Scores(_Open):
-    total_return_pct: float | None = None
-    annualized_return_pct: float | None = None
-    max_drawdown_pct: float | None = None
-    max_drawdown_duration_days: int | float | None = None
-    volatility_annualized_pct: float | None = None
-    sharpe_ratio: float | None = None
-    sortino_ratio: float | None = None
-    calmar_ratio: float | None = None
+# --- metrics ---------------------------------------------------------------------------------------
 
 
-class Metrics(_Lenient):
+class Scores(Struct, frozen=True):
+    total_return_pct: Number | None = None
+    annualized_return_pct: Number | None = None
+    max_drawdown_pct: Number | None = None
+    max_drawdown_duration_days: int | Number | None = None
+    volatility_annualized_pct: Number | None = None
+    sharpe_ratio: Number | None = None
+    sortino_ratio: Number | None = None
+    calmar_ratio: Number | None = None
+
+
+class Metrics(Struct, frozen=True):
     active: Scores
     baseline: Scores
     comparison: dict[str, Any] | None = None
+
+
+# --- the kinds, and their problems ---------------------------------------------------------------
+
+
+PRICES = AnswerKind.of("prices", _PricesData, _prices)
+DIVIDENDS = AnswerKind.of("dividends", _DividendsData, _dividends)
+SIGNALS = AnswerKind.of("signals", _SignalsData, _signals)
+SIMULATION = AnswerKind.of("simulation", _SimulationData, _simulation)
+METRICS = AnswerKind.of("metrics", Metrics, lambda data, _body: data)
+
+
+def _convert(items: Any, kind: Any, path: str) -> Any:
+    try:
+        return msgspec.convert(items, kind)
+    except msgspec.ValidationError as error:
+        raise OutsideContract(problem(error, path)) from None
+
+
+def problem(error: msgspec.ValidationError, prefix: str = "") -> str:
+    """``path: what is wrong`` from msgspec's ``what is wrong - at `$.data.prices[3].close```,
+    with the path in our dotted form (``prices.3.close``), relative to the ``data``."""
+    what, _, where = str(error).partition(" - at `")
+    path = where.rstrip("`").removeprefix("$")
+    if path == ".data" or path.startswith((".data.", ".data[")):
+        path = path.removeprefix(".data")
+    path = path.replace("[", ".").replace("]", "").lstrip(".")
+    joined = ".".join(part for part in (prefix, path) if part)
+    return f"{joined}: {what}"[:200] if joined else what[:200]

@@ -1,4 +1,10 @@
-"""The answer of ``POST /api/backtest``: docs/contract.md's success schema and the error envelope."""
+"""The answer of ``POST /api/backtest``: docs/contract.md's success schema and the error envelope.
+
+The error envelope is built from these models. The success answer is assembled as plain dicts
+around the services' own JSON (``backtest/answer.py``), which is much cheaper; these models are
+its description, and ``tests/orchestrator/backtest/test_answer.py`` checks that every answer
+validates against them.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,48 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from orchestrator.schemas.downstream import Dividend, PriceBar, Signal, TimeSeries
-
 
 class _Answer(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+class _Open(_Answer):
+    """Passed on from a service: fields it adds are kept."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+
+class TimeSeries(_Open):
+    dates: list[str]
+    portfolio_value: list[float]
+    holdings_value: list[float]
+    cash_balance: list[float]
+    cumulative_invested: list[float]
+    shares_held: list[float] | None
+    cumulative_dividends: list[float] | None
+
+
+class PriceBar(_Open):
+    date: str
+    open: float | None
+    high: float | None
+    low: float | None
+    close: float | None
+    adjusted_close: float | None
+    volume: int | float | None
+
+
+class Dividend(_Open):
+    ex_date: str
+    payment_date: str | None
+    amount_per_share: float
+
+
+class Signal(_Open):
+    date: str
+    action: str
+    price: float | None
+    trigger_details: dict[str, Any] | None
 
 
 class Summary(_Answer):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
+from orchestrator.schemas.responses import BacktestResponse
 from tests import fakes
 from tests.orchestrator.conftest import (
     MARKET,
@@ -208,3 +210,11 @@ async def test_use_test_data_sends_market_calls_to_test_data_url(client, mocked)
     assert response.status == 200
     assert sent_bodies(mocked, f"{MARKET}/prices") == []
     assert len(sent_bodies(mocked, f"{TEST_DATA}/prices")) == 1
+
+
+async def test_every_answer_is_the_document_the_response_models_describe(client, happy):
+    """The answer is assembled as dicts for speed; the models are its documented schema."""
+    request = fakes.backtest_request(include=["market_data", "signals"])
+    raw = await (await client.post("/api/backtest", json=request)).read()
+    described = BacktestResponse.model_validate_json(raw)
+    assert described.model_dump(mode="json") == orjson.loads(raw)

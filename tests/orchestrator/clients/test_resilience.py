@@ -19,7 +19,7 @@ from orchestrator.clients.transport import Answer, Request
 from orchestrator.resilience.clock import clock_of
 from orchestrator.resilience.deadline import Deadline
 from orchestrator.resilience.policy import ServicePolicy
-from orchestrator.schemas.downstream import Dividends
+from orchestrator.schemas.downstream import DIVIDENDS
 from orchestrator.settings import Settings
 from tests import fakes
 from tests.virtual import MaxJitter
@@ -77,7 +77,7 @@ def run(
     """One call, subscribed at 200, its backtest's deadline starting then."""
     context = CallContext("rid", Deadline(budget, clock_of(scheduler)))
     scheduler.schedule_absolute(200, lambda *_: context.deadline.start())
-    call = client.post("/dividends", {"ticker": "TQQQ"}, Dividends, context)
+    call = client.post("/dividends", {"ticker": "TQQQ"}, DIVIDENDS, context)
     return scheduler.start(lambda: call, disposed=disposed).messages, context
 
 
@@ -156,7 +156,7 @@ def test_an_attempt_with_no_time_left_is_a_timeout_without_a_call():
     transport = Scripted(scheduler, answer(10, OK))
     context = CallContext("rid", Deadline(50, clock_of(scheduler)))
     scheduler.schedule_absolute(100, lambda *_: context.deadline.start())  # the backtest began at 100
-    call = make_client(scheduler, transport).post("/d", {}, Dividends, context)
+    call = make_client(scheduler, transport).post("/d", {}, DIVIDENDS, context)
     [failure] = scheduler.start(lambda: call).messages  # the call comes at 200: 50 past the deadline
     assert transport.subscriptions() == []
     assert (failure.time, failure.value.exception.code, failure.value.exception.details["deadline"]) == (
@@ -229,7 +229,7 @@ def test_an_open_circuit_fails_at_once_without_a_call_and_says_when_to_come_back
     for start in (200, 300):
         scheduler.schedule_absolute(
             start,
-            lambda *_: client.post("/d", {}, Dividends, _context(scheduler)).subscribe(
+            lambda *_: client.post("/d", {}, DIVIDENDS, _context(scheduler)).subscribe(
                 on_error=lambda _: None
             ),
         )
@@ -237,7 +237,7 @@ def test_an_open_circuit_fails_at_once_without_a_call_and_says_when_to_come_back
     assert client.policy.breaker.state == "open"
     context = _context(scheduler)
     errors: list[Exception] = []
-    client.post("/d", {}, Dividends, context).subscribe(on_error=errors.append)
+    client.post("/d", {}, DIVIDENDS, context).subscribe(on_error=errors.append)
     [error] = errors
     assert (error.code, error.details["circuit"], error.retryable) == ("SERVICE_UNAVAILABLE", "open", False)
     assert error.retry_after_s == 10  # opened at 310, for 100
@@ -251,7 +251,7 @@ def test_a_probe_that_succeeds_closes_the_circuit():
     for start in (200, 300, 450):
         scheduler.schedule_absolute(
             start,
-            lambda *_: client.post("/d", {}, Dividends, _context(scheduler)).subscribe(
+            lambda *_: client.post("/d", {}, DIVIDENDS, _context(scheduler)).subscribe(
                 on_error=lambda _: None
             ),
         )
@@ -267,7 +267,7 @@ def test_an_answer_that_is_not_the_services_fault_does_not_open_the_circuit():
     for start in (200, 300, 400):
         scheduler.schedule_absolute(
             start,
-            lambda *_: client.post("/d", {}, Dividends, _context(scheduler)).subscribe(
+            lambda *_: client.post("/d", {}, DIVIDENDS, _context(scheduler)).subscribe(
                 on_error=lambda _: None
             ),
         )
@@ -279,8 +279,8 @@ def test_a_full_bulkhead_refuses_the_next_call_at_once():
     scheduler = TestScheduler()
     transport = Scripted(scheduler, answer(50, OK))
     client = make_client(scheduler, transport, market_data_max_in_flight=1)
-    first = client.post("/d", {}, Dividends, _context(scheduler))
-    second = client.post("/d", {}, Dividends, _context(scheduler))
+    first = client.post("/d", {}, DIVIDENDS, _context(scheduler))
+    second = client.post("/d", {}, DIVIDENDS, _context(scheduler))
     results = scheduler.start(lambda: reactivex.merge(first, second.pipe(_error_as_value)), disposed=1000)
     [refused, value, _] = results.messages
     assert (refused.time, refused.value.value.code, refused.value.value.details["bulkhead"]) == (
@@ -304,7 +304,7 @@ def test_each_call_adds_to_the_budget_once_whatever_its_attempts():
     scheduler = TestScheduler()
     transport = Scripted(scheduler, answer(10, BROKEN), answer(10, OK))
     client = make_client(scheduler, transport, retry_budget={"window_s": 500})
-    calls = [client.post("/d", {}, Dividends, _context(scheduler)) for _ in range(3)]
+    calls = [client.post("/d", {}, DIVIDENDS, _context(scheduler)) for _ in range(3)]
     scheduler.start(lambda: reactivex.merge(*calls), disposed=400)
     budget = client.policy.budget
     assert len(transport.subscriptions()) == 4  # the first exchange failed and was tried again

@@ -26,7 +26,7 @@ from orchestrator.errors import ApiError
 from orchestrator.resilience.clock import clock_of
 from orchestrator.resilience.deadline import Deadline
 from orchestrator.resilience.policy import ServicePolicy
-from orchestrator.schemas.downstream import Dividends
+from orchestrator.schemas.downstream import DIVIDENDS
 from orchestrator.settings import Settings
 from tests import fakes
 from tests.virtual import PLAIN
@@ -62,7 +62,7 @@ def answered(status: int, body: Any) -> Callable[[], Observable[Answer]]:
 def outcome(transport: Transport) -> list[Any]:
     """The messages of one POST of ``/dividends``, run on virtual time."""
     scheduler = TestScheduler()
-    call = client(transport, scheduler).post("/dividends", {"ticker": "TQQQ"}, Dividends, context(scheduler))
+    call = client(transport, scheduler).post("/dividends", {"ticker": "TQQQ"}, DIVIDENDS, context(scheduler))
     return scheduler.start(lambda: call).messages
 
 
@@ -81,7 +81,7 @@ def test_posts_the_body_as_json_with_the_request_id():
 
 def test_emits_the_answers_data_as_the_model():
     [value, completed] = outcome(Transport(answered(200, fakes.dividends())))
-    assert value.value.value.dividends[0].amount_per_share == 0.5
+    assert value.value.value.items[0]["amount_per_share"] == 0.5
     assert completed.value.kind == "C"
 
 
@@ -89,7 +89,7 @@ def test_no_answer_within_the_timeout_is_service_timeout_and_the_exchange_is_dro
     scheduler = TestScheduler()
     exchange = scheduler.create_cold_observable(ReactiveTest.on_next(50, Answer(200, b"{}")))
     call = client(Transport(lambda: exchange), scheduler, timeout_s=30).post(
-        "/prices", {}, Dividends, context(scheduler)
+        "/prices", {}, DIVIDENDS, context(scheduler)
     )
     [failure] = scheduler.start(lambda: call).messages
     assert (failure.time, failure.value.exception.code) == (230, "SERVICE_TIMEOUT")

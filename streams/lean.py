@@ -1,0 +1,206 @@
+"""What every operator here is built on: an observable without reactivex's per-subscription costs.
+
+reactivex's ``Observable.subscribe`` wraps each observer in an ``AutoDetachObserver``, routes the
+subscription through the current-thread trampoline and hands out disposables that each make a
+re-entrant lock. That safety net is for sources on any thread; ours all live on one event loop
+and end once. A backtest subscribes about 150 times, and the net cost about 4 ms of CPU per
+backtest, most of what the orchestrator spent (docs/performance.md). ``LeanObservable`` is still a
+reactivex ``Observable`` (``pipe``, ``await``, every reactivex operator and test scheduler work with
+it) but its ``subscribe`` calls the operator's subscribe function directly.
+
+The contract each operator here keeps in exchange, since nothing wraps its observer:
+
+* it sends nothing after its observer has had ``on_error`` or ``on_completed``;
+* disposing its subscription stops it from sending anything, and disposes what it subscribed to;
+* a function of the caller's that raises (a mapper, a callback) becomes the stream's error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from reactivex import Observable, abc
+from reactivex.scheduler.eventloop import AsyncIOScheduler
+
+T = TypeVar("T")
+
+Subscribe = Callable[[abc.ObserverBase[Any], "abc.SchedulerBase | None"], abc.DisposableBase]
+
+
+class LeanObservable(Observable[T], Generic[T]):
+    """An observable whose subscription is one call of ``subscribe(observer, scheduler)``."""
+
+    #: reactivex gives every observable a lock of its own; nothing here takes it.
+    lock = threading.RLock()
+
+    def __init__(self, subscribe: Subscribe) -> None:  # no super().__init__(): it makes the lock
+        self._lean_subscribe = subscribe
+
+    def subscribe(  # type: ignore[override]
+        self,
+        on_next: Any = None,
+        on_error: Callable[[Exception], None] | None = None,
+        on_completed: Callable[[], None] | None = None,
+        *,
+        scheduler: abc.SchedulerBase | None = None,
+    ) -> abc.DisposableBase:
+        observer = (
+            on_next
+            if callable(getattr(on_next, "on_next", None))
+            else Callbacks(on_next, on_error, on_completed)
+        )
+        return self._lean_subscribe(observer, scheduler)
+
+    def _subscribe_core(  # type: ignore[override]
+        self, observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        return self._lean_subscribe(observer, scheduler)
+
+
+def _ignore(*_: Any) -> None:
+    return None
+
+
+def _raise(error: Exception) -> None:
+    raise error
+
+
+class Callbacks:
+    """An observer made of up to three functions, as ``subscribe(on_next, on_error, on_completed)``."""
+
+    __slots__ = ("on_completed", "on_error", "on_next")
+
+    def __init__(
+        self,
+        on_next: Callable[[Any], None] | None,
+        on_error: Callable[[Exception], None] | None,
+        on_completed: Callable[[], None] | None,
+    ) -> None:
+        self.on_next = on_next or _ignore
+        self.on_error = on_error or _raise
+        self.on_completed = on_completed or _ignore
+
+
+class Nothing(abc.DisposableBase):
+    """The subscription of something that has already ended: there is nothing to dispose."""
+
+    __slots__ = ()
+
+    def dispose(self) -> None:
+        return None
+
+
+NOTHING = Nothing()
+
+
+class Action(abc.DisposableBase):
+    """Runs ``action`` on the first ``dispose``."""
+
+    __slots__ = ("action",)
+
+    def __init__(self, action: Callable[[], None]) -> None:
+        self.action: Callable[[], None] | None = action
+
+    def dispose(self) -> None:
+        action, self.action = self.action, None
+        if action is not None:
+            action()
+
+
+class Slot(abc.DisposableBase):
+    """Holds the current subscription of something that may be replaced (a retry's next attempt):
+    putting a new one disposes the old, and once the slot is disposed whatever is put is disposed."""
+
+    __slots__ = ("current", "disposed")
+
+    def __init__(self) -> None:
+        self.current: abc.DisposableBase | None = None
+        self.disposed = False
+
+    def put(self, subscription: abc.DisposableBase) -> None:
+        if self.disposed:
+            subscription.dispose()
+            return
+        old, self.current = self.current, subscription
+        if old is not None:
+            old.dispose()
+
+    def dispose(self) -> None:
+        if not self.disposed:
+            self.disposed = True
+            current, self.current = self.current, None
+            if current is not None:
+                current.dispose()
+
+
+class Many(abc.DisposableBase):
+    """Several subscriptions disposed together."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, *items: abc.DisposableBase) -> None:
+        self.items: tuple[abc.DisposableBase, ...] | None = items
+
+    def dispose(self) -> None:
+        items, self.items = self.items, None
+        for item in items or ():
+            item.dispose()
+
+
+# --- sources ---------------------------------------------------------------------------------------
+
+
+def defer(factory: Callable[[abc.SchedulerBase | None], Observable[T]]) -> Observable[T]:
+    """``factory(scheduler)`` made anew for each subscription (its error is the stream's)."""
+
+    def subscribe(
+        observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        try:
+            source = factory(scheduler)
+        except Exception as error:
+            observer.on_error(error)
+            return NOTHING
+        return source.subscribe(observer, scheduler=scheduler)
+
+    return LeanObservable(subscribe)
+
+
+def throw(error: Exception) -> Observable[Any]:
+    """Fails at once with ``error``."""
+
+    def subscribe(
+        observer: abc.ObserverBase[Any], _scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        observer.on_error(error)
+        return NOTHING
+
+    return LeanObservable(subscribe)
+
+
+# --- time ------------------------------------------------------------------------------------------
+
+
+def after(scheduler: abc.SchedulerBase, seconds: float, action: Callable[[], None]) -> abc.DisposableBase:
+    """Run ``action`` in ``seconds`` on ``scheduler``; disposing the result cancels it.
+
+    On an ``AsyncIOScheduler`` this is one ``loop.call_later`` (its ``schedule_relative`` adds two
+    disposables and a lock around it); any other scheduler, a test's virtual clock included, is
+    asked through ``schedule_relative``.
+    """
+    if type(scheduler) is AsyncIOScheduler:
+        return _Handle(scheduler._loop.call_later(max(0.0, seconds), action))
+    return scheduler.schedule_relative(max(0.0, seconds), lambda *_: action())
+
+
+class _Handle(abc.DisposableBase):
+    __slots__ = ("handle",)
+
+    def __init__(self, handle: asyncio.TimerHandle) -> None:
+        self.handle = handle
+
+    def dispose(self) -> None:
+        self.handle.cancel()
