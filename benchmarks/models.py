@@ -44,7 +44,7 @@ class Models:
     def build(cls, payloads: Payloads) -> Models:
         def read(kind: AnswerKind[T], answer: Payload) -> T:
             body = orjson.dumps(answer)
-            return kind.compact(kind.decoder.decode(body).data, body)
+            return kind.read(body, 200)
 
         return cls(
             prices=read(PRICES, payloads.prices),

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any, Generic, TypeVar
 
 from reactivex import Observable, abc
+from reactivex.internal.exceptions import SequenceContainsNoElementsError
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 
 T = TypeVar("T")
@@ -58,6 +59,49 @@ class LeanObservable(Observable[T], Generic[T]):
         self, observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None
     ) -> abc.DisposableBase:
         return self._lean_subscribe(observer, scheduler)
+
+    def pipe(self, *operators: Callable[[Any], Any]) -> Any:  # type: ignore[override]
+        """``operators`` applied in turn: reactivex's ``pipe`` without its composition per call."""
+        result: Any = self
+        for operator in operators:
+            result = operator(result)
+        return result
+
+    def __await__(self) -> Generator[Any, None, T]:
+        """The last value, once the observable completes; cancelling the await disposes it."""
+        return to_future(self).__await__()
+
+
+def to_future(source: Observable[T]) -> asyncio.Future[T]:
+    """A future of ``source``'s last value (an error if it completes empty); cancelling the future
+    disposes the subscription, which cancels whatever calls it has in flight."""
+    future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+    outcome = _Outcome(future)
+    subscription = source.subscribe(outcome)
+    future.add_done_callback(lambda _: subscription.dispose())
+    return future
+
+
+class _Outcome(Generic[T]):
+    __slots__ = ("future", "has_value", "value")
+
+    def __init__(self, future: asyncio.Future[T]) -> None:
+        self.future, self.has_value, self.value = future, False, None
+
+    def on_next(self, value: T) -> None:
+        self.value, self.has_value = value, True
+
+    def on_error(self, error: Exception) -> None:
+        if not self.future.done():
+            self.future.set_exception(error)
+
+    def on_completed(self) -> None:
+        if self.future.done():
+            return
+        if self.has_value:
+            self.future.set_result(self.value)  # type: ignore[arg-type]
+        else:
+            self.future.set_exception(SequenceContainsNoElementsError())
 
 
 def _ignore(*_: Any) -> None:

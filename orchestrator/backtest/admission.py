@@ -9,16 +9,14 @@ layer's ``admission`` middleware and ``drain`` hook put it in front of the backt
 from __future__ import annotations
 
 import asyncio
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-import reactivex
 import structlog
-from reactivex import Observable
-from reactivex import operators as ops
-from reactivex.subject import Subject
+from reactivex import Observable, abc
 
 from orchestrator.errors import ShuttingDown
 from orchestrator.resilience.limit import AdaptiveLimit, AdmissionConfig
+from streams.lean import LeanObservable, Slot
 
 T = TypeVar("T")
 
@@ -32,18 +30,20 @@ class Admission:
         self.config = config
         self.limit = AdaptiveLimit(config)
         self.draining = False
-        self._stops: set[Subject[Any]] = set()
+        self._stops: set[_Abortable[Any]] = set()
         self._idle: asyncio.Event | None = None
 
     def abortable(self, graph: Observable[T]) -> Observable[T]:
         """``graph``, unless the drain's grace runs out first: then it fails with ShuttingDown."""
 
-        def run(_: Any) -> Observable[T]:
-            stop: Subject[T] = Subject()
-            self._stops.add(stop)
-            return reactivex.amb(graph, stop).pipe(ops.finally_action(lambda: self._stops.discard(stop)))
+        def subscribe(
+            observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            run = _Abortable(observer, self._stops)
+            run.upstream.put(graph.subscribe(run, scheduler=scheduler))
+            return run
 
-        return reactivex.defer(run)
+        return LeanObservable(subscribe)
 
     def admit(self) -> bool:
         return not self.draining and self.limit.try_acquire()
@@ -63,5 +63,35 @@ class Admission:
                 await asyncio.wait_for(self._idle.wait(), grace_s)
             except TimeoutError:
                 log.warning("drain grace over", cut_short=len(self._stops))
-                for stop in list(self._stops):
-                    stop.on_error(ShuttingDown())
+                for run in list(self._stops):
+                    run.abort(ShuttingDown())
+
+
+class _Abortable(abc.DisposableBase, Generic[T]):
+    """One backtest in flight: its events pass through until it ends, or until it is aborted."""
+
+    __slots__ = ("observer", "runs", "upstream")
+
+    def __init__(self, observer: abc.ObserverBase[T], runs: set[_Abortable[Any]]) -> None:
+        self.observer, self.runs, self.upstream = observer, runs, Slot()
+        runs.add(self)
+
+    def on_next(self, value: T) -> None:
+        self.observer.on_next(value)
+
+    def on_error(self, error: Exception) -> None:
+        self.runs.discard(self)
+        self.observer.on_error(error)
+
+    def on_completed(self) -> None:
+        self.runs.discard(self)
+        self.observer.on_completed()
+
+    def abort(self, error: Exception) -> None:
+        if self in self.runs:
+            self.dispose()
+            self.observer.on_error(error)
+
+    def dispose(self) -> None:
+        self.runs.discard(self)
+        self.upstream.dispose()

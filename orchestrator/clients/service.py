@@ -38,7 +38,7 @@ from orchestrator.errors import (
     from_client_exception,
 )
 from orchestrator.resilience.policy import ServicePolicy
-from orchestrator.schemas.downstream import AnswerKind, OutsideContract, problem
+from orchestrator.schemas.downstream import AnswerKind, NotSuccess, OutsideContract, problem
 from streams import (
     defer,
     hedge,
@@ -191,15 +191,12 @@ def read_answer(service: str, path: str, answer: Answer, kind: AnswerKind[T]) ->
     """
     log.debug("downstream answer", service=service, path=path, status=answer.status, bytes=len(answer.body))
     try:
-        envelope = kind.decoder.decode(answer.body)
-        if envelope.success is True and 200 <= answer.status < 300:
-            return kind.compact(envelope.data, answer.body)
-        found = None
+        return kind.read(answer.body, answer.status)
     except msgspec.ValidationError as error:
         found = problem(error)
     except OutsideContract as error:
         found = str(error)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, NotSuccess):
         found = None
     unwrap(service, answer.status, answer.body)  # raises, unless this was a success envelope
     raise ExternalApiError(

@@ -26,10 +26,16 @@ D = TypeVar("D")
 T = TypeVar("T")
 
 Number = float  # msgspec reads a JSON int as a float where a float is expected; never a string
+_ENCODE = msgspec.json.Encoder().encode
 
 
 class OutsideContract(ValueError):
     """A ``data`` that decoded but breaks a rule no type can say; ``str`` is ``path: problem``."""
+
+
+class NotSuccess(Exception):
+    """Not a success envelope (an error envelope, a success with a non-2xx status): for
+    ``clients.envelope.unwrap`` to sort out."""
 
 
 class _Envelope(Struct, Generic[D]):
@@ -39,18 +45,56 @@ class _Envelope(Struct, Generic[D]):
 
 @dataclass(frozen=True, slots=True)
 class AnswerKind(Generic[T]):
-    """How one kind of answer is read: the typed envelope to decode, then ``compact(data, body)``."""
+    """How one kind of answer is read: the typed envelope to decode, then ``compact(data, body)``.
+
+    ``loose`` is a second reading for answers the first refuses: the first can then be strict about
+    the usual shape and read it fastest (a price bar with its adjusted close).
+    """
 
     name: str
     decoder: msgspec.json.Decoder[Any]
     compact: Callable[[Any, bytes], T]
+    loose: AnswerKind[T] | None = None
 
     @classmethod
-    def of(cls, name: str, data: type[Any], compact: Callable[[Any, bytes], T]) -> AnswerKind[T]:
-        return cls(name, msgspec.json.Decoder(_Envelope[data]), compact)  # type: ignore[valid-type]
+    def of(
+        cls,
+        name: str,
+        data: type[Any],
+        compact: Callable[[Any, bytes], T],
+        loose: AnswerKind[T] | None = None,
+    ) -> AnswerKind[T]:
+        return cls(name, msgspec.json.Decoder(_Envelope[data]), compact, loose)  # type: ignore[valid-type]
+
+    def read(self, body: bytes, status: int) -> T:
+        """The compact form of the answer's ``data``; raises msgspec's errors, OutsideContract, or
+        NotSuccess for anything but a success envelope with a 2xx status."""
+        kind: AnswerKind[T] = self
+        try:
+            envelope = self.decoder.decode(body)
+        except msgspec.ValidationError:
+            if self.loose is None:
+                raise
+            kind = self.loose
+            envelope = kind.decoder.decode(body)
+        if envelope.success is not True or not 200 <= status < 300:
+            raise NotSuccess
+        return kind.compact(envelope.data, body)
 
 
 # --- market data -----------------------------------------------------------------------------------
+
+
+class _Point(Struct):
+    """A price bar as the strategy and portfolio services are sent it: read, it is already that."""
+
+    date: str
+    adjusted_close: Number
+
+
+class _PointsData(Struct):
+    prices: list[_Point]
+    metadata: dict[str, Any] | None = None
 
 
 class _Bar(Struct):
@@ -86,7 +130,13 @@ class Prices:
 _BAR_FIELDS = dict.fromkeys(("date", "open", "high", "low", "close", "adjusted_close", "volume"))
 
 
+def _points(data: _PointsData, body: bytes) -> Prices:
+    """Every bar has its adjusted close: the points are the bars as read, encoded back at once."""
+    return Prices(len(data.prices), orjson.Fragment(_ENCODE(data.prices)), data.metadata, body)
+
+
 def _prices(data: _PricesData, body: bytes) -> Prices:
+    """Some bar has no adjusted close: its close stands in, and a bar with neither is refused."""
     points = []
     for index, bar in enumerate(data.prices):
         price = bar.adjusted_close if bar.adjusted_close is not None else bar.close
@@ -244,7 +294,7 @@ class Metrics(Struct, frozen=True):
 # --- the kinds, and their problems ---------------------------------------------------------------
 
 
-PRICES = AnswerKind.of("prices", _PricesData, _prices)
+PRICES = AnswerKind.of("prices", _PointsData, _points, loose=AnswerKind.of("prices", _PricesData, _prices))
 DIVIDENDS = AnswerKind.of("dividends", _DividendsData, _dividends)
 SIGNALS = AnswerKind.of("signals", _SignalsData, _signals)
 SIMULATION = AnswerKind.of("simulation", _SimulationData, _simulation)
