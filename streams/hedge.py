@@ -66,6 +66,11 @@ class _Race(Generic[T]):
         self.first, self.second, self.timer = Slot(), Slot(), Slot()
         self.winner: int | None = None
 
+    def end(self) -> None:
+        self.first.dispose()
+        self.second.dispose()
+        self.timer.dispose()
+
     def won(self, copy: int) -> bool:
         if self.winner is None:
             self.winner = copy
@@ -86,8 +91,10 @@ class _Copy(Generic[T]):
 
     def on_error(self, error: Exception) -> None:
         if self.race.won(self.copy):
+            self.race.end()
             self.race.observer.on_error(error)
 
     def on_completed(self) -> None:
         if self.race.won(self.copy):
+            self.race.end()
             self.race.observer.on_completed()

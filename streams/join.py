@@ -79,7 +79,7 @@ class _Branch:
             return
         join.finished += 1
         if join.finished == len(join.names):
-            join.done = True
+            join.end()
             values = {name: join.values[name] for name in join.names}
             join.observer.on_next(values)
             join.observer.on_completed()

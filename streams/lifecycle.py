@@ -89,6 +89,7 @@ class _Lifecycle(abc.DisposableBase, Generic[T]):
         if self.finished:
             return
         self.finished = True
+        self.upstream.dispose()
         try:
             self.on_error_(error)
         except Exception as callback_error:  # delivered, not lost in the scheduler
@@ -99,6 +100,7 @@ class _Lifecycle(abc.DisposableBase, Generic[T]):
         if self.finished:
             return
         self.finished = True
+        self.upstream.dispose()
         try:
             self.on_completed_()
         except Exception as callback_error:  # delivered, not lost in the scheduler

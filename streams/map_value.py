@@ -57,8 +57,10 @@ class _Mapping(Generic[T, R]):
 
     def on_error(self, error: Exception) -> None:
         if not self.failed:
+            self.upstream.dispose()
             self.observer.on_error(error)
 
     def on_completed(self) -> None:
         if not self.failed:
+            self.upstream.dispose()
             self.observer.on_completed()

@@ -19,7 +19,7 @@ reactivex's own ``retry`` resubscribes at once, with no wait and no say in which
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from reactivex import Observable, abc
 
@@ -37,31 +37,59 @@ def retry_with_backoff(
         def subscribe(
             observer: abc.ObserverBase[T], subscribe_scheduler: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
-            current, attempts = Slot(), 0
-
-            def attempt() -> None:
-                nonlocal attempts
-                attempts += 1
-                current.put(
-                    source.subscribe(
-                        observer.on_next, failed, observer.on_completed, scheduler=subscribe_scheduler
-                    )
-                )
-
-            def failed(error: Exception) -> None:
-                try:
-                    delay = delay_before_retry(error, attempts)
-                except Exception as policy_error:  # a broken policy fails the stream, visibly
-                    observer.on_error(policy_error)
-                    return
-                if delay is None:
-                    observer.on_error(error)
-                else:
-                    current.put(after(scheduler, delay, attempt))
-
-            attempt()
-            return current
+            retrying = _Retrying(source, observer, delay_before_retry, scheduler, subscribe_scheduler)
+            retrying.attempt()
+            return retrying.current
 
         return LeanObservable(subscribe)
 
     return _retry
+
+
+class _Retrying(Generic[T]):
+    """One subscription's attempts. ``current`` holds the attempt in course or the wait before the
+    next; it is let go of at the end, so nothing here outlives the stream."""
+
+    __slots__ = (
+        "attempts",
+        "current",
+        "delay_before_retry",
+        "observer",
+        "scheduler",
+        "source",
+        "subscribe_scheduler",
+    )
+
+    def __init__(
+        self,
+        source: Observable[T],
+        observer: abc.ObserverBase[T],
+        delay_before_retry: Callable[[Exception, int], float | None],
+        scheduler: abc.SchedulerBase,
+        subscribe_scheduler: abc.SchedulerBase | None,
+    ) -> None:
+        self.source, self.observer, self.delay_before_retry = source, observer, delay_before_retry
+        self.scheduler, self.subscribe_scheduler = scheduler, subscribe_scheduler
+        self.current, self.attempts = Slot(), 0
+
+    def attempt(self) -> None:
+        self.attempts += 1
+        self.current.put(self.source.subscribe(self, scheduler=self.subscribe_scheduler))
+
+    def on_next(self, value: T) -> None:
+        self.observer.on_next(value)
+
+    def on_completed(self) -> None:
+        self.current.dispose()
+        self.observer.on_completed()
+
+    def on_error(self, error: Exception) -> None:
+        try:
+            delay = self.delay_before_retry(error, self.attempts)
+        except Exception as policy_error:  # a broken policy fails the stream, visibly
+            delay, error = None, policy_error
+        if delay is None:
+            self.current.dispose()
+            self.observer.on_error(error)
+        else:
+            self.current.put(after(self.scheduler, delay, self.attempt))

@@ -82,12 +82,14 @@ class _Shared(Generic[T]):
 
     def on_error(self, error: Exception) -> None:
         self.ended, self.error = True, error
+        self.upstream.dispose()  # it has ended; let go of it (and it of us)
         consumers, self.consumers = self.consumers, []
         for consumer in consumers:
             consumer.on_error(error)
 
     def on_completed(self) -> None:
         self.ended = True
+        self.upstream.dispose()
         consumers, self.consumers = self.consumers, []
         for consumer in consumers:
             consumer.on_completed()

@@ -71,8 +71,11 @@ class _Step(Generic[T, R]):
         self.fail(error)
 
     def on_completed(self) -> None:
-        if not self.started and not self.ended:  # no value came: nothing to continue with
+        if self.started:
+            self.first.dispose()  # the source is done; the continuation carries on
+        elif not self.ended:  # no value came: nothing to continue with
             self.ended = True
+            self.first.dispose()
             self.observer.on_completed()
 
     def fail(self, error: Exception) -> None:
@@ -101,4 +104,5 @@ class _Next(Generic[R]):
         if not step.ended:
             step.ended = True
             step.first.dispose()
+            step.second.dispose()
             step.observer.on_completed()

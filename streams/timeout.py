@@ -75,9 +75,11 @@ class _Watch(Generic[T]):
     def on_error(self, error: Exception) -> None:
         if not self.timed_out:
             self.timer.dispose()
+            self.upstream.dispose()
             self.observer.on_error(error)
 
     def on_completed(self) -> None:
         if not self.timed_out:
             self.timer.dispose()
+            self.upstream.dispose()
             self.observer.on_completed()
