@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from orchestrator.cache.store import CacheConfig
 from orchestrator.limits import EdgeConfig, RequestLimits
 from orchestrator.registry import BY_NAME, ORCHESTRATOR_PORT, SERVICES
 from orchestrator.resilience.breaker import BreakerConfig
@@ -87,6 +88,7 @@ class Settings(_ServiceSettings):  # type: ignore[misc, valid-type]
     breaker: BreakerConfig = BreakerConfig()
     admission: AdmissionConfig = AdmissionConfig()
     drain: DrainConfig = DrainConfig()
+    cache: CacheConfig = CacheConfig()
 
     @field_validator("log_level", mode="before")
     @classmethod

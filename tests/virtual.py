@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,13 +20,16 @@ from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.coldobservable import ColdObservable
 
 from orchestrator.backtest.graph import Backtester
+from orchestrator.cache.calls import CallCache
 from orchestrator.clients.downstream import connect
 from orchestrator.clients.transport import Answer, Request
 from orchestrator.registry import SERVICES
+from orchestrator.resilience.clock import clock_of
 from orchestrator.settings import Settings
 from tests import fakes
 
 DELAY = 10  # ticks a call takes unless told otherwise
+TODAY = date(2026, 11, 25)
 NEVER = sys.maxsize  # reactivex's "not disposed yet" in a subscription log
 
 
@@ -101,7 +105,10 @@ def backtester(
     **settings: Any,
 ) -> Backtester:
     """The app's backtester on the virtual services: per-attempt timeouts and the deadline in ticks;
-    ``settings`` override :data:`PLAIN` (e.g. ``retry={"max_attempts": 3}``)."""
+    ``settings`` override :data:`PLAIN` (e.g. ``retry={"max_attempts": 3}``). Its cache is on, as
+    in the app, and today is :data:`TODAY` (the fakes' dates are long past)."""
     values = {**PLAIN, **{entry.timeout_field: timeout for entry in SERVICES}, **settings}
-    downstream = connect(Settings(_env_file=None, **values), services, scheduler, rng=MaxJitter())  # type: ignore[arg-type]
-    return Backtester(downstream, deadline, risk_free_rate_annual=0.0)
+    settings_ = Settings(_env_file=None, **values)
+    downstream = connect(settings_, services, scheduler, rng=MaxJitter())  # type: ignore[arg-type]
+    cache = CallCache.from_config(settings_.cache, clock_of(scheduler), today=lambda: TODAY)
+    return Backtester(downstream, deadline, risk_free_rate_annual=0.0, cache=cache)

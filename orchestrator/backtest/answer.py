@@ -26,6 +26,11 @@ class StrategyRun:
     signals: Signals
     simulation: Simulation
 
+    @property
+    def nbytes(self) -> int:
+        """What the run holds, for the cache's byte bound."""
+        return self.signals.nbytes + self.simulation.nbytes
+
 
 @dataclass(frozen=True, slots=True)
 class Gathered:

@@ -75,6 +75,12 @@ class CallTracker:
 
         return observe_lifecycle(started, succeeded, failed, cancelled)
 
+    def cached(self, call: str, facts: dict[str, Any], coalesced: bool = False) -> None:
+        """``call`` answered without being made by this backtest: kept from an earlier one, or
+        (``coalesced``) shared with an identical call another backtest has in flight."""
+        self.done += 1
+        self._emit(call, "cached", facts=facts, **({"coalesced": True} if coalesced else {}))
+
     def _finish(self, call: str) -> float:
         _service, began = self._running.pop(call)
         self.durations_ms[call] = duration = round((self._clock() - began) * 1000, 1)

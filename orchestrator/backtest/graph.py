@@ -16,13 +16,15 @@ under the overall deadline, and disposing it (a client that went away) cancels e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from reactivex import Observable
 
 from orchestrator.backtest.answer import Document, Gathered, StrategyRun, assemble_answer
 from orchestrator.backtest.calls import CallTracker
+from orchestrator.cache.calls import CallCache
 from orchestrator.clients.context import CallContext
 from orchestrator.clients.downstream import Downstream
 from orchestrator.clients.service import ServiceClient
@@ -35,14 +37,18 @@ from streams import defer, join_named, map_value, share_replay, then, throw, tim
 
 BASELINE_STRATEGY = "buy_and_hold"
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
 class Backtester:
-    """What every backtest of one application runs on: the services, the deadline, the risk-free rate."""
+    """What every backtest of one application runs on: the services, the deadline, the risk-free
+    rate, and the cache of market data and baseline runs (none unless given)."""
 
     downstream: Downstream
     deadline_s: float
     risk_free_rate_annual: float
+    cache: CallCache = field(default_factory=CallCache.disabled)
 
     def context(self, request_id: str, budget_s: float | None = None) -> CallContext:
         """What the calls of one backtest share: its id and its deadline, never later than ours."""
@@ -54,7 +60,9 @@ class Backtester:
     ) -> Observable[Document]:
         """The cold graph of one backtest: nothing is called until it is subscribed, and then
         nothing at all if a service it needs is known to be failing (its circuit is open)."""
-        calls = _BacktestCalls(self.downstream, request, tracker, context, self.risk_free_rate_annual)
+        calls = _BacktestCalls(
+            self.downstream, request, tracker, context, self.risk_free_rate_annual, self.cache
+        )
         joined = join_named(
             prices=calls.prices, dividends=calls.dividends, active=calls.active, baseline=calls.baseline
         )
@@ -99,24 +107,62 @@ class _BacktestCalls:
         tracker: CallTracker,
         context: CallContext,
         risk_free_rate_annual: float,
+        cache: CallCache,
     ) -> None:
         self.services, self.risk_free_rate_annual = services, risk_free_rate_annual
-        self.request, self.tracker, self.context = request, tracker, context
+        self.request, self.tracker, self.context, self.cache = request, tracker, context, cache
         self.market = market = services.test_data if request.use_test_data else services.market_data
         source, market_params = market.service.name, request.market_params
-        self.prices: Observable[Prices] = market.prices(market_params, context).pipe(
-            tracker.track("market_data.prices", source, lambda p: {"prices": p.count}),
-            map_value(_require_prices),
-            share_replay(),
+        # What the market data depend on; the baseline also on its own parameters.
+        self.market_key = (source, *market_params.model_dump().values())
+        self.prices: Observable[Prices] = self._kept(
+            ("prices", *self.market_key),
+            market.prices(market_params, context).pipe(
+                tracker.track("market_data.prices", source, _price_facts), map_value(_require_prices)
+            ),
+            {"market_data.prices": _price_facts},
+        ).pipe(share_replay())
+        dividends_key = (
+            "dividends",
+            source,
+            market_params.ticker,
+            market_params.start_date,
+            market_params.end_date,
         )
-        self.dividends: Observable[Dividends] = market.dividends(market_params, context).pipe(
-            tracker.track("market_data.dividends", source, lambda d: {"dividends": len(d.items)}),
-            share_replay(),
-        )
+        self.dividends: Observable[Dividends] = self._kept(
+            dividends_key,
+            market.dividends(market_params, context).pipe(
+                tracker.track("market_data.dividends", source, _dividend_facts)
+            ),
+            {"market_data.dividends": _dividend_facts},
+        ).pipe(share_replay())
         strategy = request.strategy_params
         self.active = self._run("active", strategy.strategy_type, strategy.config, request.portfolio_params)
-        self.baseline = self._run("baseline", BASELINE_STRATEGY, {}, baseline_portfolio(request))
+        baseline = baseline_portfolio(request)
+        self.baseline = self._kept(
+            ("baseline", *self.market_key, baseline.initial_capital, baseline.reinvest_dividends),
+            self._run("baseline", BASELINE_STRATEGY, {}, baseline),
+            {"signals.baseline": _run_signal_facts, "simulate.baseline": _run_trade_facts},
+        )
         self._track_metrics = tracker.track("metrics", self.services.metrics.service.name)
+
+    def _kept(self, key: tuple[Any, ...], load: Observable[T], facts: dict[str, Facts[T]]) -> Observable[T]:
+        """``load``, unless the cache has its answer or an identical call is in flight; ``facts``
+        gives, per call ``load`` makes, what its progress event says when the cache answers it."""
+
+        def shared(value: T, coalesced: bool) -> None:
+            for call, facts_of in facts.items():
+                self.tracker.cached(call, facts_of(value), coalesced)
+
+        return self.cache.serve(
+            key,
+            self.request.market_params.end_date,
+            load,
+            size_of=lambda value: value.nbytes,  # type: ignore[attr-defined]
+            name=key[0],
+            stats=self.context.stats,
+            shared=shared,
+        )
 
     def _run(
         self, name: str, strategy_type: str, config: dict[str, Any], params: PortfolioParams
@@ -175,6 +221,25 @@ def baseline_portfolio(request: BacktestRequest) -> PortfolioParams:
         investment_per_trade=baseline.initial_capital,
         reinvest_dividends=baseline.reinvest_dividends,
     )
+
+
+Facts = Callable[[T], dict[str, Any]]
+
+
+def _price_facts(prices: Prices) -> dict[str, Any]:
+    return {"prices": prices.count}
+
+
+def _dividend_facts(dividends: Dividends) -> dict[str, Any]:
+    return {"dividends": len(dividends.items)}
+
+
+def _run_signal_facts(run: StrategyRun) -> dict[str, Any]:
+    return {"signals": len(run.signals.items)}
+
+
+def _run_trade_facts(run: StrategyRun) -> dict[str, Any]:
+    return {"trades": len(run.simulation.trades)}
 
 
 def _require_prices(prices: Prices) -> Prices:

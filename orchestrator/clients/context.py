@@ -8,8 +8,19 @@ from typing import Literal
 
 from orchestrator.resilience.deadline import Deadline
 
-#: What a call can go through besides its first attempt, counted per service for the canonical line.
-Event = Literal["attempts", "retries", "hedges", "circuit_open", "bulkhead_full", "budget_exhausted"]
+#: What a call can go through besides its first attempt, counted per service for the canonical line;
+#: and how the cache served what it keeps, counted per kind of answer (``prices``, ``baseline``...).
+Event = Literal[
+    "attempts",
+    "retries",
+    "hedges",
+    "circuit_open",
+    "bulkhead_full",
+    "budget_exhausted",
+    "cache_hits",
+    "cache_misses",
+    "cache_coalesced",
+]
 
 
 @dataclass
@@ -18,8 +29,8 @@ class CallStats:
 
     counts: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
 
-    def add(self, event: Event, service: str) -> None:
-        self.counts[event][service] += 1
+    def add(self, event: Event, name: str) -> None:
+        self.counts[event][name] += 1
 
     def total(self, event: Event) -> int:
         return sum(self.counts.get(event, {}).values())

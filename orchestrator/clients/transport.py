@@ -60,18 +60,21 @@ class AiohttpTransport:
 
     session: aiohttp.ClientSession
     max_answer_bytes: int = 32 * 1024 * 1024
+    #: Opens a new connection for every request: the second try after a stale pooled connection,
+    #: which another pooled connection, just as stale, could fail again.
+    fresh: aiohttp.ClientSession | None = None
 
     def send(self, request: Request) -> Observable[Answer]:
         return from_coroutine(lambda: self._send(request))
 
     async def _send(self, request: Request) -> Answer:
         try:
-            return await self._exchange(request)
+            return await self._exchange(request, self.session)
         except aiohttp.ServerDisconnectedError:
-            return await self._exchange(request)  # a stale pooled connection: once more, fresh
+            return await self._exchange(request, self.fresh or self.session)  # once more, fresh
 
-    async def _exchange(self, request: Request) -> Answer:
-        async with self.session.request(
+    async def _exchange(self, request: Request, session: aiohttp.ClientSession) -> Answer:
+        async with session.request(
             request.method, request.url, data=request.body, headers=request.headers, allow_redirects=False
         ) as answer:
             return Answer(answer.status, await self._read(answer))

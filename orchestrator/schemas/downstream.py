@@ -28,6 +28,11 @@ T = TypeVar("T")
 Number = float  # msgspec reads a JSON int as a float where a float is expected; never a string
 _ENCODE = msgspec.json.Encoder().encode
 
+#: ``nbytes`` (what a value holds, for the cache's byte bound) counts the JSON a value keeps; a list
+#: of small dicts takes about this many times its JSON in memory, and a trade about this many bytes.
+_HELD_AS_OBJECTS = 4
+_TRADE_BYTES = 300
+
 
 class OutsideContract(ValueError):
     """A ``data`` that decoded but breaks a rule no type can say; ``str`` is ``path: problem``."""
@@ -121,6 +126,7 @@ class Prices:
     points: orjson.Fragment
     metadata: dict[str, Any] | None
     body: bytes
+    nbytes: int
 
     def bars(self) -> list[dict[str, Any]]:
         """Every bar as the service sent it (extra fields kept), missing optional fields null."""
@@ -132,7 +138,8 @@ _BAR_FIELDS = dict.fromkeys(("date", "open", "high", "low", "close", "adjusted_c
 
 def _points(data: _PointsData, body: bytes) -> Prices:
     """Every bar has its adjusted close: the points are the bars as read, encoded back at once."""
-    return Prices(len(data.prices), orjson.Fragment(_ENCODE(data.prices)), data.metadata, body)
+    points = _ENCODE(data.prices)
+    return Prices(len(data.prices), orjson.Fragment(points), data.metadata, body, len(body) + len(points))
 
 
 def _prices(data: _PricesData, body: bytes) -> Prices:
@@ -143,7 +150,8 @@ def _prices(data: _PricesData, body: bytes) -> Prices:
         if price is None:
             raise OutsideContract(f"prices.{index}: neither adjusted_close nor close")
         points.append({"date": bar.date, "adjusted_close": price})
-    return Prices(len(points), orjson.Fragment(orjson.dumps(points)), data.metadata, body)
+    encoded = orjson.dumps(points)
+    return Prices(len(points), orjson.Fragment(encoded), data.metadata, body, len(body) + len(encoded))
 
 
 class _Dividend(Struct):
@@ -163,13 +171,15 @@ class Dividends:
 
     items: list[dict[str, Any]]
     dividend_data: orjson.Fragment
+    nbytes: int
 
 
 def _dividends(data: _DividendsData, _body: bytes) -> Dividends:
     checked = _convert(data.dividends, list[_Dividend], "dividends")
     items = [{**item, "payment_date": item.get("payment_date")} for item in data.dividends]
     dividend_data = [{"ex_date": d.ex_date, "amount_per_share": d.amount_per_share} for d in checked]
-    return Dividends(items, orjson.Fragment(orjson.dumps(dividend_data)))
+    encoded = orjson.dumps(dividend_data)
+    return Dividends(items, orjson.Fragment(encoded), _HELD_AS_OBJECTS * len(encoded))
 
 
 # --- strategy --------------------------------------------------------------------------------------
@@ -193,6 +203,7 @@ class Signals:
 
     items: list[dict[str, Any]]
     fragment: orjson.Fragment
+    nbytes: int
 
 
 def _signals(data: _SignalsData, _body: bytes) -> Signals:
@@ -201,7 +212,8 @@ def _signals(data: _SignalsData, _body: bytes) -> Signals:
         {**signal, "price": signal.get("price"), "trigger_details": signal.get("trigger_details")}
         for signal in data.signals
     ]
-    return Signals(items, orjson.Fragment(orjson.dumps(items)))
+    encoded = orjson.dumps(items)
+    return Signals(items, orjson.Fragment(encoded), _HELD_AS_OBJECTS * len(encoded))
 
 
 # --- portfolio -------------------------------------------------------------------------------------
@@ -251,6 +263,7 @@ class Simulation:
     for_metrics: orjson.Fragment
     trades: list[Trade]
     final_state: FinalState
+    nbytes: int
 
 
 def _simulation(data: _SimulationData, _body: bytes) -> Simulation:
@@ -268,7 +281,9 @@ def _simulation(data: _SimulationData, _body: bytes) -> Simulation:
         "time_series": {"dates": series.dates, "portfolio_value": series.portfolio_value},
         "final_state": {"portfolio_value": final.portfolio_value, "total_invested": final.total_invested},
     }
-    return Simulation(orjson.Fragment(raw), orjson.Fragment(orjson.dumps(for_metrics)), data.trades, final)
+    metrics_body = orjson.dumps(for_metrics)
+    nbytes = len(raw) + len(metrics_body) + _TRADE_BYTES * len(data.trades)
+    return Simulation(orjson.Fragment(raw), orjson.Fragment(metrics_body), data.trades, final, nbytes)
 
 
 # --- metrics ---------------------------------------------------------------------------------------

@@ -12,9 +12,11 @@ from reactivex.scheduler.eventloop import AsyncIOScheduler
 
 from orchestrator.backtest.admission import Admission
 from orchestrator.backtest.graph import Backtester
+from orchestrator.cache.calls import CallCache
 from orchestrator.clients.downstream import connect
 from orchestrator.clients.transport import AiohttpTransport
 from orchestrator.registry import SERVICES
+from orchestrator.resilience.clock import clock_of
 from orchestrator.settings import Settings, load_settings
 from orchestrator.web import protocol
 from orchestrator.web.admission import admission, drain
@@ -77,6 +79,8 @@ async def http_sessions(app: web.Application) -> AsyncIterator[None]:
         "health": HEALTH_POOL_SIZE
     }
     sessions = {name: _session(size, settings.upstream_keepalive_s) for name, size in sizes.items()}
+    # No pool: the one retry after a stale pooled connection goes out on a new connection.
+    sessions["fresh"] = _session(0, settings.upstream_keepalive_s, force_close=True)
     app[HTTP_SESSIONS] = sessions
     app[HEALTH_TRANSPORT] = AiohttpTransport(sessions["health"], max_answer_bytes=64 * 1024)
     try:
@@ -85,24 +89,32 @@ async def http_sessions(app: web.Application) -> AsyncIterator[None]:
         await asyncio.gather(*(session.close() for session in sessions.values()))
 
 
-def _session(pool_size: int, keepalive_s: float) -> aiohttp.ClientSession:
+def _session(pool_size: int, keepalive_s: float, force_close: bool = False) -> aiohttp.ClientSession:
+    if force_close:
+        connector = aiohttp.TCPConnector(limit=pool_size, force_close=True)
+    else:
+        connector = aiohttp.TCPConnector(limit=pool_size, keepalive_timeout=keepalive_s)
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=pool_size, keepalive_timeout=keepalive_s),
+        connector=connector,
         # Timeouts are operators on the graph; this only bounds a call nobody times.
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
     )
 
 
 async def backtester(app: web.Application) -> AsyncIterator[None]:
-    """The service clients, each under its policy, and the backtest graph's settings, on the loop's
-    scheduler (no timer threads)."""
+    """The service clients, each under its policy, the cache of market data and baseline runs, and
+    the backtest graph's settings, on the loop's scheduler (no timer threads)."""
     settings, sessions = app[SETTINGS], app[HTTP_SESSIONS]
     scheduler = AsyncIOScheduler(asyncio.get_running_loop())
     transports = {
-        entry.name: AiohttpTransport(sessions[entry.name], settings.max_answer_bytes) for entry in SERVICES
+        entry.name: AiohttpTransport(sessions[entry.name], settings.max_answer_bytes, sessions["fresh"])
+        for entry in SERVICES
     }
     downstream = connect(settings, transports, scheduler)
-    app[BACKTESTER] = Backtester(downstream, settings.backtest_deadline_s, settings.risk_free_rate_annual)
+    cache = CallCache.from_config(settings.cache, clock_of(scheduler))
+    app[BACKTESTER] = Backtester(
+        downstream, settings.backtest_deadline_s, settings.risk_free_rate_annual, cache
+    )
     yield
 
 

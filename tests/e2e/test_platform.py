@@ -134,4 +134,4 @@ def test_streamed_backtest_ends_with_the_result(platform):
     events = sse.parse(text)
     assert status == 200
     assert events[-1].event == "result"
-    assert sum(1 for e in events if e.event == "progress" and e.json()["state"] == "done") == 7
+    assert sum(1 for e in events if e.event == "progress" and e.json()["state"] in ("done", "cached")) == 7

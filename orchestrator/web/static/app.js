@@ -135,6 +135,7 @@ function showProgress(event) {
     running: ["running…"],
     done: ["done", `${formatNumber(event.duration_ms, 0)} ms`, ...facts],
     failed: ["failed", event.error],
+    cached: [event.coalesced ? "shared with a backtest in flight" : "from the cache", ...facts],
   }[state] || [state];
   row.querySelector(".stage-detail").textContent = detail.filter(Boolean).join(" · ");
   setCount(event.done, event.total);
