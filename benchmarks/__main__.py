@@ -44,6 +44,7 @@ def quick(scenario: str) -> Callable[[], Awaitable[list[str]]]:
         "cost-long": lambda: suite.cost_long(requests=32),
         "latency": lambda: suite.latency(requests=16),
         "scale": lambda: suite.scale(backtests=100),
+        "cache": lambda: suite.cache(identical=5, requests=60),
     }
     return small[scenario]
 

@@ -15,13 +15,17 @@ Scenarios (each returns the lines it prints):
 * ``latency``: services taking 25 ms a call; p50 and p99 at 1 and 16 clients against the ideal
   critical path (four calls one after another) and against the floor.
 * ``scale``: 1,000 backtests sent at once to services taking 1 s a call, the admission limit and
-  the bulkheads raised to let them all in; latency against the 4 s critical path, and peak memory.
+  the bulkheads raised to let them all in; latency against the 4 s critical path, and peak memory,
+  with the orchestrator's cache off and on.
+* ``cache``: the calls a repeated backtest makes, the calls twenty identical backtests at once make,
+  and the CPU per backtest when users vary only their strategy's threshold.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -109,9 +113,12 @@ class Measured:
         return 1000 * ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
 
 
-async def closed_loop(served: Served, body: bytes, requests: int, clients: int, into: Measured) -> None:
-    """``requests`` backtests from ``clients`` clients, each sending its next when its last is in."""
-    remaining = requests
+async def closed_loop(
+    served: Served, body: bytes | list[bytes], requests: int, clients: int, into: Measured
+) -> None:
+    """``requests`` backtests from ``clients`` clients, each sending its next when its last is in;
+    ``body`` is the request, or requests taken in turn."""
+    bodies, remaining = body if isinstance(body, list) else [body], requests
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector) as session:
 
@@ -119,8 +126,8 @@ async def closed_loop(served: Served, body: bytes, requests: int, clients: int, 
             nonlocal remaining
             while remaining > 0:
                 remaining -= 1
-                began = time.perf_counter()
-                async with session.post(served.url + "/api/backtest", data=body, headers=JSON) as answer:
+                began, sent = time.perf_counter(), bodies[remaining % len(bodies)]
+                async with session.post(served.url + "/api/backtest", data=sent, headers=JSON) as answer:
                     raw = await answer.read()
                 into.latencies_s.append(time.perf_counter() - began)
                 into.failures += answer.status != 200 or not raw.startswith(b'{"success":true')
@@ -148,14 +155,20 @@ async def interleaved(
 # --- the scenarios ---------------------------------------------------------------------------------
 
 
+#: The references keep nothing; where the orchestrator is compared with them, neither does it (its
+#: cache would answer the benchmark's identical backtests from memory). The ``cache`` scenario and
+#: the second ``scale`` row measure it on.
+NO_CACHE = {"CACHE__ENABLED": "false"}
+
+
 async def cost(days: int = TRADING_DAYS, requests: int = 1200, clients: int = 16) -> list[str]:
     body = orjson.dumps(backtest_request(days))
-    async with services(days) as running, targets(TARGETS, running.url) as servers:
+    async with services(days) as running, targets(TARGETS, running.url, NO_CACHE) as servers:
         measured = await interleaved(servers, body, requests, clients)
     ours = measured[ORCHESTRATOR]
     lines = [
         f"cost at {days} trading days: {clients} clients in a closed loop, "
-        f"{len(ours.latencies_s)} backtests per server, services answering at once",
+        f"{len(ours.latencies_s)} backtests per server, services answering at once, cache off",
         f"   {'server':<14}{'CPU ms/backtest':>16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'peak MB':>9}{'failed':>8}",
     ]
@@ -177,11 +190,11 @@ async def latency(
     body = orjson.dumps(backtest_request())
     ideal_ms = CALLS_ON_CRITICAL_PATH * delay_s * 1000
     lines = [
-        f"latency: services taking {delay_s * 1000:.0f} ms a call; the ideal critical path is "
-        f"{ideal_ms:.0f} ms",
+        f"latency: services taking {delay_s * 1000:.0f} ms a call, cache off; the ideal critical path "
+        f"is {ideal_ms:.0f} ms",
         f"   {'server':<14}{'clients':>8}{'p50 ms':>9}{'p99 ms':>9}{'p50 - floor':>13}{'p99 - floor':>13}",
     ]
-    async with services(delay_s=delay_s) as running, targets(TARGETS, running.url) as servers:
+    async with services(delay_s=delay_s) as running, targets(TARGETS, running.url, NO_CACHE) as servers:
         for count in clients:
             measured = await interleaved(servers, body, requests, count)
             floor = measured[FLOOR]
@@ -205,29 +218,81 @@ SCALE_ENV = {
 
 
 async def scale(backtests: int = 1000, delay_s: float = 1.0) -> list[str]:
-    body = orjson.dumps(backtest_request())
+    """Each backtest its own threshold (as a thousand users would differ); with the cache on they
+    share the market data and the baseline run, as the cache exists to let them."""
+    bodies = [
+        orjson.dumps(backtest_request(threshold=-0.01 - i / (100 * backtests))) for i in range(backtests)
+    ]
     ideal_s = CALLS_ON_CRITICAL_PATH * delay_s
     lines = [
         f"scale: {backtests} backtests sent at once, services taking {delay_s:.0f} s a call "
         f"(critical path {ideal_s:.0f} s)",
-        f"   {'server':<14}{'ok':>6}{'p50 s':>8}{'p99 s':>8}{'max s':>8}{'RSS before':>12}{'peak MB':>9}",
+        f"   {'server':<22}{'ok':>6}{'p50 s':>8}{'p99 s':>8}{'max s':>8}{'RSS before':>12}{'peak MB':>9}",
     ]
+    runs = (
+        ("orchestrator, no cache", ORCHESTRATOR, NO_CACHE),
+        ("orchestrator", ORCHESTRATOR, {}),
+        ("floor", FLOOR, {}),
+    )
     async with services(delay_s=delay_s) as running:
-        for name in (ORCHESTRATOR, FLOOR):
-            async with target(name, running.url, SCALE_ENV) as served:
-                await closed_loop(served, body, 8, 8, Measured())  # warm: pools, first-use costs
+        for label, name, env in runs:
+            async with target(name, running.url, {**SCALE_ENV, **env}) as served:
+                await closed_loop(served, orjson.dumps(backtest_request(days=252)), 8, 8, Measured())  # warm
                 before, measured = rss_mb(served.pid), Measured()
-                await closed_loop(served, body, backtests, backtests, measured)
+                await closed_loop(served, bodies, backtests, backtests, measured)
             ok = len(measured.latencies_s) - measured.failures
             lines.append(
-                f"   {name:<14}{ok:>6}{measured.ms(0.5) / 1000:>8.2f}{measured.ms(0.99) / 1000:>8.2f}"
+                f"   {label:<22}{ok:>6}{measured.ms(0.5) / 1000:>8.2f}{measured.ms(0.99) / 1000:>8.2f}"
                 f"{measured.ms(1.0) / 1000:>8.2f}{before:>12.1f}{measured.peak_mb:>9.1f}"
             )
     return lines
+
+
+async def cache(identical: int = 20, requests: int = 1200, clients: int = 16) -> list[str]:
+    """What the cache saves: the calls a repeat makes, the calls of identical backtests at once,
+    and the CPU per backtest when users vary only their strategy."""
+    first, repeat = (orjson.dumps(backtest_request(threshold=t)) for t in (-0.05, -0.03))
+    other_range = orjson.dumps(
+        {
+            **backtest_request(),
+            "market_params": {**backtest_request()["market_params"], "start_date": "2019-01-01"},
+        }
+    )
+    varied = [orjson.dumps(backtest_request(threshold=-0.01 - i / 1000)) for i in range(50)]
+    async with services() as running, target(ORCHESTRATOR, running.url) as served:
+        await closed_loop(served, first, 1, 1, Measured())
+        before = await calls_made(running.url)
+        await closed_loop(served, repeat, 1, 1, Measured())
+        after_repeat = await calls_made(running.url)
+        await closed_loop(served, other_range, identical, identical, Measured())
+        after_burst = await calls_made(running.url)
+        measured = Measured()
+        await closed_loop(served, varied, requests, clients, measured)
+    async with services() as running, target(FLOOR, running.url) as served:
+        floor = Measured()
+        await closed_loop(served, varied, requests, clients, floor)
+    return [
+        "cache: what the orchestrator's cache saves (default settings)",
+        f"   a repeat changing only the threshold calls   {_calls(after_repeat - before)}",
+        f"   {identical} identical backtests at once call        {_calls(after_burst - after_repeat)}",
+        f"   {requests} backtests of one ticker, 50 thresholds, {clients} clients: CPU ms/backtest "
+        f"{measured.cpu_ms:.2f} (floor {floor.cpu_ms:.2f}, ratio {measured.cpu_ms / floor.cpu_ms:.2f}x)",
+    ]
+
+
+async def calls_made(services_url: str) -> Counter[str]:
+    async with aiohttp.ClientSession() as session, session.get(services_url + "/stats") as answer:
+        return Counter((await answer.json())["calls"])
+
+
+def _calls(counts: Counter[str]) -> str:
+    return ", ".join(
+        f"{path} {counts[path]}" for path in ("/prices", "/dividends", "/signals", "/simulate", "/calculate")
+    )
 
 
 async def cost_long(requests: int = 240, clients: int = 16) -> list[str]:
     return await cost(LONG_TRADING_DAYS, requests, clients)
 
 
-SCENARIOS = {"cost": cost, "cost-long": cost_long, "latency": latency, "scale": scale}
+SCENARIOS = {"cost": cost, "cost-long": cost_long, "latency": latency, "scale": scale, "cache": cache}

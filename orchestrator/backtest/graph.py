@@ -149,10 +149,11 @@ class _BacktestCalls:
     def _kept(self, key: tuple[Any, ...], load: Observable[T], facts: dict[str, Facts[T]]) -> Observable[T]:
         """``load``, unless the cache has its answer or an identical call is in flight; ``facts``
         gives, per call ``load`` makes, what its progress event says when the cache answers it."""
+        tracker = self.tracker  # not ``self``: the graph must hold no cycle (see share_replay's value)
 
         def shared(value: T, coalesced: bool) -> None:
             for call, facts_of in facts.items():
-                self.tracker.cached(call, facts_of(value), coalesced)
+                tracker.cached(call, facts_of(value), coalesced)
 
         return self.cache.serve(
             key,

@@ -107,14 +107,19 @@ class CallCache:
         return defer(start)
 
     def _call(self, key: Hashable, load: Observable[T], keep: Callable[[T], None]) -> Observable[T]:
+        # ``forget`` knows the shared call by its id only: holding the call itself, it would make a
+        # cycle with it, and a cycle waits for the garbage collector to free what the call holds.
+        call_id = [0]
+
         def forget(*_: Any) -> None:
-            if self._in_flight.get(key) is running:
+            if id(self._in_flight.get(key)) == call_id[0]:
                 del self._in_flight[key]
 
         running = load.pipe(
             observe_lifecycle(on_next=keep, on_error=forget, on_cancel=forget, on_completed=forget),
             share_replay(),
         )
+        call_id[0] = id(running)
         self._in_flight[key] = running
         return running
 

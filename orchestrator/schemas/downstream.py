@@ -174,8 +174,12 @@ class Dividends:
     nbytes: int
 
 
+#: Made once: msgspec inspects a type anew for each new ``list[...]`` object.
+_DIVIDEND_LIST = list[_Dividend]
+
+
 def _dividends(data: _DividendsData, _body: bytes) -> Dividends:
-    checked = _convert(data.dividends, list[_Dividend], "dividends")
+    checked = _convert(data.dividends, _DIVIDEND_LIST, "dividends")
     items = [{**item, "payment_date": item.get("payment_date")} for item in data.dividends]
     dividend_data = [{"ex_date": d.ex_date, "amount_per_share": d.amount_per_share} for d in checked]
     encoded = orjson.dumps(dividend_data)
@@ -206,8 +210,11 @@ class Signals:
     nbytes: int
 
 
+_SIGNAL_LIST = list[_Signal]
+
+
 def _signals(data: _SignalsData, _body: bytes) -> Signals:
-    _convert(data.signals, list[_Signal], "signals")
+    _convert(data.signals, _SIGNAL_LIST, "signals")
     items = [
         {**signal, "price": signal.get("price"), "trigger_details": signal.get("trigger_details")}
         for signal in data.signals

@@ -26,8 +26,7 @@ def test_the_performance_benchmarks_run():
 
 async def test_the_scale_scenario_answers_every_backtest():
     lines = await suite.scale(backtests=50, delay_s=0.2)
-    for line in lines[2:]:
-        assert line.split()[1] == "50"  # ok, of 50
+    assert [line.rsplit(maxsplit=6)[1] for line in lines[2:]] == ["50", "50", "50"]  # ok, of 50
 
 
 async def test_the_latency_scenario_runs_each_server():
@@ -66,3 +65,9 @@ async def test_the_edges_compression_bombs_are_refused_unread():
 async def test_the_edges_flood_is_cut_at_the_answer_cap():
     lines = await edges.flood(megabytes=40)
     assert "502 EXTERNAL_API_ERROR" in lines[1]
+
+
+async def test_the_cache_scenario_counts_the_calls_it_saves():
+    lines = await suite.cache(identical=4, requests=20)
+    assert "/prices 0, /dividends 0" in lines[1]  # the repeat
+    assert "/prices 1, /dividends 1" in lines[2]  # the identical ones at once
