@@ -13,7 +13,7 @@ from benchmarks.loop_errors import LoopErrors
 
 def header() -> str:
     libraries = ", ".join(
-        f"{name} {version(name)}" for name in ("reactivex", "aiohttp", "pydantic", "orjson")
+        f"{name} {version(name)}" for name in ("reactivex", "aiohttp", "pydantic", "msgspec", "orjson")
     )
     return (
         f"Orchestrator benchmarks, {date.today().isoformat()}: Python {platform.python_version()}, "
