@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks import edges, resilience, suite
+import orjson
+
+from benchmarks import decoding, edges, resilience, suite
+from benchmarks.fixtures import Payloads
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,3 +74,10 @@ async def test_the_cache_scenario_counts_the_calls_it_saves():
     lines = await suite.cache(identical=4, requests=20)
     assert "/prices 0, /dividends 0" in lines[1]  # the repeat
     assert "/prices 1, /dividends 1" in lines[2]  # the identical ones at once
+
+
+def test_every_way_of_decoding_reads_the_same_answers():
+    payloads = Payloads.build(20)
+    raw_prices, raw_simulation = orjson.dumps(payloads.prices), orjson.dumps(payloads.simulations["active"])
+    for prices, simulation in decoding.ways(raw_prices, raw_simulation).values():
+        assert prices() is not None and (simulation is None or simulation() is not None)
