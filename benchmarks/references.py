@@ -43,10 +43,21 @@ SCORES = (
 )
 
 
-def poster(session: aiohttp.ClientSession, base_url: str) -> Post:
+#: Which service answers which path.
+SERVICE_OF = {
+    "/prices": "market_data",
+    "/dividends": "market_data",
+    "/signals": "strategy",
+    "/simulate": "portfolio",
+    "/calculate": "metrics",
+}
+
+
+def poster(session: aiohttp.ClientSession, urls: dict[str, str]) -> Post:
     async def post(path: str, body: Document) -> Any:
         headers = {"Content-Type": "application/json"}
-        async with session.post(base_url + path, data=orjson.dumps(body), headers=headers) as answer:
+        url = urls[SERVICE_OF[path]] + path
+        async with session.post(url, data=orjson.dumps(body), headers=headers) as answer:
             return orjson.loads(await answer.read())["data"]
 
     return post
@@ -230,7 +241,7 @@ def _summary(simulation: Document, scores: Document) -> Document:
 # --- the server ---------------------------------------------------------------------------------------
 
 
-def app(shape: str, services_url: str) -> web.Application:
+def app(shape: str, urls: dict[str, str]) -> web.Application:
     flow = SHAPES[shape]
     session = web.AppKey("session", aiohttp.ClientSession)
 
@@ -241,7 +252,7 @@ def app(shape: str, services_url: str) -> web.Application:
 
     async def backtest(request: web.Request) -> web.Response:
         began = time.perf_counter()
-        answer = await flow(poster(request.app[session], services_url), orjson.loads(await request.read()))
+        answer = await flow(poster(request.app[session], urls), orjson.loads(await request.read()))
         answer["data"]["metadata"]["execution_time_ms"] = int((time.perf_counter() - began) * 1000)
         return web.Response(body=orjson.dumps(answer), content_type="application/json")
 
@@ -260,10 +271,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("shape", choices=SHAPES)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--services", required=True, metavar="URL", help="where the four services answer")
+    parser.add_argument(
+        "--service", action="append", default=[], metavar="NAME=URL", help="where one of them answers instead"
+    )
     args = parser.parse_args(argv)
     tune_garbage_collection(Settings(_env_file=None).gc_thresholds)  # as the orchestrator does
     web.run_app(
-        app(args.shape, args.services),
+        app(
+            args.shape,
+            {
+                **dict.fromkeys(set(SERVICE_OF.values()), args.services),
+                **dict(given.split("=", 1) for given in args.service),
+            },
+        ),
         host="127.0.0.1",
         port=args.port,
         access_log=None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import socket
 import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -106,11 +107,24 @@ def build(
     return app
 
 
+def _listening(port: int) -> socket.socket:
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    return listener
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.service_process", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--port",
+        type=int,
+        action="append",
+        required=True,
+        help="a port to listen on (give several: a host per service)",
+    )
     parser.add_argument("--delay", type=float, default=0.0, metavar="SECONDS", help="before each answer")
     parser.add_argument("--faults", type=float, default=0.0, metavar="SHARE", help="of calls that misbehave")
     parser.add_argument(
@@ -129,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         args.delay, args.faults, tuple(args.mix.split(",")), args.seed, args.stall, args.huge, args.days
     )
     tune_garbage_collection(Settings(_env_file=None).gc_thresholds)  # as the orchestrator does
-    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=lambda *_: None, backlog=4096)
+    sockets = [_listening(port) for port in args.port]
+    web.run_app(app, sock=sockets, access_log=None, print=lambda *_: None, backlog=4096)
     return 0
 
 

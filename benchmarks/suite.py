@@ -52,27 +52,37 @@ class Served:
     name: str
     url: str
     pid: int
+    #: Where each service answers (the services' process only): a port each, as a host each would be.
+    urls: dict[str, str] | None = None
+
+
+#: The services, each on a port of its own (as each is a host of its own in production): a pool of
+#: connections to one is no use for another, for the orchestrator and the references alike.
+SERVICE_NAMES = ("market_data", "strategy", "portfolio", "metrics")
 
 
 @asynccontextmanager
 async def services(days: int = TRADING_DAYS, delay_s: float = 0.0) -> AsyncIterator[Served]:
-    port = free_port()
-    args = ["--port", str(port), "--days", str(days), "--delay", str(delay_s)]
+    ports = {name: free_port() for name in SERVICE_NAMES}
+    args = [*(f"--port={port}" for port in ports.values()), "--days", str(days), "--delay", str(delay_s)]
     with process(["-m", "benchmarks.service_process", *args]) as child:
-        url = f"http://127.0.0.1:{port}"
-        await wait_healthy(url)
-        yield Served("services", url, child.pid)
+        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        await wait_healthy(urls["market_data"])
+        yield Served("services", urls["market_data"], child.pid, urls)
 
 
 @asynccontextmanager
-async def target(name: str, services_url: str, env: dict[str, str] | None = None) -> AsyncIterator[Served]:
+async def target(name: str, services: Served, env: dict[str, str] | None = None) -> AsyncIterator[Served]:
     """The orchestrator (``orchestrator serve``, default settings but for ``env``) or a reference."""
-    port = free_port()
+    port, urls = free_port(), services.urls or dict.fromkeys(SERVICE_NAMES, services.url)
     if name == ORCHESTRATOR:
         args = ["-m", "orchestrator", "serve", "--host", "127.0.0.1", "--port", str(port)]
-        env = {**{entry.url_variable: services_url for entry in SERVICES}, **(env or {})}
+        located = {entry.url_variable: urls.get(entry.name, urls["market_data"]) for entry in SERVICES}
+        env = {**located, **(env or {})}
     else:
-        args, env = ["-m", "benchmarks.references", name, "--port", str(port), "--services", services_url], {}
+        given = [f"--service={service}={url}" for service, url in urls.items()]
+        args = ["-m", "benchmarks.references", name, "--port", str(port), "--services", services.url, *given]
+        env = {}
     with process(args, env) as child:
         url = f"http://127.0.0.1:{port}"
         await wait_healthy(url)
@@ -81,10 +91,10 @@ async def target(name: str, services_url: str, env: dict[str, str] | None = None
 
 @asynccontextmanager
 async def targets(
-    names: tuple[str, ...], services_url: str, env: dict[str, str] | None = None
+    names: tuple[str, ...], services: Served, env: dict[str, str] | None = None
 ) -> AsyncIterator[dict[str, Served]]:
     async with AsyncExitStack() as stack:
-        yield {name: await stack.enter_async_context(target(name, services_url, env)) for name in names}
+        yield {name: await stack.enter_async_context(target(name, services, env)) for name in names}
 
 
 # --- the clients -----------------------------------------------------------------------------------
@@ -163,7 +173,7 @@ NO_CACHE = {"CACHE__ENABLED": "false"}
 
 async def cost(days: int = TRADING_DAYS, requests: int = 1200, clients: int = 16) -> list[str]:
     body = orjson.dumps(backtest_request(days))
-    async with services(days) as running, targets(TARGETS, running.url, NO_CACHE) as servers:
+    async with services(days) as running, targets(TARGETS, running, NO_CACHE) as servers:
         measured = await interleaved(servers, body, requests, clients)
     ours = measured[ORCHESTRATOR]
     lines = [
@@ -194,7 +204,7 @@ async def latency(
         f"is {ideal_ms:.0f} ms",
         f"   {'server':<14}{'clients':>8}{'p50 ms':>9}{'p99 ms':>9}{'p50 - floor':>13}{'p99 - floor':>13}",
     ]
-    async with services(delay_s=delay_s) as running, targets(TARGETS, running.url, NO_CACHE) as servers:
+    async with services(delay_s=delay_s) as running, targets(TARGETS, running, NO_CACHE) as servers:
         for count in clients:
             measured = await interleaved(servers, body, requests, count)
             floor = measured[FLOOR]
@@ -236,7 +246,7 @@ async def scale(backtests: int = 1000, delay_s: float = 1.0) -> list[str]:
     )
     async with services(delay_s=delay_s) as running:
         for label, name, env in runs:
-            async with target(name, running.url, {**SCALE_ENV, **env}) as served:
+            async with target(name, running, {**SCALE_ENV, **env}) as served:
                 await closed_loop(served, orjson.dumps(backtest_request(days=252)), 8, 8, Measured())  # warm
                 before, measured = rss_mb(served.pid), Measured()
                 await closed_loop(served, bodies, backtests, backtests, measured)
@@ -259,7 +269,7 @@ async def cache(identical: int = 20, requests: int = 1200, clients: int = 16) ->
         }
     )
     varied = [orjson.dumps(backtest_request(threshold=-0.01 - i / 1000)) for i in range(50)]
-    async with services() as running, target(ORCHESTRATOR, running.url) as served:
+    async with services() as running, target(ORCHESTRATOR, running) as served:
         await closed_loop(served, first, 1, 1, Measured())
         before = await calls_made(running.url)
         await closed_loop(served, repeat, 1, 1, Measured())
@@ -268,7 +278,7 @@ async def cache(identical: int = 20, requests: int = 1200, clients: int = 16) ->
         after_burst = await calls_made(running.url)
         measured = Measured()
         await closed_loop(served, varied, requests, clients, measured)
-    async with services() as running, target(FLOOR, running.url) as served:
+    async with services() as running, target(FLOOR, running) as served:
         floor = Measured()
         await closed_loop(served, varied, requests, clients, floor)
     return [
