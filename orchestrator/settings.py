@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from orchestrator.cache.store import CacheConfig
 from orchestrator.limits import EdgeConfig, RequestLimits
 from orchestrator.registry import BY_NAME, ORCHESTRATOR_PORT, SERVICES
+from orchestrator.research.config import CompareConfig, SweepConfig
 from orchestrator.resilience.breaker import BreakerConfig
 from orchestrator.resilience.budget import RetryBudgetConfig
 from orchestrator.resilience.latency import HedgeConfig
@@ -89,6 +90,8 @@ class Settings(_ServiceSettings):  # type: ignore[misc, valid-type]
     admission: AdmissionConfig = AdmissionConfig()
     drain: DrainConfig = DrainConfig()
     cache: CacheConfig = CacheConfig()
+    sweep: SweepConfig = SweepConfig()
+    compare: CompareConfig = CompareConfig()
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -8,7 +8,7 @@ per-subscription costs, which made up most of what a backtest cost.
 from streams.from_coroutine import from_coroutine
 from streams.hedge import hedge
 from streams.join import join_named
-from streams.lean import defer, throw
+from streams.lean import defer, just, throw
 from streams.lifecycle import observe_lifecycle
 from streams.map_error import map_error
 from streams.map_value import map_value
@@ -23,6 +23,7 @@ __all__ = [
     "from_coroutine",
     "hedge",
     "join_named",
+    "just",
     "map_error",
     "map_value",
     "observe_lifecycle",

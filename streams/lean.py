@@ -225,6 +225,19 @@ def throw(error: Exception) -> Observable[Any]:
     return LeanObservable(subscribe)
 
 
+def just(value: T) -> Observable[T]:
+    """``value`` at once, then the end: a value already in hand, where a call would otherwise be."""
+
+    def subscribe(
+        observer: abc.ObserverBase[T], _scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        observer.on_next(value)
+        observer.on_completed()
+        return NOTHING
+
+    return LeanObservable(subscribe)
+
+
 # --- time ------------------------------------------------------------------------------------------
 
 

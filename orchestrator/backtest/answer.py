@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.backtest.fingerprint import fingerprint, of_market
 from orchestrator.backtest.triggers import trigger_sentence
 from orchestrator.schemas.downstream import Dividends, Metrics, Prices, Scores, Signals, Simulation
 from orchestrator.schemas.requests import BacktestRequest
@@ -64,6 +65,7 @@ def assemble_answer(
         "frequency": market.frequency,
         "data_points": gathered.prices.count,
         "use_test_data": request.use_test_data,
+        "fingerprint": fingerprint(request, of_market(gathered.prices, gathered.dividends)),
     }
     if gathered.prices.metadata is not None:
         metadata["data_source"] = gathered.prices.metadata

@@ -12,6 +12,9 @@ Prices and dividends start at once; each strategy call starts as soon as prices 
 not wait for dividends); each simulation when its signals and the dividends are in; metrics when
 both simulations are in. Shared results are fetched once (``share_replay``). The whole graph runs
 under the overall deadline, and disposing it (a client that went away) cancels every call in flight.
+
+Backtests over the same market can share its part of the graph (:class:`Market`: prices, dividends
+and the baseline run), which a sweep or a comparison builds once and passes to each backtest.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from reactivex import Observable
 from orchestrator.backtest.answer import Document, Gathered, StrategyRun, assemble_answer
 from orchestrator.backtest.calls import CallTracker
 from orchestrator.cache.calls import CallCache
-from orchestrator.clients.context import CallContext
+from orchestrator.clients.context import CallContext, CallStats
 from orchestrator.clients.downstream import Downstream
 from orchestrator.clients.service import ServiceClient
 from orchestrator.errors import CircuitOpen, InsufficientData, ServiceTimeout
@@ -50,18 +53,54 @@ class Backtester:
     risk_free_rate_annual: float
     cache: CallCache = field(default_factory=CallCache.disabled)
 
-    def context(self, request_id: str, budget_s: float | None = None) -> CallContext:
-        """What the calls of one backtest share: its id and its deadline, never later than ours."""
+    def context(
+        self, request_id: str, budget_s: float | None = None, stats: CallStats | None = None
+    ) -> CallContext:
+        """What the calls of one backtest share: its id and its deadline, never later than ours;
+        and ``stats``, where several backtests count what their calls went through together."""
         budget = self.deadline_s if budget_s is None else min(budget_s, self.deadline_s)
-        return CallContext(request_id, Deadline(budget, clock_of(self.downstream.scheduler)))
+        return CallContext(
+            request_id, Deadline(budget, clock_of(self.downstream.scheduler)), stats or CallStats()
+        )
+
+    def market(self, request: BacktestRequest, tracker: CallTracker, context: CallContext) -> Market:
+        """The request's market data and baseline run, cold, each fetched or run once however many
+        backtests consume them (and kept by the cache, when it is on)."""
+        return _MarketCalls(self.downstream, request, tracker, context, self.cache).market()
+
+    def market_on(
+        self,
+        request: BacktestRequest,
+        prices: Observable[Prices],
+        dividends: Observable[Dividends],
+        tracker: CallTracker,
+        context: CallContext,
+    ) -> Market:
+        """A market on data already in hand (``just``: a window cut from a longer fetch) or already
+        fetched for another baseline: only the request's baseline run is made, once."""
+        baseline = strategy_run(
+            self.downstream, prices, dividends, tracker, context,
+            "baseline", BASELINE_STRATEGY, {}, baseline_portfolio(request),
+        )  # fmt: skip
+        return Market(prices, dividends, baseline.pipe(share_replay()))
 
     def graph(
-        self, request: BacktestRequest, tracker: CallTracker, context: CallContext
+        self,
+        request: BacktestRequest,
+        tracker: CallTracker,
+        context: CallContext,
+        market: Market | None = None,
+        name: str = "active",
     ) -> Observable[Document]:
         """The cold graph of one backtest: nothing is called until it is subscribed, and then
-        nothing at all if a service it needs is known to be failing (its circuit is open)."""
+        nothing at all if a service it needs is known to be failing (its circuit is open).
+
+        ``market`` is the part it shares with other backtests, made here when not given; ``name``
+        names its own calls (``signals.<name>``, ``simulate.<name>``; ``metrics`` unless
+        ``metrics.<name>`` when several backtests share one tracker)."""
+        market = market or self.market(request, tracker, context)
         calls = _BacktestCalls(
-            self.downstream, request, tracker, context, self.risk_free_rate_annual, self.cache
+            self.downstream, request, tracker, context, self.risk_free_rate_annual, market, name
         )
         joined = join_named(
             prices=calls.prices, dividends=calls.dividends, active=calls.active, baseline=calls.baseline
@@ -92,12 +131,21 @@ class Backtester:
         return defer(start)
 
 
-class _BacktestCalls:
-    """The tracked calls of one backtest, in the order a reader of the graph meets them.
+@dataclass(frozen=True, slots=True)
+class Market:
+    """The part of the graph that backtests over the same market share: each is made once, for
+    every backtest that consumes it."""
+
+    prices: Observable[Prices]
+    dividends: Observable[Dividends]
+    baseline: Observable[StrategyRun]
+
+
+class _MarketCalls:
+    """The tracked calls of one market: prices and dividends, and the buy-and-hold baseline run.
 
     Each call is tracked when the graph is built, not when it starts, so the tracker knows every
-    call (and how many there are) before the first one runs. Prices and dividends are shared: each
-    is fetched once, whoever consumes it.
+    call (and how many there are) before the first one runs.
     """
 
     def __init__(
@@ -106,18 +154,19 @@ class _BacktestCalls:
         request: BacktestRequest,
         tracker: CallTracker,
         context: CallContext,
-        risk_free_rate_annual: float,
         cache: CallCache,
     ) -> None:
-        self.services, self.risk_free_rate_annual = services, risk_free_rate_annual
-        self.request, self.tracker, self.context, self.cache = request, tracker, context, cache
-        self.market = market = services.test_data if request.use_test_data else services.market_data
-        source, market_params = market.service.name, request.market_params
+        self.services, self.request, self.tracker, self.context = services, request, tracker, context
+        self.cache = cache
+        self.source = services.test_data if request.use_test_data else services.market_data
+
+    def market(self) -> Market:
+        source, market_params, tracker = self.source.service.name, self.request.market_params, self.tracker
         # What the market data depend on; the baseline also on its own parameters.
-        self.market_key = (source, *market_params.model_dump().values())
-        self.prices: Observable[Prices] = self._kept(
-            ("prices", *self.market_key),
-            market.prices(market_params, context).pipe(
+        market_key = (source, *market_params.model_dump().values())
+        prices = self._kept(
+            ("prices", *market_key),
+            self.source.prices(market_params, self.context).pipe(
                 tracker.track("market_data.prices", source, _price_facts), map_value(_require_prices)
             ),
             {"market_data.prices": _price_facts},
@@ -129,22 +178,31 @@ class _BacktestCalls:
             market_params.start_date,
             market_params.end_date,
         )
-        self.dividends: Observable[Dividends] = self._kept(
+        dividends = self._kept(
             dividends_key,
-            market.dividends(market_params, context).pipe(
+            self.source.dividends(market_params, self.context).pipe(
                 tracker.track("market_data.dividends", source, _dividend_facts)
             ),
             {"market_data.dividends": _dividend_facts},
         ).pipe(share_replay())
-        strategy = request.strategy_params
-        self.active = self._run("active", strategy.strategy_type, strategy.config, request.portfolio_params)
-        baseline = baseline_portfolio(request)
-        self.baseline = self._kept(
-            ("baseline", *self.market_key, baseline.initial_capital, baseline.reinvest_dividends),
-            self._run("baseline", BASELINE_STRATEGY, {}, baseline),
+        baseline = baseline_portfolio(self.request)
+        run = strategy_run(
+            self.services,
+            prices,
+            dividends,
+            tracker,
+            self.context,
+            "baseline",
+            BASELINE_STRATEGY,
+            {},
+            baseline,
+        )
+        kept_run = self._kept(
+            ("baseline", *market_key, baseline.initial_capital, baseline.reinvest_dividends),
+            run,
             {"signals.baseline": _run_signal_facts, "simulate.baseline": _run_trade_facts},
         )
-        self._track_metrics = tracker.track("metrics", self.services.metrics.service.name)
+        return Market(prices, dividends, kept_run.pipe(share_replay()))
 
     def _kept(self, key: tuple[Any, ...], load: Observable[T], facts: dict[str, Facts[T]]) -> Observable[T]:
         """``load``, unless the cache has its answer or an identical call is in flight; ``facts``
@@ -165,30 +223,72 @@ class _BacktestCalls:
             shared=shared,
         )
 
-    def _run(
-        self, name: str, strategy_type: str, config: dict[str, Any], params: PortfolioParams
-    ) -> Observable[StrategyRun]:
-        """Signals as soon as prices are in; the simulation once signals, prices and dividends are."""
-        strategy, portfolio, context = self.services.strategy, self.services.portfolio, self.context
-        track_signals = self.tracker.track(
-            f"signals.{name}", strategy.service.name, lambda s: {"signals": len(s.items)}
+
+def strategy_run(
+    services: Downstream,
+    prices: Observable[Prices],
+    dividends: Observable[Dividends],
+    tracker: CallTracker,
+    context: CallContext,
+    name: str,
+    strategy_type: str,
+    config: dict[str, Any],
+    params: PortfolioParams,
+) -> Observable[StrategyRun]:
+    """Signals as soon as prices are in; the simulation once signals, prices and dividends are."""
+    strategy, portfolio = services.strategy, services.portfolio
+    track_signals = tracker.track(
+        f"signals.{name}", strategy.service.name, lambda s: {"signals": len(s.items)}
+    )
+    track_simulation = tracker.track(
+        f"simulate.{name}", portfolio.service.name, lambda s: {"trades": len(s.trades)}
+    )
+    signals = prices.pipe(
+        then(lambda p: strategy.signals(strategy_type, config, p, context).pipe(track_signals)),
+        share_replay(),
+    )
+    simulation = zip_values(signals, prices, dividends).pipe(
+        then(lambda spd: portfolio.simulate(params, *spd, context).pipe(track_simulation)),
+    )
+    return zip_values(signals, simulation).pipe(map_value(lambda pair: StrategyRun(*pair)))
+
+
+class _BacktestCalls:
+    """The calls of one backtest on its market: its own strategy run, then metrics over both runs."""
+
+    def __init__(
+        self,
+        services: Downstream,
+        request: BacktestRequest,
+        tracker: CallTracker,
+        context: CallContext,
+        risk_free_rate_annual: float,
+        market: Market,
+        name: str,
+    ) -> None:
+        self.services, self.risk_free_rate_annual = services, risk_free_rate_annual
+        self.request, self.context = request, context
+        self.prices, self.dividends, self.baseline = market.prices, market.dividends, market.baseline
+        strategy = request.strategy_params
+        self.active = strategy_run(
+            services,
+            market.prices,
+            market.dividends,
+            tracker,
+            context,
+            name,
+            strategy.strategy_type,
+            strategy.config,
+            request.portfolio_params,
         )
-        track_simulation = self.tracker.track(
-            f"simulate.{name}", portfolio.service.name, lambda s: {"trades": len(s.trades)}
-        )
-        signals = self.prices.pipe(
-            then(lambda p: strategy.signals(strategy_type, config, p, context).pipe(track_signals)),
-            share_replay(),
-        )
-        simulation = zip_values(signals, self.prices, self.dividends).pipe(
-            then(lambda spd: portfolio.simulate(params, *spd, context).pipe(track_simulation)),
-        )
-        return zip_values(signals, simulation).pipe(map_value(lambda pair: StrategyRun(*pair)))
+        self.market_service = services.test_data if request.use_test_data else services.market_data
+        metrics_call = "metrics" if name == "active" else f"metrics.{name}"
+        self._track_metrics = tracker.track(metrics_call, services.metrics.service.name)
 
     def services_needed(self) -> list[ServiceClient]:
         services = self.services
         return [
-            self.market.service,
+            self.market_service.service,
             services.strategy.service,
             services.portfolio.service,
             services.metrics.service,

@@ -14,6 +14,7 @@ reports as a 502 with the first problem found.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -127,6 +128,8 @@ class Prices:
     metadata: dict[str, Any] | None
     body: bytes
     nbytes: int
+    #: A hash of the points, for the answer's fingerprint.
+    digest: str
 
     def bars(self) -> list[dict[str, Any]]:
         """Every bar as the service sent it (extra fields kept), missing optional fields null."""
@@ -139,7 +142,14 @@ _BAR_FIELDS = dict.fromkeys(("date", "open", "high", "low", "close", "adjusted_c
 def _points(data: _PointsData, body: bytes) -> Prices:
     """Every bar has its adjusted close: the points are the bars as read, encoded back at once."""
     points = _ENCODE(data.prices)
-    return Prices(len(data.prices), orjson.Fragment(points), data.metadata, body, len(body) + len(points))
+    return Prices(
+        len(data.prices),
+        orjson.Fragment(points),
+        data.metadata,
+        body,
+        len(body) + len(points),
+        _digest(points),
+    )
 
 
 def _prices(data: _PricesData, body: bytes) -> Prices:
@@ -151,7 +161,13 @@ def _prices(data: _PricesData, body: bytes) -> Prices:
             raise OutsideContract(f"prices.{index}: neither adjusted_close nor close")
         points.append({"date": bar.date, "adjusted_close": price})
     encoded = orjson.dumps(points)
-    return Prices(len(points), orjson.Fragment(encoded), data.metadata, body, len(body) + len(encoded))
+    return Prices(
+        len(points), orjson.Fragment(encoded), data.metadata, body, len(body) + len(encoded), _digest(encoded)
+    )
+
+
+def _digest(encoded: bytes) -> str:
+    return hashlib.sha256(encoded).hexdigest()
 
 
 class _Dividend(Struct):
@@ -172,6 +188,7 @@ class Dividends:
     items: list[dict[str, Any]]
     dividend_data: orjson.Fragment
     nbytes: int
+    digest: str
 
 
 #: Made once: msgspec inspects a type anew for each new ``list[...]`` object.
@@ -183,7 +200,7 @@ def _dividends(data: _DividendsData, _body: bytes) -> Dividends:
     items = [{**item, "payment_date": item.get("payment_date")} for item in data.dividends]
     dividend_data = [{"ex_date": d.ex_date, "amount_per_share": d.amount_per_share} for d in checked]
     encoded = orjson.dumps(dividend_data)
-    return Dividends(items, orjson.Fragment(encoded), _HELD_AS_OBJECTS * len(encoded))
+    return Dividends(items, orjson.Fragment(encoded), _HELD_AS_OBJECTS * len(encoded), _digest(encoded))
 
 
 # --- strategy --------------------------------------------------------------------------------------
@@ -340,3 +357,26 @@ def problem(error: msgspec.ValidationError, prefix: str = "") -> str:
     path = path.replace("[", ".").replace("]", "").lstrip(".")
     joined = ".".join(part for part in (prefix, path) if part)
     return f"{joined}: {what}"[:200] if joined else what[:200]
+
+
+# --- windows ---------------------------------------------------------------------------------------
+
+
+def bar_dates(prices: Prices) -> list[str]:
+    return [bar["date"] for bar in orjson.loads(prices.body)["data"]["prices"]]
+
+
+def prices_window(prices: Prices, first: int, stop: int) -> Prices:
+    """Bars ``first`` to ``stop`` (excluded) of ``prices``, read as if the service had answered
+    only those: a window of a longer fetch is what a fetch of the window gives."""
+    data = orjson.loads(prices.body)["data"]
+    data["prices"] = data["prices"][first:stop]
+    if isinstance(data.get("metadata"), dict) and "data_points" in data["metadata"]:
+        data["metadata"]["data_points"] = len(data["prices"])
+    return PRICES.read(orjson.dumps({"success": True, "data": data}), 200)
+
+
+def dividends_window(dividends: Dividends, start_date: str, end_date: str) -> Dividends:
+    """The dividends whose ex-date falls in ``[start_date, end_date]``."""
+    items = [item for item in dividends.items if start_date <= item["ex_date"] <= end_date]
+    return DIVIDENDS.read(orjson.dumps({"success": True, "data": {"dividends": items}}), 200)

@@ -102,6 +102,13 @@ class Comparison(_Answer):
     reduced_drawdown_pct: float | None
 
 
+class Fingerprint(_Answer):
+    """Hashes of what the answer was computed from (docs/api.md#fingerprint)."""
+
+    request: str
+    market_data: str
+
+
 class Metadata(_Answer):
     ticker: str
     start_date: str
@@ -113,6 +120,7 @@ class Metadata(_Answer):
     frequency: str
     data_points: int
     use_test_data: bool
+    fingerprint: Fingerprint
     # the market-data service's own metadata (provider, synthetic or not), when it gives one
     data_source: dict[str, Any] | None = Field(default=None, exclude_if=lambda value: value is None)
 

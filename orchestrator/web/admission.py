@@ -25,8 +25,8 @@ from orchestrator.web.middlewares import LOG_FIELDS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-#: The routes that run backtests, by canonical path.
-ADMITTED = frozenset({"/api/backtest"})
+#: The routes that run backtests, by canonical path (a sweep takes more slots as it runs).
+ADMITTED = frozenset({"/api/backtest", "/api/sweep", "/api/compare"})
 
 
 @web.middleware

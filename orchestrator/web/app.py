@@ -22,7 +22,7 @@ from orchestrator.web import protocol
 from orchestrator.web.admission import admission, drain
 from orchestrator.web.keys import ADMISSION, BACKTESTER, HEALTH_TRANSPORT, HTTP_SESSIONS, SETTINGS
 from orchestrator.web.middlewares import add_request_id_header, error_envelopes, request_context
-from orchestrator.web.routes import backtest, health, page
+from orchestrator.web.routes import backtest, compare, health, page, sweep
 
 #: Connections for health checks, apart from the services' pools so that a busy pool cannot slow them.
 HEALTH_POOL_SIZE = 10
@@ -44,6 +44,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.on_response_prepare.append(quiet_server_header)
     app.on_shutdown.append(drain)
     app.add_routes(backtest.routes)
+    app.add_routes(sweep.routes)
+    app.add_routes(compare.routes)
     app.add_routes(health.routes)
     app.add_routes(page.routes)
     allow_cors(app, settings.cors_origins)

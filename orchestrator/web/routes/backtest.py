@@ -1,4 +1,4 @@
-"""``POST /api/backtest``: answered as one JSON document, or streamed as Server-Sent Events."""
+"""``POST /api/backtest``: answered as one JSON document, streamed as Server-Sent Events, or as CSV."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from aiohttp import web
 from orchestrator.backtest.calls import CallTracker
 from orchestrator.errors import InvalidRequest
 from orchestrator.schemas.requests import parse_backtest
+from orchestrator.web.csv_export import csv_response, table_of, wants_csv
 from orchestrator.web.event_stream import stream_backtest, wants_event_stream
 from orchestrator.web.json_http import dump, json_response, read_json
 from orchestrator.web.keys import ADMISSION, BACKTESTER, SETTINGS
@@ -14,6 +15,8 @@ from orchestrator.web.middlewares import LOG_FIELDS, REQUEST_ID
 
 routes = web.RouteTableDef()
 
+#: The tables a backtest exports as CSV, the default first.
+BACKTEST_TABLES = ("time_series", "trades")
 #: A caller may give the backtest less time than the configured deadline, in milliseconds.
 TIMEOUT_HEADER = "X-Request-Timeout-Ms"
 
@@ -22,6 +25,7 @@ TIMEOUT_HEADER = "X-Request-Timeout-Ms"
 async def post_backtest(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     budget_s = requested_budget_s(request)
+    table = table_of(request, BACKTEST_TABLES) if wants_csv(request) else None
     document = await read_json(request, settings.edge, settings.request_limits)
     backtest = parse_backtest(document, settings.request_limits)
     backtester, tracker = request.app[BACKTESTER], CallTracker()
@@ -34,6 +38,8 @@ async def post_backtest(request: web.Request) -> web.StreamResponse:
     )
     graph = request.app[ADMISSION].abortable(backtester.graph(backtest, tracker, context))
     try:
+        if table is not None:
+            return csv_response(await graph, table, f"backtest-{backtest.market_params.ticker}")
         if wants_event_stream(request):
             return await stream_backtest(request, graph, tracker)
         # Awaiting subscribes; if this handler is cancelled (the client left) the graph is disposed.
