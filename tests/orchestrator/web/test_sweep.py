@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from typing import Any
 
 from aioresponses import CallbackResult
 
+from orchestrator.web.keys import ADMISSION
 from tests import fakes, sse
 from tests.orchestrator.conftest import STRATEGY, answer_every_call, answer_instead
 
@@ -160,3 +162,23 @@ async def test_a_sweep_runs_several_combinations_at_once_up_to_its_concurrency(s
     starts = sorted(log.started["/calculate"])
     assert starts[2] - starts[0] < 0.3  # three ran together
     assert starts[3] - starts[0] >= 0.45  # the fourth waited for one of them to end
+
+
+async def test_a_busy_server_runs_a_sweep_on_its_own_slot_one_at_a_time(start):
+    fixed = {"min_limit": 1, "max_limit": 1, "initial_limit": 1}
+    client, log = await start({"/calculate": 0.1}, admission=fixed, sweep={"concurrency": 4}, **NO_CACHE)
+    response = await client.post("/api/sweep", json=sweep_request())
+    starts = sorted(log.started["/calculate"])
+    assert response.status == 200
+    assert all(later - earlier >= 0.09 for earlier, later in itertools.pairwise(starts))
+
+
+async def test_each_further_combination_in_flight_takes_an_admission_slot(start):
+    client, log = await start({"/calculate": 0.3}, sweep={"concurrency": 3}, **NO_CACHE)
+    admission = client.server.app[ADMISSION]
+    sweeping = asyncio.ensure_future(client.post("/api/sweep", json=sweep_request()))
+    while len(log.started.get("/calculate", [])) < 3:  # noqa: ASYNC110 - the fakes' log has no event for it
+        await asyncio.sleep(0.01)
+    assert admission.limit.in_flight == 3  # the sweep's own and two more
+    await sweeping
+    assert admission.limit.in_flight == 0
