@@ -1,4 +1,5 @@
-"""The CLI's side of the streamed ``POST /api/backtest``: an SSE parser and the exchange itself.
+"""The CLI's side of the streamed POSTs (``/api/backtest``, ``/api/sweep``, ``/api/compare``): an SSE
+parser and the exchange itself.
 
 The parser is hand-written on purpose: aiohttp-sse only *serves* events, and there is no well-kept
 SSE client for aiohttp (the browser's EventSource cannot POST, and the Python client packages are
@@ -10,7 +11,7 @@ its buffer limit, and a ``result`` event carries a whole backtest answer on one 
 
 :func:`fetch` turns every way the exchange can end into a result or a :class:`Failed` with the
 message to show and the exit code: 1 when the orchestrator answered with an error, 2 when there was
-no usable answer.
+no usable answer. :func:`fetch_csv` does the same for the CSV export.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +28,7 @@ import aiohttp
 
 # A lone CR at the very end of the buffer may be the first half of a CRLF split across chunks.
 _LINE_END = re.compile(r"\r\n|\r(?!\Z)|\n")
-OnProgress = Callable[[dict[str, Any]], None]  # told each progress event
+OnEvent = Callable[[dict[str, Any]], None]  # told the data of each event of one name
 HINT = "is the orchestrator running? try `orchestrator dev` (or point --url / $ORCHESTRATOR_URL at it)"
 
 
@@ -111,19 +113,52 @@ class Failed(Exception):
 
 
 async def fetch(
-    url: str, body: dict[str, Any], timeout_s: float, on_progress: OnProgress
+    url: str,
+    body: dict[str, Any],
+    timeout_s: float,
+    on_event: Mapping[str, OnEvent],
+    *,
+    path: str = "/api/backtest",
+    final: str = "result",
 ) -> tuple[str, dict]:
-    """POST the backtest; the answer's raw text and decoded body, or :class:`Failed`."""
-    endpoint = url.rstrip("/") + "/api/backtest"
+    """POST ``body`` to ``path`` as a stream; the ``final`` event's raw text and decoded body, or
+    :class:`Failed`. Every other event whose name ``on_event`` has is handed to its handler as it
+    arrives; events of other names are ignored."""
+    async with _posted(url, path, body, timeout_s, {"Accept": "text/event-stream"}) as response:
+        if response.content_type == "text/event-stream":
+            return await _read_stream(response, on_event, final)
+        # Validation errors (and servers that do not stream) answer plain JSON.
+        return _read_answer(response.status, await response.text())
+
+
+async def fetch_csv(url: str, path: str, body: dict[str, Any], timeout_s: float) -> str:
+    """POST ``body`` to ``path`` asking for CSV (``?format=csv``); the CSV text, or :class:`Failed`."""
+    headers = {"Accept": "text/csv"}
+    async with _posted(url, path, body, timeout_s, headers, {"format": "csv"}) as response:
+        text = await response.text()
+        if 200 <= response.status < 300 and response.content_type == "text/csv":
+            return text
+        _read_answer(response.status, text)  # errors are still the JSON envelope: this raises them
+        raise Failed(f"HTTP {response.status}: asked for CSV, got {response.content_type}", 2)
+
+
+@asynccontextmanager
+async def _posted(
+    url: str,
+    path: str,
+    body: dict[str, Any],
+    timeout_s: float,
+    headers: dict[str, str],
+    params: dict[str, str] | None = None,
+) -> AsyncIterator[aiohttp.ClientResponse]:
+    """The response to the POST, while it is read; whatever goes wrong on the way is :class:`Failed`."""
+    endpoint = url.rstrip("/") + path
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session,
-            session.post(endpoint, json=body, headers={"Accept": "text/event-stream"}) as response,
+            session.post(endpoint, json=body, headers=headers, params=params) as response,
         ):
-            if response.content_type == "text/event-stream":
-                return await _read_stream(response, on_progress)
-            # Validation errors (and servers that do not stream) answer plain JSON.
-            return _read_answer(response.status, await response.text())
+            yield response
     except aiohttp.ClientConnectorError as error:
         raise Failed(f"cannot connect to the orchestrator at {url}: {error}\n{HINT}", 2) from None
     except TimeoutError:
@@ -134,15 +169,17 @@ async def fetch(
         raise Failed(f"lost the connection to {url}: {error or type(error).__name__}", 2) from None
 
 
-async def _read_stream(response: aiohttp.ClientResponse, on_progress: OnProgress) -> tuple[str, dict]:
+async def _read_stream(
+    response: aiohttp.ClientResponse, on_event: Mapping[str, OnEvent], final: str
+) -> tuple[str, dict]:
     async for event in iter_events(response.content):
-        if event.event == "progress":
-            on_progress(_decode(event.data))
-        elif event.event == "result":
+        if event.event == final:
             return event.data, _decode(event.data)
-        elif event.event == "error":
+        if event.event == "error":
             raise Failed(describe_error(_decode(event.data)), 1)
-    raise Failed("the stream ended without a result (did the orchestrator stop?)", 2)
+        if (handler := on_event.get(event.event)) is not None:
+            handler(_decode(event.data))
+    raise Failed(f"the stream ended without a {final} (did the orchestrator stop?)", 2)
 
 
 def _read_answer(status: int, text: str) -> tuple[str, dict]:

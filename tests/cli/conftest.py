@@ -1,8 +1,11 @@
-"""A fake orchestrator for the CLI: ``POST /api/backtest`` answers a canned script on a loopback port."""
+"""A fake orchestrator for the CLI: ``POST /api/backtest`` (and ``/api/sweep``, ``/api/compare``) answers a
+canned script on a loopback port."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import io
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -11,8 +14,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp_sse import sse_response
+from rich.console import Console
 
+from orchestrator.registry import SERVICES
+from orchestrator.settings import Settings
+from orchestrator.web.app import create_app
 from tests.fakes import CALLS
+from tests.loopback import fake_services
 
 FACTS = {
     "market_data.prices": {"prices": 504},
@@ -92,16 +100,19 @@ class Fake:
 
     steps: list[Step] = field(default_factory=lambda: [*progress_steps(), result_step()])
     answer: tuple[int, str] | None = None  # (status, JSON text) answered instead of a stream
+    content_type: str = "application/json"  # of that answer
     stall_s: float = 0.0  # sleep before answering, to try timeouts
     bodies: list[Any] = field(default_factory=list)
+    asked: list[tuple[str, str]] = field(default_factory=list)  # (path and query, Accept) of each request
     url: str = ""
 
     async def backtest(self, request: web.Request) -> web.StreamResponse:
         self.bodies.append(await request.json())
+        self.asked.append((request.path_qs, request.headers.get("Accept", "")))
         await asyncio.sleep(self.stall_s)
         if self.answer is not None:
             status, text = self.answer
-            return web.Response(status=status, text=text, content_type="application/json")
+            return web.Response(status=status, text=text, content_type=self.content_type)
         async with sse_response(request, allow_all_methods=True) as response:  # it allows GET only by default
             for number, (event, data) in enumerate(self.steps, 1):
                 if event == "comment":
@@ -130,9 +141,36 @@ def orchestrator(aiohttp_server: Any) -> Callable[..., Awaitable[Fake]]:
     async def start(**script: Any) -> Fake:
         fake = Fake(**script)
         app = web.Application()
-        app.router.add_post("/api/backtest", fake.backtest)
+        for route in ("/api/backtest", "/api/sweep", "/api/compare"):
+            app.router.add_post(route, fake.backtest)
         server = await aiohttp_server(app)
         fake.url = str(server.make_url("/"))
         return fake
 
     return start
+
+
+@pytest.fixture
+def platform(aiohttp_server: Any) -> Callable[..., Awaitable[str]]:
+    """Start the real orchestrator on a loopback port, the fake services behind it on another: its URL.
+
+    ``url = await platform()``; settings may be overridden by keyword."""
+
+    async def start(**settings: Any) -> str:
+        services = str((await aiohttp_server(fake_services())).make_url("")).rstrip("/")
+        urls = {entry.url_setting: services for entry in SERVICES}
+        server = await aiohttp_server(create_app(Settings(**urls, **settings)))
+        return str(server.make_url("/"))
+
+    return start
+
+
+async def run_command(
+    command: Callable[[argparse.Namespace, Console, Console], Awaitable[int]], args: argparse.Namespace
+) -> tuple[int, str, str]:
+    """A client command on this loop, its exit status and what it printed to stdout and to stderr.
+
+    Its own consoles, because the real orchestrator's logs go to the process's stdout."""
+    out, err = io.StringIO(), io.StringIO()
+    code = await command(args, Console(file=out, width=80), Console(file=err, width=80))
+    return code, out.getvalue(), err.getvalue()
