@@ -11,14 +11,11 @@ services (an error mid-stream) and delivers events in awkward chunks.
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from orchestrator.settings import Settings
 from orchestrator.web.app import create_app
@@ -29,16 +26,6 @@ from tests.loopback import fake_services
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 RESULT_TIMEOUT_MS = 30_000
 
 #: Summary fields the page shows, and the decimals it shows them with.
@@ -53,35 +40,6 @@ SUMMARY = {
     "total_trades": 0,
 }
 COMPARISON = ("excess_return_pct", "excess_sharpe", "reduced_drawdown_pct")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not os.access(CHROMIUM, os.X_OK):
-        if os.environ.get("REQUIRE_BROWSER"):  # CI installs Chromium: a skip there would hide a failure
-            pytest.fail("REQUIRE_BROWSER is set but there is no Chromium at /usr/bin/chromium")
-        pytest.skip("no Chromium at /usr/bin/chromium: apt-get install chromium")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    yield tab
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[BackgroundServers]:
-    with BackgroundServers() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
