@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
-from benchmarks import graph_overhead, suite
+from benchmarks import graph_overhead, suite, sweep
 from benchmarks.loop_errors import LoopErrors
 from benchmarks.resilience import quiet_collector
 from benchmarks.tables import graph_table, header, loop_errors_lines
@@ -20,7 +20,9 @@ from orchestrator.logs import configure_logging
 
 DEFAULT_N = 4000
 QUICK_N = 1000
-PARTS = ("graph", *suite.SCENARIOS)
+#: The suite's scenarios, and the sweep's (``benchmarks/sweep.py``, on the suite's processes).
+SCENARIOS = {**suite.SCENARIOS, "sweep": sweep.sweep}
+PARTS = ("graph", *SCENARIOS)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -45,6 +47,7 @@ def quick(scenario: str) -> Callable[[], Awaitable[list[str]]]:
         "latency": lambda: suite.latency(requests=16),
         "scale": lambda: suite.scale(backtests=100),
         "cache": lambda: suite.cache(identical=5, requests=60),
+        "sweep": lambda: sweep.sweep(settings=20, large=100, rounds=3),
     }
     return small[scenario]
 
@@ -58,7 +61,7 @@ async def run(args: argparse.Namespace) -> LoopErrors:
         if part == "graph":
             lines = graph_table(await graph_overhead.measure(args.n))
         else:
-            lines = await (quick(part) if args.quick else suite.SCENARIOS[part])()
+            lines = await (quick(part) if args.quick else SCENARIOS[part])()
         print("", *lines, f"   ({time.perf_counter() - began:.0f} s)", sep="\n", flush=True)
     return errors
 

@@ -5,7 +5,10 @@ They answer with the realistic bodies of ``benchmarks/fixtures.py`` (serialized 
 ``--delay`` seconds if given, with ``--faults`` of the calls misbehaving (``services.chaos``), and
 with ``--huge`` megabytes for ``/prices`` if asked (a service that floods its caller).
 ``GET /stats`` says how many calls each path received and which faults were served, so that a
-benchmark can count the extra calls retries and hedges made. ``GET /health`` answers at once.
+benchmark can count the extra calls retries and hedges made. ``GET /in-flight`` says how many calls
+are being answered right now: a handler whose caller hung up is cancelled (``handler_cancellation``)
+and stops counting, so a benchmark sees when the orchestrator has let go of every call.
+``GET /health`` answers at once.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ def build(
     days: int = TRADING_DAYS,
 ) -> web.Application:
     calls: Counter[str] = Counter()
+    in_flight = 0
     chaos = Chaos(rate=faults, faults=mix, seed=seed, stall_s=stall_s)
 
     @web.middleware
@@ -79,6 +83,21 @@ def build(
             if delay_s:
                 await asyncio.sleep(delay_s)
         return await handler(request)
+
+    @web.middleware
+    async def count_in_flight(request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Every call from its arrival to its answer, or to its cancellation by a caller gone."""
+        nonlocal in_flight
+        if request.method != "POST":
+            return await handler(request)
+        in_flight += 1
+        try:
+            return await handler(request)
+        finally:
+            in_flight -= 1
+
+    async def in_flight_now(_request: web.Request) -> web.Response:
+        return web.json_response({"in_flight": in_flight})
 
     async def stats(_request: web.Request) -> web.Response:
         return web.json_response({"calls": calls, "faults": chaos.seen})
@@ -102,8 +121,10 @@ def build(
         return response
 
     app = fake_services(Payloads.build(days).encoded())
-    app.middlewares.extend([count_and_wait, chaos.middleware, flood])
-    app.add_routes([web.get("/stats", stats), web.get("/health", health)])
+    app.middlewares.extend([count_in_flight, count_and_wait, chaos.middleware, flood])
+    app.add_routes(
+        [web.get("/stats", stats), web.get("/in-flight", in_flight_now), web.get("/health", health)]
+    )
     return app
 
 
@@ -144,7 +165,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     tune_garbage_collection(Settings(_env_file=None).gc_thresholds)  # as the orchestrator does
     sockets = [_listening(port) for port in args.port]
-    web.run_app(app, sock=sockets, access_log=None, print=lambda *_: None, backlog=4096)
+    # A caller that hangs up cancels its handler (as the orchestrator's own server does): a call the
+    # orchestrator abandoned stops here at once, instead of sleeping out its delay.
+    web.run_app(
+        app,
+        sock=sockets,
+        access_log=None,
+        print=lambda *_: None,
+        backlog=4096,
+        handler_cancellation=True,
+    )
     return 0
 
 

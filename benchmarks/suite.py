@@ -72,8 +72,11 @@ async def services(days: int = TRADING_DAYS, delay_s: float = 0.0) -> AsyncItera
 
 
 @asynccontextmanager
-async def target(name: str, services: Served, env: dict[str, str] | None = None) -> AsyncIterator[Served]:
-    """The orchestrator (``orchestrator serve``, default settings but for ``env``) or a reference."""
+async def target(
+    name: str, services: Served, env: dict[str, str] | None = None, log_to: str | None = None
+) -> AsyncIterator[Served]:
+    """The orchestrator (``orchestrator serve``, default settings but for ``env``) or a reference;
+    its output (the orchestrator's log lines) to ``log_to`` if given."""
     port, urls = free_port(), services.urls or dict.fromkeys(SERVICE_NAMES, services.url)
     if name == ORCHESTRATOR:
         args = ["-m", "orchestrator", "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -83,7 +86,7 @@ async def target(name: str, services: Served, env: dict[str, str] | None = None)
         given = [f"--service={service}={url}" for service, url in urls.items()]
         args = ["-m", "benchmarks.references", name, "--port", str(port), "--services", services.url, *given]
         env = {}
-    with process(args, env) as child:
+    with process(args, env, log_to) as child:
         url = f"http://127.0.0.1:{port}"
         await wait_healthy(url)
         yield Served(name, url, child.pid)
@@ -283,8 +286,8 @@ async def cache(identical: int = 20, requests: int = 1200, clients: int = 16) ->
         await closed_loop(served, varied, requests, clients, floor)
     return [
         "cache: what the orchestrator's cache saves (default settings)",
-        f"   a repeat changing only the threshold calls   {_calls(after_repeat - before)}",
-        f"   {identical} identical backtests at once call        {_calls(after_burst - after_repeat)}",
+        f"   a repeat changing only the threshold calls   {call_counts(after_repeat - before)}",
+        f"   {identical} identical backtests at once call        {call_counts(after_burst - after_repeat)}",
         f"   {requests} backtests of one ticker, 50 thresholds, {clients} clients: CPU ms/backtest "
         f"{measured.cpu_ms:.2f} (floor {floor.cpu_ms:.2f}, ratio {measured.cpu_ms / floor.cpu_ms:.2f}x)",
     ]
@@ -295,7 +298,7 @@ async def calls_made(services_url: str) -> Counter[str]:
         return Counter((await answer.json())["calls"])
 
 
-def _calls(counts: Counter[str]) -> str:
+def call_counts(counts: Counter[str]) -> str:
     return ", ".join(
         f"{path} {counts[path]}" for path in ("/prices", "/dividends", "/signals", "/simulate", "/calculate")
     )

@@ -27,6 +27,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 #: The routes that run backtests, by canonical path (a sweep takes more slots as it runs).
 ADMITTED = frozenset({"/api/backtest", "/api/sweep", "/api/compare"})
+#: Whose duration teaches the limit a backtest's latency: not a sweep's, which lasts as long as its
+#: grid does; its combinations teach the limit their own (``research/sweep.py``).
+TIMED = frozenset({"/api/backtest", "/api/compare"})
 
 
 @web.middleware
@@ -51,9 +54,8 @@ async def admission(request: web.Request, handler: Handler) -> web.StreamRespons
         code = to_api_error(error).code
         raise
     finally:
-        gate.done(
-            time.monotonic() - began if code == "success" else None, dropped=code == ServiceTimeout.code
-        )
+        timed = code == "success" and route.canonical in TIMED
+        gate.done(time.monotonic() - began if timed else None, dropped=code == ServiceTimeout.code)
 
 
 async def drain(app: web.Application) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 
-from benchmarks import decoding, edges, resilience, suite
+from benchmarks import decoding, edges, resilience, suite, sweep
 from benchmarks.fixtures import Payloads
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +74,14 @@ async def test_the_cache_scenario_counts_the_calls_it_saves():
     lines = await suite.cache(identical=4, requests=20)
     assert "/prices 0, /dividends 0" in lines[1]  # the repeat
     assert "/prices 1, /dividends 1" in lines[2]  # the identical ones at once
+
+
+async def test_the_sweep_scenario_reports_each_target():
+    lines = await sweep.sweep(settings=10, large=40, rounds=1)
+    assert "/prices 1, /dividends 1, /signals 11, /simulate 11, /calculate 10" in lines[1]  # 3N+4
+    targets = [line.lstrip() for line in lines if line.lstrip()[:2] in ("1.", "2.", "3.", "4.", "5.")]
+    assert [line[:2] for line in targets] == ["1.", "2.", "3.", "4.", "5."]
+    assert all(line.endswith(("met", "NOT MET")) for line in targets)
 
 
 def test_every_way_of_decoding_reads_the_same_answers():

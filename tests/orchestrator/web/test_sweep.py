@@ -182,3 +182,12 @@ async def test_each_further_combination_in_flight_takes_an_admission_slot(start)
     assert admission.limit.in_flight == 3  # the sweep's own and two more
     await sweeping
     assert admission.limit.in_flight == 0
+
+
+async def test_a_sweeps_own_duration_is_not_taught_to_the_admission_limit(start, monkeypatch):
+    client, _ = await start(sweep={"concurrency": 1})
+    taught = []
+    admission = client.server.app[ADMISSION]
+    monkeypatch.setattr(admission, "done", lambda latency_s, dropped: taught.append(latency_s))
+    await client.post("/api/sweep", json=sweep_request())
+    assert taught == [None]
