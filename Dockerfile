@@ -1,18 +1,35 @@
 # One slim image for every role: the orchestrator by default, any reference service by command
-# (see docker-compose.yml). Runs as a non-root user.
-FROM python:3.11-slim AS build
+# (see docker-compose.yml). Runs as a non-root user, from a virtualenv in /opt/venv.
+#
+# Two build arguments, for machines that reach no image registry or no package index
+# (.ci/container uses both; docs/operations.md, "Container"):
+#   BASE_IMAGE  the Python 3.11 image both stages start from; a Debian with python3 and
+#               python3-venv will do (the virtualenv leaves its system Python alone)
+#   WHEELS      a directory of the build context holding a wheel of every dependency, and of
+#               setuptools and wheel to build this project: pip then reads nothing else.
+#               Empty by default: pip downloads them from the package index.
+ARG BASE_IMAGE=python:3.11-slim
+
+FROM ${BASE_IMAGE} AS build
+ARG WHEELS=
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+RUN python3 -m venv /opt/venv
 WORKDIR /src
 COPY setup.cfg pyproject.toml README.md ./
 COPY orchestrator ./orchestrator
 COPY streams ./streams
 COPY services ./services
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# A COPY needs a source: with WHEELS empty this copies pyproject.toml alone, which pip ignores.
+COPY ${WHEELS} pyproject.toml /wheels/
+RUN /opt/venv/bin/pip install ${WHEELS:+--no-index --find-links /wheels} .
 
-FROM python:3.11-slim
+FROM ${BASE_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOST=0.0.0.0 PORT=8011
+ENV PATH=/opt/venv/bin:$PATH
+# `orchestrator serve` runs this many worker processes under gunicorn (docs/operations.md)
+ENV WORKERS=2
 RUN useradd --create-home --uid 10001 app
-COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+COPY --from=build /opt/venv /opt/venv
 USER app
 EXPOSE 8011
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \

@@ -19,7 +19,7 @@ test-lowest: $(STAMP)
 	$(VENV)/bin/pip install --quiet "uv>=0.5"
 	$(VENV)/bin/uv venv --quiet --allow-existing --python $(VENV)/bin/python $(LOWEST)
 	$(VENV)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e ".[test]"
-	$(VENV)/bin/uv pip list --python $(LOWEST)/bin/python | grep -iE "^(aiohttp|pydantic|reactivex|structlog|rich|orjson|starlette|uvicorn|pytest)[- ]"
+	$(VENV)/bin/uv pip list --python $(LOWEST)/bin/python | grep -iE "^(aiohttp|pydantic|reactivex|structlog|rich|orjson|redis|starlette|uvicorn|pytest)[- ]"
 	$(LOWEST)/bin/pytest
 
 lint: $(STAMP)

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from orchestrator.cache.shared import RedisUrl
 from orchestrator.cache.store import CacheConfig
 from orchestrator.limits import EdgeConfig, RequestLimits
 from orchestrator.registry import BY_NAME, ORCHESTRATOR_PORT, SERVICES
@@ -22,6 +23,7 @@ from orchestrator.resilience.budget import RetryBudgetConfig
 from orchestrator.resilience.latency import HedgeConfig
 from orchestrator.resilience.limit import AdmissionConfig
 from orchestrator.resilience.retry import RetryConfig
+from orchestrator.tracing import TracingConfig
 
 Seconds = Annotated[float, Field(gt=0, le=3600)]
 Count = Annotated[int, Field(ge=0, le=10_000_000)]
@@ -56,6 +58,9 @@ class Settings(_ServiceSettings):  # type: ignore[misc, valid-type]
 
     host: str = "0.0.0.0"
     port: Annotated[int, Field(ge=1, le=65535)] = ORCHESTRATOR_PORT
+    #: Worker processes of ``orchestrator serve``: 1 serves in this process; more run under gunicorn
+    #: (``cli/workers.py``), each with its own cache, breakers and admission limit.
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
 
     #: The overall deadline of one backtest; a caller may ask for less with ``X-Request-Timeout-Ms``.
     backtest_deadline_s: Seconds = 30.0
@@ -90,8 +95,13 @@ class Settings(_ServiceSettings):  # type: ignore[misc, valid-type]
     admission: AdmissionConfig = AdmissionConfig()
     drain: DrainConfig = DrainConfig()
     cache: CacheConfig = CacheConfig()
+    #: Redis that replicas share market data through (``orchestrator/cache/shared.py``); unset: each
+    #: process keeps its own only. Unreachable: each falls back to its own, and tries again.
+    redis_url: RedisUrl = None
     sweep: SweepConfig = SweepConfig()
     compare: CompareConfig = CompareConfig()
+    #: ``TRACING__EXPORT``: ``off``, the only value (trace context is propagated and logged, not exported).
+    tracing: TracingConfig = TracingConfig()
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 import structlog
 from reactivex import Observable, abc
 
+from orchestrator import metrics
 from orchestrator.errors import ShuttingDown
 from orchestrator.resilience.limit import AdaptiveLimit, AdmissionConfig
 from streams.lean import LeanObservable, Slot
@@ -29,6 +30,7 @@ class Admission:
     def __init__(self, config: AdmissionConfig) -> None:
         self.config = config
         self.limit = AdaptiveLimit(config)
+        metrics.ADMISSION_LIMIT.set(self.limit.limit)
         self.draining = False
         self._stops: set[_Abortable[Any]] = set()
         self._idle: asyncio.Event | None = None

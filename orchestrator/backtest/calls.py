@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import structlog
 from reactivex import Observable
 
+from orchestrator import metrics
 from orchestrator.errors import to_api_error
 from streams import observe_lifecycle
 
@@ -60,17 +61,17 @@ class CallTracker:
 
         def succeeded(value: T) -> None:
             self.done += 1
-            self._emit(
-                call, "done", duration_ms=self._finish(call), **({"facts": facts(value)} if facts else {})
-            )
+            duration_ms = self._finish(call, "ok")
+            self._emit(call, "done", duration_ms=duration_ms, **({"facts": facts(value)} if facts else {}))
 
         def failed(error: Exception) -> None:
-            self._emit(call, "failed", duration_ms=self._finish(call), error=to_api_error(error).code)
+            code = to_api_error(error).code
+            self._emit(call, "failed", duration_ms=self._finish(call, code), error=code)
 
         def cancelled() -> None:
             # A join may dispose a call after its value but before its completion: that is no cancel.
             if call in self._running:
-                duration_ms = self._finish(call)
+                duration_ms = self._finish(call, "cancelled")
                 log.debug("downstream call cancelled", call=call, service=service, duration_ms=duration_ms)
 
         return observe_lifecycle(started, succeeded, failed, cancelled)
@@ -81,9 +82,12 @@ class CallTracker:
         self.done += 1
         self._emit(call, "cached", facts=facts, **({"coalesced": True} if coalesced else {}))
 
-    def _finish(self, call: str) -> float:
-        _service, began = self._running.pop(call)
-        self.durations_ms[call] = duration = round((self._clock() - began) * 1000, 1)
+    def _finish(self, call: str, outcome: str) -> float:
+        service, began = self._running.pop(call)
+        elapsed_s = self._clock() - began
+        metrics.CALLS.labels(service, outcome).inc()
+        metrics.CALL_SECONDS.labels(service).observe(elapsed_s)
+        self.durations_ms[call] = duration = round(elapsed_s * 1000, 1)
         return duration
 
     def _emit(self, call: str, state: str, **fields: Any) -> None:

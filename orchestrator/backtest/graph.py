@@ -27,7 +27,9 @@ from reactivex import Observable
 
 from orchestrator.backtest.answer import Document, Gathered, StrategyRun, assemble_answer
 from orchestrator.backtest.calls import CallTracker
+from orchestrator.cache import codecs
 from orchestrator.cache.calls import CallCache
+from orchestrator.cache.codecs import Codec
 from orchestrator.clients.context import CallContext, CallStats
 from orchestrator.clients.downstream import Downstream
 from orchestrator.clients.service import ServiceClient
@@ -36,6 +38,7 @@ from orchestrator.resilience.clock import clock_of
 from orchestrator.resilience.deadline import Deadline
 from orchestrator.schemas.downstream import Dividends, Prices
 from orchestrator.schemas.requests import BacktestRequest, PortfolioParams
+from orchestrator.tracing import TraceContext
 from streams import defer, join_named, map_value, share_replay, then, throw, timeout_after, zip_values
 
 BASELINE_STRATEGY = "buy_and_hold"
@@ -54,13 +57,21 @@ class Backtester:
     cache: CallCache = field(default_factory=CallCache.disabled)
 
     def context(
-        self, request_id: str, budget_s: float | None = None, stats: CallStats | None = None
+        self,
+        request_id: str,
+        budget_s: float | None = None,
+        stats: CallStats | None = None,
+        trace: TraceContext | None = None,
     ) -> CallContext:
         """What the calls of one backtest share: its id and its deadline, never later than ours;
-        and ``stats``, where several backtests count what their calls went through together."""
+        ``stats``, where several backtests count what their calls went through together; and the
+        request's ``trace``, each call a span of it (a new trace when none is given)."""
         budget = self.deadline_s if budget_s is None else min(budget_s, self.deadline_s)
         return CallContext(
-            request_id, Deadline(budget, clock_of(self.downstream.scheduler)), stats or CallStats()
+            request_id,
+            Deadline(budget, clock_of(self.downstream.scheduler)),
+            stats or CallStats(),
+            trace or TraceContext.start(),
         )
 
     def market(self, request: BacktestRequest, tracker: CallTracker, context: CallContext) -> Market:
@@ -170,6 +181,7 @@ class _MarketCalls:
                 tracker.track("market_data.prices", source, _price_facts), map_value(_require_prices)
             ),
             {"market_data.prices": _price_facts},
+            codecs.PRICES,
         ).pipe(share_replay())
         dividends_key = (
             "dividends",
@@ -184,6 +196,7 @@ class _MarketCalls:
                 tracker.track("market_data.dividends", source, _dividend_facts)
             ),
             {"market_data.dividends": _dividend_facts},
+            codecs.DIVIDENDS,
         ).pipe(share_replay())
         baseline = baseline_portfolio(self.request)
         run = strategy_run(
@@ -204,9 +217,17 @@ class _MarketCalls:
         )
         return Market(prices, dividends, kept_run.pipe(share_replay()))
 
-    def _kept(self, key: tuple[Any, ...], load: Observable[T], facts: dict[str, Facts[T]]) -> Observable[T]:
+    def _kept(
+        self,
+        key: tuple[Any, ...],
+        load: Observable[T],
+        facts: dict[str, Facts[T]],
+        codec: Codec[T] | None = None,
+    ) -> Observable[T]:
         """``load``, unless the cache has its answer or an identical call is in flight; ``facts``
-        gives, per call ``load`` makes, what its progress event says when the cache answers it."""
+        gives, per call ``load`` makes, what its progress event says when the cache answers it.
+        With a ``codec`` (market data), replicas share the answer through Redis when it is set up;
+        the baseline run (no codec) is kept in this process only."""
         tracker = self.tracker  # not ``self``: the graph must hold no cycle (see share_replay's value)
 
         def shared(value: T, coalesced: bool) -> None:
@@ -221,6 +242,7 @@ class _MarketCalls:
             name=key[0],
             stats=self.context.stats,
             shared=shared,
+            codec=codec,
         )
 
 

@@ -15,6 +15,12 @@ backtest tries again.
 How long an answer is kept follows its date range: one that ended before today (UTC) never changes
 and is kept ``settled_ttl_s``; one that reaches today changes with each new bar and is kept
 ``recent_ttl_s``.
+
+With a shared store (Redis, ``shared.py``) and a ``codec`` (prices and dividends), a miss in this
+process asks the shared store before it calls: the answer another replica kept (a hit), or one
+another replica is calling for (coalesced, across processes), or else the lock to call and keep it
+there. That lookup is the call identical backtests of this process share, as above. Redis
+unavailable: the in-process store serves alone, as it does without ``REDIS_URL``.
 """
 
 from __future__ import annotations
@@ -25,10 +31,12 @@ from typing import Any, Literal, TypeVar
 
 from reactivex import Observable, abc
 
+from orchestrator.cache.codecs import Codec
+from orchestrator.cache.shared import Claim, SharedStore
 from orchestrator.cache.store import CacheConfig, MemoryStore, Store
 from orchestrator.clients.context import CallStats
 from orchestrator.resilience.clock import Clock
-from streams import defer, observe_lifecycle, share_replay
+from streams import defer, from_coroutine, just, observe_lifecycle, share_replay, then
 from streams.lean import NOTHING, LeanObservable
 
 T = TypeVar("T")
@@ -44,17 +52,27 @@ class CallCache:
     """Identical calls, served once: ``serve`` is the whole of it."""
 
     def __init__(
-        self, config: CacheConfig, store: Store | None, today: Callable[[], date] = utc_today
+        self,
+        config: CacheConfig,
+        store: Store | None,
+        today: Callable[[], date] = utc_today,
+        shared: SharedStore | None = None,
     ) -> None:
-        self.config, self.store, self.today = config, store, today
+        self.config, self.store, self.today, self.shared = config, store, today, shared
         self._in_flight: dict[Hashable, Observable[Any]] = {}
 
     @classmethod
     def from_config(
-        cls, config: CacheConfig, clock: Clock, today: Callable[[], date] = utc_today
+        cls,
+        config: CacheConfig,
+        clock: Clock,
+        today: Callable[[], date] = utc_today,
+        shared: SharedStore | None = None,
     ) -> CallCache:
-        store = MemoryStore(config.max_entries, config.max_bytes, clock) if config.enabled else None
-        return cls(config, store, today)
+        """Off (``CACHE__ENABLED=false``): nothing kept, nothing shared, the shared store unused."""
+        if not config.enabled:
+            return cls(config, None, today)
+        return cls(config, MemoryStore(config.max_entries, config.max_bytes, clock), today, shared)
 
     @classmethod
     def disabled(cls) -> CallCache:
@@ -79,16 +97,19 @@ class CallCache:
         name: str,
         stats: CallStats,
         shared: Callable[[T, bool], None],
+        codec: Codec[T] | None = None,
     ) -> Observable[T]:
         """``load``'s answer for ``key``: kept, shared, or called for.
 
         ``stats`` counts the outcome under ``name`` (``cache_hits``, ``cache_misses`` or
         ``cache_coalesced``); ``shared(value, coalesced)`` is told of each value this backtest did
-        not call for itself, as it is delivered.
+        not call for itself, as it is delivered. With a ``codec`` the answer is also kept in the
+        shared store, when there is one (``key[0]`` names its kind there).
         """
         store = self.store
         if store is None:
             return load
+        remote = self.shared if codec is not None else None
 
         def start(_: Any) -> Observable[T]:
             kept = store.get(key)
@@ -99,12 +120,72 @@ class CallCache:
             if running is not None:
                 stats.add("cache_coalesced", name)
                 return running.pipe(observe_lifecycle(on_next=lambda value: shared(value, True)))
+            if remote is not None and codec is not None and remote.available():
+                return self._call_through(remote, codec, key, end_date, load, size_of, name, stats, shared)
             stats.add("cache_misses", name)
             return self._call(
                 key, load, lambda value: store.put(key, value, size_of(value), self.ttl_s(end_date))
             )
 
         return defer(start)
+
+    def _call_through(
+        self,
+        remote: SharedStore,
+        codec: Codec[T],
+        key: Hashable,
+        end_date: str,
+        load: Observable[T],
+        size_of: Callable[[T], int],
+        name: str,
+        stats: CallStats,
+        shared: Callable[[T, bool], None],
+    ) -> Observable[T]:
+        """A miss here: the shared store's answer, else ``load``'s (kept there under its lock).
+
+        The lookup and the call it may lead to are one call that identical backtests of this
+        process share (``_call``); ``found`` tells the backtest that started it how it was served.
+        """
+        store, remote_key, found = self.store, SharedStore.key_of(key), _Found()
+        assert store is not None
+
+        def answered(claim: Claim) -> Observable[T]:
+            if claim.value is not None:
+                try:
+                    value = codec.decode(claim.value)
+                except Exception as error:  # kept by another version, or damaged: called for again
+                    remote.unreadable(remote_key, error)
+                else:
+                    stats.add("cache_coalesced" if claim.waited else "cache_hits", name)
+                    found.answered, found.waited, found.ttl_s = True, claim.waited, claim.ttl_s
+                    return just(value)
+            stats.add("cache_misses", name)
+            if claim.unavailable:
+                return load
+            token, ttl_s = claim.token, self.ttl_s(end_date)
+
+            def release(*_: Any) -> None:
+                remote.release(remote_key, token)
+
+            return load.pipe(
+                observe_lifecycle(
+                    on_next=lambda value: remote.keep(remote_key, lambda: codec.encode(value), ttl_s, token),
+                    on_error=release,
+                    on_cancel=release,
+                )
+            )
+
+        def keep(value: T) -> None:
+            ttl_s = found.ttl_s if found.ttl_s is not None else self.ttl_s(end_date)
+            store.put(key, value, size_of(value), ttl_s)
+
+        running = self._call(key, from_coroutine(lambda: remote.claim(remote_key)).pipe(then(answered)), keep)
+
+        def delivered(value: T) -> None:
+            if found.answered:  # by the shared store: not called for
+                shared(value, found.waited)
+
+        return running.pipe(observe_lifecycle(on_next=delivered))
 
     def _call(self, key: Hashable, load: Observable[T], keep: Callable[[T], None]) -> Observable[T]:
         # ``forget`` knows the shared call by its id only: holding the call itself, it would make a
@@ -122,6 +203,18 @@ class CallCache:
         call_id[0] = id(running)
         self._in_flight[key] = running
         return running
+
+
+class _Found:
+    """Whether the shared store ``answered`` a call (else it was called for, here), written before
+    the answer is delivered: after it ``waited`` for another process's call or not, and the
+    seconds the answer has left there (None: not known)."""
+
+    __slots__ = ("answered", "ttl_s", "waited")
+
+    def __init__(self) -> None:
+        self.answered = self.waited = False
+        self.ttl_s: float | None = None
 
 
 def _kept(value: T, delivered: Callable[[], None]) -> Observable[T]:

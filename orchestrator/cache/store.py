@@ -3,8 +3,8 @@
 A store keeps values under hashable keys, each with its size in bytes (an estimate the caller
 gives) and a time to live. ``MemoryStore`` evicts the least recently used entries to stay within
 ``max_entries`` and ``max_bytes``, refuses an entry larger than ``max_bytes`` by itself, and reads
-time from the clock it is given (the scheduler's, so its tests run on virtual time). A shared store
-(Redis, issue 12) would serialize values; nothing else here would change.
+time from the clock it is given (the scheduler's, so its tests run on virtual time). The store that
+replicas share (Redis) is ``shared.py``: asynchronous, consulted by ``calls.py`` after this one.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from orchestrator import metrics
 
 
 class CacheConfig(BaseModel):
@@ -32,6 +34,17 @@ class CacheConfig(BaseModel):
     settled_ttl_s: Annotated[float, Field(gt=0, le=30 * 86400)] = 6 * 3600
     #: A range that reaches today changes with every new bar.
     recent_ttl_s: Annotated[float, Field(gt=0, le=86400)] = 60
+
+    # With ``REDIS_URL`` (``shared.py``): prices and dividends are kept in Redis too.
+    #: Each Redis command's connect and read timeout, and the longest wait for a pooled connection:
+    #: past it, Redis counts as unavailable and the in-process store serves.
+    redis_timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.25
+    #: After a Redis error, how long until it is tried again (by one call; the others wait for it).
+    redis_retry_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    #: A miss's lock: other processes wait this long at most for its call, then call themselves.
+    redis_lock_s: Annotated[float, Field(gt=0, le=300)] = 5.0
+    #: Connections to Redis per process, at most.
+    redis_max_connections: Annotated[int, Field(ge=1, le=10_000)] = 32
 
 
 class Store(Protocol):
@@ -81,6 +94,12 @@ class MemoryStore:
         self.nbytes += size
         while len(self._entries) > self.max_entries or self.nbytes > self.max_bytes:
             self._drop(next(iter(self._entries)))
+        self._measure()
 
     def _drop(self, key: Hashable) -> None:
         self.nbytes -= self._entries.pop(key).size
+        self._measure()
+
+    def _measure(self) -> None:
+        metrics.CACHE_ENTRIES.set(len(self._entries))
+        metrics.CACHE_BYTES.set(self.nbytes)

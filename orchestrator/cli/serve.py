@@ -5,12 +5,19 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from orchestrator.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("serve", help="serve the API (settings from the environment)")
     parser.add_argument("--host", help="interface to bind (default: $HOST or 0.0.0.0)")
     parser.add_argument("--port", type=int, help="port to bind (default: $PORT or 8011)")
+    parser.add_argument(
+        "--workers", type=int, help="worker processes; more than 1 runs gunicorn (default: $WORKERS or 1)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -37,12 +44,17 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator.settings import SettingsError, load_settings
     from orchestrator.web.app import create_app
 
-    overrides = {key: value for key in ("host", "port") if (value := getattr(args, key)) is not None}
+    keys = ("host", "port", "workers")
+    overrides = {key: value for key in keys if (value := getattr(args, key, None)) is not None}
     try:
         settings = load_settings(**overrides)
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
+    if settings.workers > 1:
+        from orchestrator.cli.workers import serve_workers
+
+        return serve_workers(settings)
     configure_logging(settings.log_level, settings.log_format, max_chars=settings.log_value_chars)
     app = create_app(settings)
     tune_garbage_collection(settings.gc_thresholds)
@@ -50,11 +62,18 @@ def run(args: argparse.Namespace) -> int:
         app,
         host=settings.host,
         port=settings.port,
-        # Cancel a handler whose client went away, so its downstream calls are cancelled too.
-        handler_cancellation=True,
-        # On SIGTERM the drain gives backtests their grace period; this is only a last resort.
-        shutdown_timeout=settings.drain.grace_s + 5,
-        access_log=None,  # the canonical line per request replaces the access log
+        **server_options(settings),
         print=lambda message: print(message, file=sys.stderr),
     )
     return 0
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """How aiohttp serves the application, in this process or in each gunicorn worker."""
+    return {
+        # Cancel a handler whose client went away, so its downstream calls are cancelled too.
+        "handler_cancellation": True,
+        # On SIGTERM the drain gives backtests their grace period; this is only a last resort.
+        "shutdown_timeout": settings.drain.grace_s + 5,
+        "access_log": None,  # the canonical line per request replaces the access log
+    }

@@ -1,4 +1,5 @@
-"""What every call of one backtest shares: its request id, its deadline, and what its calls went through."""
+"""What every call of one backtest shares: its request id, its deadline, its trace, and what its calls
+went through."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
+from orchestrator import metrics
 from orchestrator.resilience.deadline import Deadline
+from orchestrator.tracing import TraceContext
 
 #: What a call can go through besides its first attempt, counted per service for the canonical line;
 #: and how the cache served what it keeps, counted per kind of answer (``prices``, ``baseline``...).
@@ -31,6 +34,7 @@ class CallStats:
 
     def add(self, event: Event, name: str) -> None:
         self.counts[event][name] += 1
+        metrics.count_call_event(event, name)
 
     def total(self, event: Event) -> int:
         return sum(self.counts.get(event, {}).values())
@@ -49,3 +53,6 @@ class CallContext:
     request_id: str
     deadline: Deadline
     stats: CallStats = field(default_factory=CallStats)
+    #: The request's trace: each exchange with a service is sent as a child span of it. A context
+    #: made outside a request (a test, a benchmark) starts a trace of its own.
+    trace: TraceContext = field(default_factory=TraceContext.start)

@@ -14,14 +14,23 @@ from reactivex import operators as ops
 from reactivex.abc import SchedulerBase
 
 from orchestrator.clients.transport import Answer, Request, Transport
+from orchestrator.tracing import TraceContext
 from streams import timeout_after
 
 Health = Literal["healthy", "unhealthy", "unreachable", "timeout"]
 
 
-async def check_health(transport: Transport, url: str, timeout_s: float, scheduler: SchedulerBase) -> Health:
-    """``healthy``, or why not: ``unhealthy`` (answered otherwise), ``unreachable``, ``timeout``."""
-    check = transport.send(Request("GET", url)).pipe(
+async def check_health(
+    transport: Transport,
+    url: str,
+    timeout_s: float,
+    scheduler: SchedulerBase,
+    trace: TraceContext | None = None,
+) -> Health:
+    """``healthy``, or why not: ``unhealthy`` (answered otherwise), ``unreachable``, ``timeout``;
+    sent as a span of ``trace`` when given."""
+    headers = trace.child_headers() if trace is not None else {}
+    check = transport.send(Request("GET", url, headers=headers)).pipe(
         timeout_after(timeout_s, scheduler, TimeoutError),
         ops.map(_state),
     )

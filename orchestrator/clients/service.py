@@ -11,12 +11,14 @@ A call is a cold observable (nothing is sent until it is subscribed; disposal ab
                        breaker verdict)            # a failure only if the service is unwell
     call    = attempt.pipe(retry_with_backoff)     # retryable failures, within attempts, deadline, budget
 
-Each attempt sends ``X-Request-Timeout-Ms``: how long the service has before we stop waiting.
+Each attempt sends ``X-Request-Timeout-Ms``: how long the service has before we stop waiting; and
+each exchange (an attempt, or its hedged copy) a ``traceparent`` of its own: a new span in the
+request's trace (``orchestrator/tracing.py``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import msgspec
@@ -122,7 +124,7 @@ class ServiceClient:
         )
 
     def _exchange(self, request: Request, context: CallContext) -> Observable[Answer]:
-        """One exchange inside the bulkhead, timed when it answers (a hedge is a second exchange)."""
+        """One exchange inside the bulkhead, traced, timed when it answers (a hedge is a second exchange)."""
         policy = self.policy
 
         def start(_: Any) -> Observable[Answer]:
@@ -130,7 +132,9 @@ class ServiceClient:
                 context.stats.add("bulkhead_full", self.name)
                 return throw(BulkheadFull(self.name, policy.bulkhead.max_in_flight))
             began, release = policy.clock(), policy.bulkhead.release
-            return self.transport.send(request).pipe(
+            # A span of its own per exchange, made as it starts: a hedged copy is a second span.
+            traced = replace(request, headers={**request.headers, **context.trace.child_headers()})
+            return self.transport.send(traced).pipe(
                 observe_lifecycle(
                     on_next=lambda _: self._answered(policy.clock() - began),
                     on_completed=release,

@@ -31,6 +31,7 @@ from orchestrator.errors import ServiceTimeout, ShuttingDown, is_unexpected, to_
 from orchestrator.research.grid import Combination
 from orchestrator.research.ranking import Row
 from orchestrator.schemas.requests import BacktestRequest
+from orchestrator.tracing import TraceContext
 
 log = structlog.get_logger("orchestrator.sweep")
 
@@ -47,8 +48,11 @@ class Sweep:
         admission: Admission | None = None,
         include_time_series: bool = False,
         on_row: Callable[[Row], None] | None = None,
+        trace: TraceContext | None = None,
     ) -> None:
         self.backtester, self.request_id, self.concurrency = backtester, request_id, concurrency
+        #: The request's trace: every call of every combination is a span of it.
+        self.trace = trace or TraceContext.start()
         self.admission, self.include_time_series = admission, include_time_series
         self.on_row = on_row or (lambda _row: None)
         #: Downstream calls made, by name; what they went through, for the canonical line.
@@ -75,7 +79,7 @@ class Sweep:
         if key not in self._markets:
             tracker, context = (
                 self.tracker(),
-                self.backtester.context(f"{self.request_id}.market", stats=self.stats),
+                self.backtester.context(f"{self.request_id}.market", stats=self.stats, trace=self.trace),
             )
             data = self._data.get(key[0])
             if data is None:
@@ -153,7 +157,9 @@ class Sweep:
     async def backtest_document(self, combination: Combination) -> dict[str, Any]:
         """One combination's backtest answer, on its shared market."""
         request = combination.request
-        context = self.backtester.context(f"{self.request_id}.{combination.index}", stats=self.stats)
+        context = self.backtester.context(
+            f"{self.request_id}.{combination.index}", stats=self.stats, trace=self.trace
+        )
         graph = self.backtester.graph(request, self.tracker(), context, self.market_of(request))
         if self.admission is not None:
             # Draining: what has not started will not; what runs may until the grace is over.

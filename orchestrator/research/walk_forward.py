@@ -165,7 +165,9 @@ class WalkForward:
             cut = prices_window(prices, window.first, window.stop)
             paid = dividends_window(dividends, window.start_date, window.end_date)
             tracker = self.sweep.tracker()
-            context = self.sweep.backtester.context(f"{self.sweep.request_id}.market", stats=self.sweep.stats)
+            context = self.sweep.backtester.context(
+                f"{self.sweep.request_id}.market", stats=self.sweep.stats, trace=self.sweep.trace
+            )
             self.sweep.provide(
                 request, self.sweep.backtester.market_on(request, just(cut), just(paid), tracker, context)
             )

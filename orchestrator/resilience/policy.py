@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from orchestrator import metrics
 from orchestrator.resilience.breaker import CircuitBreaker, State
 from orchestrator.resilience.budget import RetryBudget
 from orchestrator.resilience.bulkhead import Bulkhead
@@ -20,8 +21,10 @@ log = structlog.get_logger("orchestrator.resilience")
 
 
 def log_state_change(service: str, was: State, now: State) -> None:
-    """Once per change: the breaker of ``service`` went from ``was`` to ``now``."""
+    """Once per change: the breaker of ``service`` went from ``was`` to ``now``, in the log and the
+    metrics."""
     log.warning("circuit breaker", service=service, was=was, state=now)
+    metrics.circuit_changed(service, was, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ class ServicePolicy:
         on_breaker_change: Callable[[str, State, State], None] = log_state_change,
         rng: random.Random | None = None,
     ) -> ServicePolicy:
+        metrics.circuit_changed(name, "closed", "closed")  # a series from the start, not the first change
         return cls(
             timeout_s=settings.timeout_s(name),
             retry=settings.retry,

@@ -26,7 +26,12 @@ def _check_ticker(value: str) -> str:
     return value
 
 
-Ticker = Annotated[str, AfterValidator(_check_ticker)]
+# ``json_schema_extra`` only describes (for the API's document, ``web/openapi.py``): the checks are ours.
+Ticker = Annotated[
+    str, AfterValidator(_check_ticker), Field(json_schema_extra={"pattern": f"^{_TICKER.pattern}$"})
+]
+#: A date as ``YYYY-MM-DD``, kept a string: :func:`parse_backtest` checks it (INVALID_DATE_RANGE).
+IsoDate = Annotated[str, Field(json_schema_extra={"format": "date"})]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Frequency = Literal["daily", "weekly", "monthly"]
@@ -39,8 +44,8 @@ class _Strict(BaseModel):
 class MarketParams(_Strict):
     ticker: Ticker
     market_type: Annotated[str, Field(min_length=1)]
-    start_date: str
-    end_date: str
+    start_date: IsoDate
+    end_date: IsoDate
     frequency: Frequency = "daily"
 
 

@@ -12,7 +12,15 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError
 
 from orchestrator.errors import InvalidRequest
-from orchestrator.schemas.requests import _describe, _Strict
+from orchestrator.schemas.requests import (
+    BaselineParams,
+    IsoDate,
+    MarketParams,
+    PortfolioParams,
+    StrategyParams,
+    _describe,
+    _Strict,
+)
 
 #: The active strategy's summary metrics a sweep can rank by.
 Metric = Literal[
@@ -45,7 +53,7 @@ class Folds(_Strict):
 class Split(_Strict):
     """One fold: in-sample before ``split_date``, out-of-sample from it."""
 
-    split_date: str
+    split_date: IsoDate
 
 
 class SweepOptions(_Strict):
@@ -65,6 +73,32 @@ class StrategySpec(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=60)]
     strategy_type: Annotated[str, Field(min_length=1)]
     config: dict[str, Any] = Field(default_factory=dict)
+
+
+class SweepRequest(SweepOptions):
+    """The whole body of ``POST /api/sweep``: a backtest request (its ``include`` is not read) with the
+    sweep's options. It describes the body for the API's document; :func:`parse_sweep_options` and
+    ``research/plan.py`` validate it (the options, then every combination as a backtest request), so
+    a field of the base request may also be left out when the grid gives its values."""
+
+    market_params: MarketParams
+    strategy_params: StrategyParams
+    portfolio_params: PortfolioParams
+    baseline_params: BaselineParams
+    use_test_data: bool = False
+
+
+class CompareRequest(_Strict):
+    """The whole body of ``POST /api/compare``: a backtest request whose ``strategy_params`` is a list
+    of named strategies (distinct names, ``baseline`` not among them, at most
+    ``COMPARE__MAX_STRATEGIES``). It describes the body for the API's document;
+    ``research/compare.py`` validates it, each strategy as a backtest request."""
+
+    market_params: MarketParams
+    strategies: Annotated[list[StrategySpec], Field(min_length=1)]
+    portfolio_params: PortfolioParams
+    baseline_params: BaselineParams
+    use_test_data: bool = False
 
 
 def parse_sweep_options(document: dict[str, Any]) -> SweepOptions:

@@ -154,3 +154,38 @@ class ErrorBody(_Answer):
 class ErrorResponse(_Answer):
     success: Literal[False] = False
     error: ErrorBody
+
+
+class ProgressEvent(_Answer):
+    """The data of a stream's ``progress`` event: one downstream call started, done, failed or cached."""
+
+    stage: str
+    state: Literal["started", "done", "failed", "cached"]
+    elapsed_ms: float
+    done: int
+    total: int
+    # by state (docs/contract.md, section 3)
+    duration_ms: float | None = None
+    facts: dict[str, int] | None = None
+    coalesced: bool | None = None
+    error: str | None = None
+
+
+#: What a health check found of a service, and the state of a service's circuit breaker.
+ServiceState = Literal["healthy", "unhealthy", "unreachable", "timeout"]
+CircuitState = Literal["closed", "open", "half_open"]
+
+
+class HealthResponse(_Answer):
+    """``GET /api/health``: 200 when every service checked is healthy, else 503."""
+
+    status: Literal["healthy", "degraded", "draining"]
+    services: dict[str, ServiceState]
+    circuits: dict[str, CircuitState]
+
+
+class LivenessResponse(_Answer):
+    """``GET /health``: the process answers; nothing is checked."""
+
+    status: Literal["healthy"]
+    service: Literal["orchestrator"]

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from orchestrator import metrics
 from orchestrator.errors import Overloaded, ServiceTimeout, ShuttingDown, to_api_error
 from orchestrator.web.keys import ADMISSION, SETTINGS
 from orchestrator.web.middlewares import LOG_FIELDS
@@ -39,8 +40,11 @@ async def admission(request: web.Request, handler: Handler) -> web.StreamRespons
         return await handler(request)
     gate = request.app[ADMISSION]
     if not gate.admit():
-        request[LOG_FIELDS]["shed"] = "draining" if gate.draining else "overloaded"
+        request[LOG_FIELDS]["shed"] = reason = "draining" if gate.draining else "overloaded"
+        metrics.SHED.labels(reason).inc()
         raise ShuttingDown() if gate.draining else Overloaded(gate.limit.limit, gate.limit.retry_after_s())
+    in_flight = metrics.IN_FLIGHT.labels(route.canonical.removeprefix("/api/"))
+    in_flight.inc()
     began = time.monotonic()
     code = "INTERNAL_ERROR"
     try:
@@ -56,6 +60,8 @@ async def admission(request: web.Request, handler: Handler) -> web.StreamRespons
     finally:
         timed = code == "success" and route.canonical in TIMED
         gate.done(time.monotonic() - began if timed else None, dropped=code == ServiceTimeout.code)
+        in_flight.dec()
+        metrics.ADMISSION_LIMIT.set(gate.limit.limit)
 
 
 async def drain(app: web.Application) -> None:

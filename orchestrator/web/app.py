@@ -13,16 +13,19 @@ from reactivex.scheduler.eventloop import AsyncIOScheduler
 from orchestrator.backtest.admission import Admission
 from orchestrator.backtest.graph import Backtester
 from orchestrator.cache.calls import CallCache
+from orchestrator.cache.shared import SharedStore
 from orchestrator.clients.downstream import connect
 from orchestrator.clients.transport import AiohttpTransport
 from orchestrator.registry import SERVICES
 from orchestrator.resilience.clock import clock_of
 from orchestrator.settings import Settings, load_settings
+from orchestrator.tracing import TRACERESPONSE
 from orchestrator.web import protocol
 from orchestrator.web.admission import admission, drain
 from orchestrator.web.keys import ADMISSION, BACKTESTER, HEALTH_TRANSPORT, HTTP_SESSIONS, SETTINGS
 from orchestrator.web.middlewares import add_request_id_header, error_envelopes, request_context
-from orchestrator.web.routes import backtest, compare, health, page, sweep
+from orchestrator.web.routes import api_docs, backtest, compare, health, metrics, page, sweep
+from orchestrator.web.trace_context import TRACE_HEADERS, add_traceresponse_header
 
 #: Connections for health checks, apart from the services' pools so that a busy pool cannot slow them.
 HEALTH_POOL_SIZE = 10
@@ -41,12 +44,15 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(http_sessions)
     app.cleanup_ctx.append(backtester)
     app.on_response_prepare.append(add_request_id_header)
+    app.on_response_prepare.append(add_traceresponse_header)
     app.on_response_prepare.append(quiet_server_header)
     app.on_shutdown.append(drain)
     app.add_routes(backtest.routes)
     app.add_routes(sweep.routes)
     app.add_routes(compare.routes)
     app.add_routes(health.routes)
+    app.add_routes(api_docs.routes(settings))
+    app.add_routes(metrics.routes())
     app.add_routes(page.routes)
     allow_cors(app, settings.cors_origins)
     return app
@@ -113,18 +119,24 @@ async def backtester(app: web.Application) -> AsyncIterator[None]:
         for entry in SERVICES
     }
     downstream = connect(settings, transports, scheduler)
-    cache = CallCache.from_config(settings.cache, clock_of(scheduler))
+    # With REDIS_URL, one client (and its bounded pool) for the application, closed when it stops.
+    shared = SharedStore.connect(settings.redis_url, settings.cache) if settings.redis_url else None
+    cache = CallCache.from_config(settings.cache, clock_of(scheduler), shared=shared)
     app[BACKTESTER] = Backtester(
         downstream, settings.backtest_deadline_s, settings.risk_free_rate_annual, cache
     )
-    yield
+    try:
+        yield
+    finally:
+        if shared is not None:
+            await shared.close()
 
 
 def allow_cors(app: web.Application, origins: tuple[str, ...]) -> None:
     """Let the frontend, served from another origin, call every route (and read the request id)."""
     options = aiohttp_cors.ResourceOptions(
-        allow_headers=("Content-Type", "Accept", "X-Request-ID", "X-Request-Timeout-Ms"),
-        expose_headers=("X-Request-ID", "Retry-After"),
+        allow_headers=("Content-Type", "Accept", "X-Request-ID", "X-Request-Timeout-Ms", *TRACE_HEADERS),
+        expose_headers=("X-Request-ID", "Retry-After", TRACERESPONSE),
         allow_methods=("GET", "POST"),
         max_age=600,
     )

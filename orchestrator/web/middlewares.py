@@ -1,6 +1,7 @@
 """Request context and error envelopes, for every route.
 
-``request_context`` (outermost) gives each request an id, binds it into the log context and writes
+``request_context`` (outermost) gives each request an id and a trace (``trace_context.py``: the
+caller's ``traceparent`` continued, or a new trace), binds them into the log context and writes
 the one canonical log line when the request ends; handlers add their own fields to
 ``request[LOG_FIELDS]``. ``error_envelopes`` answers every failure with the error envelope, as
 :func:`orchestrator.errors.to_api_error` maps it.
@@ -18,8 +19,10 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
+from orchestrator import metrics
 from orchestrator.errors import ApiError, is_unexpected, to_api_error
 from orchestrator.web.json_http import json_response
+from orchestrator.web.trace_context import trace_request
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -38,9 +41,10 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     offered = request.headers.get(REQUEST_ID_HEADER, "")
     request_id = offered if _VALID_REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
     request[REQUEST_ID] = request_id
-    request[LOG_FIELDS] = fields = {"event": "request"}
+    trace = trace_request(request)  # the caller's trace continued, or a new one
+    request[LOG_FIELDS] = fields = {"event": "request", **trace.caller_fields()}
     structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(request_id=request_id)
+    structlog.contextvars.bind_contextvars(request_id=request_id, **trace.log_fields())
     began = time.perf_counter()
     status = 500
     try:
@@ -53,10 +57,21 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     finally:
         event = fields.pop("event")
         fields.setdefault("outcome", "success" if status < 400 else "error")
-        duration_ms = round((time.perf_counter() - began) * 1000, 1)
+        elapsed_s = time.perf_counter() - began
+        duration_ms = round(elapsed_s * 1000, 1)
+        _measure(request, status, elapsed_s)
         log.info(
             event, method=request.method, path=request.path, status=status, duration_ms=duration_ms, **fields
         )
+
+
+def _measure(request: web.Request, status: int, elapsed_s: float) -> None:
+    """The request in the metrics, by its route's canonical path: never the path as asked."""
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    method = metrics.method_label(request.method)
+    metrics.REQUESTS.labels(route, method, str(status)).inc()
+    metrics.REQUEST_SECONDS.labels(route, method).observe(elapsed_s)
 
 
 @web.middleware
@@ -79,6 +94,8 @@ def error_response(request: web.Request, error: BaseException) -> web.Response:
         response.force_close()
     if api_error.retry_after_s is not None:  # whole seconds, as HTTP wants them
         response.headers["Retry-After"] = str(max(1, math.ceil(api_error.retry_after_s)))
+    if isinstance(error, web.HTTPMethodNotAllowed):  # HTTP requires the methods the path takes
+        response.headers["Allow"] = error.headers["Allow"]
     return response
 
 

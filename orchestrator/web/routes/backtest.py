@@ -12,6 +12,7 @@ from orchestrator.web.event_stream import stream_backtest, wants_event_stream
 from orchestrator.web.json_http import dump, json_response, read_json
 from orchestrator.web.keys import ADMISSION, BACKTESTER, SETTINGS
 from orchestrator.web.middlewares import LOG_FIELDS, REQUEST_ID
+from orchestrator.web.trace_context import TRACE
 
 routes = web.RouteTableDef()
 
@@ -29,7 +30,7 @@ async def post_backtest(request: web.Request) -> web.StreamResponse:
     document = await read_json(request, settings.edge, settings.request_limits)
     backtest = parse_backtest(document, settings.request_limits)
     backtester, tracker = request.app[BACKTESTER], CallTracker()
-    context = backtester.context(request[REQUEST_ID], budget_s)
+    context = backtester.context(request[REQUEST_ID], budget_s, trace=request[TRACE])
     request[LOG_FIELDS].update(
         event="backtest",
         ticker=backtest.market_params.ticker,
@@ -53,7 +54,8 @@ def requested_budget_s(request: web.Request) -> float | None:
     given = request.headers.get(TIMEOUT_HEADER)
     if given is None:
         return None
-    if not given.strip().isdigit() or int(given) <= 0:
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses (a 500), and "٣", which it reads.
+    if not (given.strip().isascii() and given.strip().isdigit()) or int(given) <= 0:
         raise InvalidRequest(
             f"{TIMEOUT_HEADER} must be a whole number of milliseconds above 0",
             {"errors": [{"field": f"header {TIMEOUT_HEADER}", "message": "not a positive integer"}]},

@@ -11,6 +11,7 @@ from orchestrator.web.json_http import dump, json_response, read_json
 from orchestrator.web.keys import ADMISSION, BACKTESTER, SETTINGS
 from orchestrator.web.middlewares import LOG_FIELDS, REQUEST_ID
 from orchestrator.web.routes.backtest import requested_budget_s
+from orchestrator.web.trace_context import TRACE
 
 routes = web.RouteTableDef()
 
@@ -22,7 +23,7 @@ async def post_compare(request: web.Request) -> web.StreamResponse:
     document = await read_json(request, settings.edge, settings.request_limits)
     planned = plan_compare(document, settings.request_limits, settings.compare.max_strategies)
     backtester, tracker = request.app[BACKTESTER], CallTracker()
-    context = backtester.context(request[REQUEST_ID], budget_s)
+    context = backtester.context(request[REQUEST_ID], budget_s, trace=request[TRACE])
     request[LOG_FIELDS].update(
         event="compare",
         ticker=planned[0][1].market_params.ticker,

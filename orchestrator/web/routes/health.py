@@ -11,6 +11,7 @@ from orchestrator.clients.health import check_health
 from orchestrator.registry import SERVICES
 from orchestrator.web.json_http import json_response
 from orchestrator.web.keys import ADMISSION, BACKTESTER, HEALTH_TRANSPORT, SETTINGS
+from orchestrator.web.trace_context import TRACE
 
 routes = web.RouteTableDef()
 
@@ -32,6 +33,7 @@ async def get_api_health(request: web.Request) -> web.Response:
                 downstream.service(entry.name).base_url + entry.health_path,
                 timeout_s,
                 downstream.scheduler,
+                request[TRACE],
             )
             for entry in CHECKED
         )

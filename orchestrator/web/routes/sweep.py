@@ -21,6 +21,7 @@ from orchestrator.web.event_stream import EventStream, stream_run, wants_event_s
 from orchestrator.web.json_http import dump, json_response, read_json
 from orchestrator.web.keys import ADMISSION, BACKTESTER, SETTINGS
 from orchestrator.web.middlewares import LOG_FIELDS, REQUEST_ID
+from orchestrator.web.trace_context import TRACE
 
 routes = web.RouteTableDef()
 
@@ -39,6 +40,7 @@ async def post_sweep(request: web.Request) -> web.StreamResponse:
         concurrency=settings.sweep.concurrency,
         admission=request.app[ADMISSION],
         include_time_series=plan.options.include_time_series,
+        trace=request[TRACE],
     )
     request[LOG_FIELDS].update(
         event="sweep", combinations=len(plan.combinations), rank_by=plan.options.rank_by
