@@ -24,25 +24,12 @@ import pytest
 
 from orchestrator.cli.platform import free_port
 from orchestrator.registry import SERVICES
+from tests.requests import TQQQ
 
 pytestmark = pytest.mark.container
 
 IMAGE = os.environ.get("CONTAINER_IMAGE", "backtest-orchestrator:local")
 HOST = "127.0.0.1"  # on the host network, so the services are reachable from here only
-TQQQ = {
-    "market_params": {
-        "ticker": "TQQQ",
-        "market_type": "ETF",
-        "start_date": "2020-01-01",
-        "end_date": "2022-01-01",
-    },
-    "strategy_params": {
-        "strategy_type": "buy_the_dip",
-        "config": {"price_change_threshold": -0.05, "lookback_period": "daily"},
-    },
-    "portfolio_params": {"initial_capital": 10000, "investment_per_trade": 100},
-    "baseline_params": {"initial_capital": 10000},
-}
 
 
 def docker(*args: str, timeout: float = 120) -> str:

@@ -10,21 +10,7 @@ from typing import Any
 import pytest
 
 from tests import sse
-
-TQQQ = {
-    "market_params": {
-        "ticker": "TQQQ",
-        "market_type": "ETF",
-        "start_date": "2020-01-01",
-        "end_date": "2022-01-01",
-    },
-    "strategy_params": {
-        "strategy_type": "buy_the_dip",
-        "config": {"price_change_threshold": -0.05, "lookback_period": "daily"},
-    },
-    "portfolio_params": {"initial_capital": 10000, "investment_per_trade": 100},
-    "baseline_params": {"initial_capital": 10000},
-}
+from tests.requests import TQQQ
 
 
 def post(platform, body: dict[str, Any], accept: str = "application/json") -> tuple[int, Any]:

@@ -27,28 +27,13 @@ from orchestrator.cli.platform import LocalPlatform, free_port
 from orchestrator.registry import SERVICES
 from tests import fakes
 from tests.loopback import CallLog, fake_services
+from tests.requests import TQQQ
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc (Linux)")
 
 #: What the master may take beyond the drain's grace to exit: aiohttp's worker notices the signal
 #: within a second, then closes its sessions.
 EXIT_MARGIN_S = 5.0
-
-#: The request of README.md, which the reference services answer with two years of synthetic prices.
-README_REQUEST = {
-    "market_params": {
-        "ticker": "TQQQ",
-        "market_type": "ETF",
-        "start_date": "2020-01-01",
-        "end_date": "2022-01-01",
-    },
-    "strategy_params": {
-        "strategy_type": "buy_the_dip",
-        "config": {"price_change_threshold": -0.05, "lookback_period": "daily"},
-    },
-    "portfolio_params": {"initial_capital": 10000, "investment_per_trade": 100},
-    "baseline_params": {"initial_capital": 10000},
-}
 
 
 def children(pid: int) -> set[int]:
@@ -222,7 +207,7 @@ def test_workers_serve_a_backtest_on_the_reference_services():
         assert len(children(orchestrator.pid)) == 2
         request = urllib.request.Request(
             f"{platform.url}/api/backtest",
-            data=json.dumps(README_REQUEST).encode(),
+            data=json.dumps(TQQQ).encode(),
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=15) as answer:
