@@ -26,7 +26,7 @@ def _check_ticker(value: str) -> str:
     return value
 
 
-# ``json_schema_extra`` only describes (for the API's document, ``web/openapi.py``): the checks are ours.
+# ``json_schema_extra`` only describes (for the API's document, ``web/openapi/``): the checks are ours.
 Ticker = Annotated[
     str, AfterValidator(_check_ticker), Field(json_schema_extra={"pattern": f"^{_TICKER.pattern}$"})
 ]

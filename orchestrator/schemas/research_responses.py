@@ -2,7 +2,7 @@
 
 As with the backtest's answer (``responses.py``), the answers are assembled as plain dicts
 (``research/answer.py``, ``research/walk_forward.py``, ``research/compare.py``); these models are
-their description, for the API's document (``web/openapi.py``), and
+their description, for the API's document (``web/openapi/``), and
 ``tests/orchestrator/web/test_openapi_answers.py`` checks that real answers validate against it.
 A field typed ``X | None = None`` is absent when it does not apply.
 """

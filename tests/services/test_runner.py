@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,16 +16,11 @@ from typing import Any
 import pytest
 
 from orchestrator.cli import dev
+from orchestrator.cli.platform import free_port
 from orchestrator.registry import SERVICES
 from services.cli import FACTORIES, main, parse_args, port_of
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def fetch(url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:

@@ -1,4 +1,4 @@
-"""``GET /api/openapi.json``: the API's OpenAPI 3.1 description (``web/openapi.py``), and
+"""``GET /api/openapi.json``: the API's OpenAPI 3.1 description (``web/openapi/``), and
 ``GET /api/docs``: Swagger UI over it.
 
 The document is made when the app factory asks for these routes, with the bounds this server's

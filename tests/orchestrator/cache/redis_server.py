@@ -14,13 +14,9 @@ import time
 
 import pytest
 
+from orchestrator.cli.platform import free_port
+
 BINARY = "redis-server"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def require_binary() -> str:

@@ -47,7 +47,7 @@ CONFIG = {
 }
 #: Per operation and generation mode: about 30 s for the whole API on loopback.
 EXAMPLES = 80
-#: Each operation of the document (from the table it is made from, ``web/openapi.py``) with valid
+#: Each operation of the document (from the table it is made from, ``web/openapi/``) with valid
 #: requests, and with invalid ones where it takes anything that can be invalid (a body, a path).
 RUNS = [
     pytest.param(operation.method.upper(), operation.path, mode, id=f"{operation.path}-{mode.value}")

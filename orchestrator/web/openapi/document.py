@@ -1,0 +1,236 @@
+"""The document assembled from the table of operations and the models' JSON Schema."""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from orchestrator.limits import RequestLimits
+from orchestrator.research.config import CompareConfig
+from orchestrator.schemas.responses import (
+    ErrorResponse,
+)
+from orchestrator.web.openapi.operations import (
+    OPERATIONS,
+)
+from orchestrator.web.openapi.parts import (
+    HEADERS,
+    OPENAPI_VERSION,
+    SCHEMA_REF,
+    Content,
+    Json,
+    Operation,
+    Stream,
+    codes_by_status,
+    error_response,
+    header_ref,
+)
+
+
+def _parameters(asset_names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    return {
+        "RequestIdHeader": {
+            "name": "X-Request-ID",
+            "in": "header",
+            "description": "The caller's request id, echoed and passed to every downstream call when "
+            "it is 1-128 of `A-Z a-z 0-9 . _ : -`; any other is replaced by one made here, not refused.",
+            "schema": {"type": "string"},
+        },
+        "TimeoutHeader": {
+            "name": "X-Request-Timeout-Ms",
+            "in": "header",
+            "description": "Less time than `BACKTEST_DEADLINE_S`, in whole milliseconds above 0 (more is "
+            "capped to it; anything else is INVALID_REQUEST).",
+            "schema": {"type": "integer", "minimum": 1},
+        },
+        "Format": {
+            "name": "format",
+            "in": "query",
+            "description": "`csv` for a CSV table (it wins over `Accept`).",
+            "schema": {"type": "string", "enum": ["json", "csv"]},
+        },
+        "BacktestTable": {
+            "name": "table",
+            "in": "query",
+            "description": "The CSV table (read only for CSV).",
+            "schema": {"type": "string", "enum": ["time_series", "trades"], "default": "time_series"},
+        },
+        "SweepTable": {
+            "name": "table",
+            "in": "query",
+            "description": "The CSV table (read only for CSV): `rows`, or `folds` for a walk-forward.",
+            "schema": {"type": "string", "enum": ["rows", "folds"]},
+        },
+        "AssetName": {
+            "name": "name",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "enum": list(asset_names)},
+        },
+    }
+
+
+def models_of(operations: tuple[Operation, ...]) -> list[tuple[type[BaseModel], str]]:
+    """Every model the operations name: bodies as validated, answers and events as written."""
+    found: dict[tuple[type[BaseModel], str], None] = {}
+    for operation in operations:
+        if operation.request is not None:
+            found[(operation.request, "validation")] = None
+        for answer in operation.answers.values():
+            for content in answer.contents:
+                if isinstance(content, Json):
+                    found[(content.model, "serialization")] = None
+                elif isinstance(content, Stream):
+                    found.update(dict.fromkeys((model, "serialization") for model in content.events.values()))
+    found[(ErrorResponse, "serialization")] = None
+    return list(found)
+
+
+def _content(content: Content, refs: dict[Any, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    if isinstance(content, Json):
+        return content.media_type, {"schema": refs[(content.model, "serialization")]}
+    if isinstance(content, Stream):
+        return "text/event-stream", {"schema": _event_schema(content, refs)}
+    return content.media_type, {"schema": content.schema}
+
+
+def _event_schema(stream: Stream, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
+    """One event of the stream: its name selects the schema of its JSON data."""
+    return {
+        "description": stream.description,
+        "type": "object",
+        "required": ["id", "event", "data"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^[1-9][0-9]*$"},
+            "event": {"type": "string", "enum": list(stream.events)},
+            "data": {"type": "string"},
+        },
+        "oneOf": [
+            {
+                "properties": {
+                    "event": {"const": name},
+                    "data": {
+                        "contentMediaType": "application/json",
+                        "contentSchema": refs[(model, "serialization")],
+                    },
+                }
+            }
+            for name, model in stream.events.items()
+        ],
+    }
+
+
+def _operation(operation: Operation, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for status, answer in sorted(operation.answers.items()):
+        responses[str(status)] = {
+            "description": answer.description,
+            "headers": {
+                _HEADER_NAMES[name]: header_ref(name, name == "RequestId") for name in answer.headers
+            },
+            "content": dict(_content(content, refs) for content in answer.contents),
+        }
+    for status in operation.errors:
+        responses.setdefault(str(status), {"$ref": f"#/components/responses/Error{status}"})
+    spec: dict[str, Any] = {
+        "operationId": operation.operation_id,
+        "tags": [operation.tag],
+        "summary": operation.summary,
+        "description": operation.description,
+        "parameters": [{"$ref": f"#/components/parameters/{name}"} for name in operation.parameters],
+        "responses": dict(sorted(responses.items())),
+    }
+    if operation.request is not None:
+        body: dict[str, Any] = {"schema": refs[(operation.request, "validation")]}
+        if operation.examples:
+            body["examples"] = {name: {"value": value} for name, value in operation.examples.items()}
+        spec["requestBody"] = {"required": True, "content": {"application/json": body}}
+    return spec
+
+
+_HEADER_NAMES = {
+    "RequestId": "X-Request-ID",
+    "RetryAfter": "Retry-After",
+    "ContentDisposition": "Content-Disposition",
+}
+
+DESCRIPTION = """\
+The API gateway of the backtesting platform: backtests, sweeps, walk-forwards and comparisons over
+the market-data, strategy, portfolio and metrics services.
+
+- **Answers.** A success is `{"success": true, "data": ...}`; every failure, on every route, is
+  `{"success": false, "error": {"code", "message", "details"}}` with its status (each status lists
+  its codes). Every answer carries `X-Request-ID`.
+- **Forms.** `POST` routes answer JSON; with `Accept: text/event-stream`, Server-Sent Events;
+  backtests and sweeps also CSV (`?format=csv` or `Accept: text/csv`). Validation comes first: a bad
+  request is a JSON 4xx before any stream starts; after that, failures arrive as an `error` event.
+- **Streams.** As OpenAPI 3.1 has no word for events, a `text/event-stream` schema describes one
+  event (`id`, `event`, `data`): its name selects the `contentSchema` of its JSON `data`.
+- **CORS.** The routes under `/api/` and `/health` answer browsers from `CORS_ORIGINS`; a preflight
+  (`OPTIONS`) from another origin is 403 `FORBIDDEN`.
+- **Limits.** Bodies up to `MAX_BODY_BYTES`, JSON within `REQUEST_LIMITS__*`, strict types, unknown
+  fields ignored: docs/contract.md and docs/api.md have every rule.
+"""
+
+
+def document(
+    limits: RequestLimits | None = None,
+    max_strategies: int = CompareConfig().max_strategies,
+    asset_names: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the API, with the bounds a server with ``limits`` and
+    ``max_strategies`` enforces; ``asset_names`` are the documentation page's files."""
+    limits = limits or RequestLimits()
+    refs, definitions = models_json_schema(models_of(OPERATIONS), ref_template=SCHEMA_REF)
+    schemas = bounded(definitions.get("$defs", {}), limits, max_strategies)
+    paths: dict[str, dict[str, Any]] = {}
+    for operation in OPERATIONS:
+        paths.setdefault(operation.path, {})[operation.method] = _operation(operation, refs)
+    used = sorted({status for operation in OPERATIONS for status in operation.errors})
+    codes = codes_by_status()
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {"title": "Backtest orchestrator", "version": _version(), "description": DESCRIPTION},
+        "tags": [
+            {"name": "backtest", "description": "One backtest (docs/contract.md)."},
+            {"name": "research", "description": "Sweeps, walk-forwards, comparisons (docs/api.md)."},
+            {"name": "health", "description": "Readiness and liveness."},
+            {"name": "docs", "description": "This description, and a page to try it."},
+        ],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "responses": {f"Error{status}": error_response(status, codes[status]) for status in used},
+            "parameters": _parameters(asset_names),
+            "headers": HEADERS,
+        },
+    }
+
+
+#: The numbers a server's settings bound (``requests._bound_errors``, ``research.parse_strategies``),
+#: by model and field: the models' schemas say only what the types do.
+AMOUNTS = (
+    ("PortfolioParams", "initial_capital"),
+    ("PortfolioParams", "investment_per_trade"),
+    ("BaselineParams", "initial_capital"),
+)
+PERCENTS = (("PortfolioParams", "transaction_cost_pct"), ("PortfolioParams", "cash_interest_rate_pct"))
+
+
+def bounded(schemas: dict[str, Any], limits: RequestLimits, max_strategies: int) -> dict[str, Any]:
+    """``schemas`` with the bounds of this server's settings written in."""
+    for fields, bound in ((AMOUNTS, limits.max_amount), (PERCENTS, limits.max_percent)):
+        for model, name in fields:
+            schemas[model]["properties"][name]["maximum"] = bound
+    schemas["CompareRequest"]["properties"]["strategies"]["maxItems"] = max_strategies
+    return schemas
+
+
+def _version() -> str:
+    try:
+        return metadata.version("backtest-orchestrator")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"

@@ -1,0 +1,268 @@
+"""The table of operations: per route, its body, its answers by status and media type, its
+parameters and its errors; and the examples the page shows and the tests try."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.schemas.requests import BacktestRequest
+from orchestrator.schemas.research import CompareRequest, SweepRequest
+from orchestrator.schemas.research_responses import (
+    CompareResponse,
+    FoldResult,
+    SweepProgress,
+    SweepResponse,
+    SweepRow,
+)
+from orchestrator.schemas.responses import (
+    BacktestResponse,
+    ErrorResponse,
+    HealthResponse,
+    LivenessResponse,
+    ProgressEvent,
+)
+from orchestrator.web.openapi.parts import (
+    BODY_ERRORS,
+    EDGE_ERRORS,
+    RUN_ERRORS,
+    Answer,
+    Json,
+    Operation,
+    Raw,
+    Stream,
+    text,
+)
+
+# --- the operations -------------------------------------------------------------------------------
+
+BACKTEST_STREAM = Stream(
+    {"progress": ProgressEvent, "result": BacktestResponse, "error": ErrorResponse},
+    "With `Accept: text/event-stream`: a `progress` event as each downstream call starts and ends "
+    "(or was answered by the cache), then exactly one `result` (the very JSON answer) or one `error` "
+    "(the envelope). Every event has an `id`, counting from 1; `: ping` comments while idle.",
+)
+COMPARE_STREAM = Stream(
+    {"progress": ProgressEvent, "result": CompareResponse, "error": ErrorResponse},
+    "With `Accept: text/event-stream`: `progress` events as in a backtest (each strategy's calls "
+    "named after it: `signals.<name>`, `simulate.<name>`, `metrics.<name>`), then one `result` or "
+    "one `error`.",
+)
+SWEEP_STREAM = Stream(
+    {
+        "result": SweepRow,
+        "progress": SweepProgress,
+        "fold": FoldResult,
+        "summary": SweepResponse,
+        "error": ErrorResponse,
+    },
+    "With `Accept: text/event-stream`: a `result` (its row, unranked) as each combination ends, a "
+    "`progress` at most every `SWEEP__PROGRESS_INTERVAL_S` and once after the last, a `fold` after "
+    "each walk-forward fold, then one `summary` (the very JSON answer) or one `error`.",
+)
+BACKTEST_CSV = text(
+    "text/csv",
+    "With `?format=csv` or `Accept: text/csv`: `?table=time_series` (a row per date, the default) "
+    "or `trades`.",
+)
+SWEEP_CSV = text(
+    "text/csv", "With `?format=csv` or `Accept: text/csv`: `?table=rows`, or `folds` for a walk-forward."
+)
+STATIC_ASSET = Answer(
+    "A file of Swagger UI, as its package ships it.",
+    (text("text/css", "A stylesheet."), text("text/javascript", "A script."), text("image/png", "An icon.")),
+)
+
+#: What ``/api/openapi.json`` answers, in outline (the OpenAPI 3.1 schema itself is not fetched).
+DOCUMENT_SCHEMA = {
+    "type": "object",
+    "required": ["openapi", "info", "paths"],
+    "properties": {
+        "openapi": {"type": "string", "pattern": "^3\\.1\\."},
+        "info": {"type": "object"},
+        "paths": {"type": "object"},
+        "components": {"type": "object"},
+    },
+}
+
+# --- examples (docs/contract.md, docs/api.md): shown on the page, and tried by the tests ----------------
+
+BACKTEST_EXAMPLE: dict[str, Any] = {
+    "market_params": {
+        "ticker": "TQQQ",
+        "market_type": "ETF",
+        "start_date": "2020-01-01",
+        "end_date": "2022-01-01",
+    },
+    "strategy_params": {
+        "strategy_type": "buy_the_dip",
+        "config": {"price_change_threshold": -0.05, "lookback_period": "daily"},
+    },
+    "portfolio_params": {"initial_capital": 10000, "investment_per_trade": 100},
+    "baseline_params": {"initial_capital": 10000},
+}
+THRESHOLDS = {"strategy_params.config.price_change_threshold": [-0.03, -0.05, -0.07]}
+SWEEP_EXAMPLES: dict[str, dict[str, Any]] = {
+    "sweep": {
+        **BACKTEST_EXAMPLE,
+        "grid": {**THRESHOLDS, "portfolio_params.investment_per_trade": [100, 200]},
+        "rank_by": "sharpe_ratio",
+        "top_k": 3,
+    },
+    "walk_forward": {
+        **BACKTEST_EXAMPLE,
+        "market_params": {**BACKTEST_EXAMPLE["market_params"], "start_date": "2019-01-01"},
+        "grid": THRESHOLDS,
+        "walk_forward": {"folds": 3, "in_sample_days": 252, "out_of_sample_days": 63},
+    },
+}
+COMPARE_EXAMPLE: dict[str, Any] = {
+    **{key: value for key, value in BACKTEST_EXAMPLE.items() if key != "strategy_params"},
+    "strategies": [
+        {"name": "dip 5%", "strategy_type": "buy_the_dip", "config": {"price_change_threshold": -0.05}},
+        {"name": "dip 10%", "strategy_type": "buy_the_dip", "config": {"price_change_threshold": -0.10}},
+        {"name": "monthly", "strategy_type": "dollar_cost_average", "config": {"frequency": "monthly"}},
+    ],
+}
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "post",
+        "/api/backtest",
+        "postBacktest",
+        "backtest",
+        "Run a backtest",
+        "A strategy and a buy-and-hold baseline over one market, simulated and scored: one JSON "
+        "document, a stream of Server-Sent Events, or CSV (docs/contract.md).",
+        {
+            200: Answer(
+                "The backtest's answer.",
+                (Json(BacktestResponse), BACKTEST_STREAM, BACKTEST_CSV),
+                ("RequestId", "ContentDisposition"),
+            )
+        },
+        tuple(sorted({*EDGE_ERRORS, *BODY_ERRORS, *RUN_ERRORS})),
+        BacktestRequest,
+        ("RequestIdHeader", "TimeoutHeader", "Format", "BacktestTable"),
+        {"buy_the_dip": BACKTEST_EXAMPLE},
+    ),
+    Operation(
+        "post",
+        "/api/sweep",
+        "postSweep",
+        "research",
+        "Run a parameter sweep, or a walk-forward",
+        "A backtest request plus a grid of values to try: every combination ranked by `rank_by`, or "
+        "with `walk_forward` tuned in sample and tested out of sample (docs/api.md). A combination "
+        "that fails is a row with its error; only a sweep that cannot start answers an error.",
+        {
+            200: Answer(
+                "The ranked table, or the walk-forward's folds.",
+                (Json(SweepResponse), SWEEP_STREAM, SWEEP_CSV),
+                ("RequestId", "ContentDisposition"),
+            )
+        },
+        tuple(sorted({*EDGE_ERRORS, *BODY_ERRORS, *RUN_ERRORS})),
+        SweepRequest,
+        ("RequestIdHeader", "Format", "SweepTable"),
+        SWEEP_EXAMPLES,
+    ),
+    Operation(
+        "post",
+        "/api/compare",
+        "postCompare",
+        "research",
+        "Compare strategies side by side",
+        "Several named strategies over one market and one baseline run (docs/api.md). Any failing "
+        "call fails the comparison, as in a backtest.",
+        {200: Answer("The comparison.", (Json(CompareResponse), COMPARE_STREAM), ("RequestId",))},
+        tuple(sorted({*EDGE_ERRORS, *BODY_ERRORS, *RUN_ERRORS})),
+        CompareRequest,
+        ("RequestIdHeader", "TimeoutHeader"),
+        {"three_strategies": COMPARE_EXAMPLE},
+    ),
+    Operation(
+        "get",
+        "/api/health",
+        "getApiHealth",
+        "health",
+        "Readiness: the services behind the orchestrator",
+        "Each service checked in parallel (within about two seconds, even when one hangs), and every "
+        "circuit breaker's state. While shutting down: 503 `draining` at once, nothing checked.",
+        {
+            200: Answer("Every service is healthy.", (Json(HealthResponse),), ("RequestId",)),
+            503: Answer("Degraded, or draining.", (Json(HealthResponse),), ("RequestId",)),
+        },
+        EDGE_ERRORS,
+        parameters=("RequestIdHeader",),
+    ),
+    Operation(
+        "get",
+        "/health",
+        "getHealth",
+        "health",
+        "Liveness",
+        "The process answers; nothing is called.",
+        {200: Answer("Alive.", (Json(LivenessResponse),), ("RequestId",))},
+        EDGE_ERRORS,
+        parameters=("RequestIdHeader",),
+    ),
+    Operation(
+        "get",
+        "/metrics",
+        "getMetrics",
+        "health",
+        "Metrics, for Prometheus",
+        "The text exposition format, or OpenMetrics when `Accept` asks for it.",
+        {
+            200: Answer(
+                "The metrics.",
+                (
+                    text("text/plain", "Prometheus' text format."),
+                    text("application/openmetrics-text", "OpenMetrics."),
+                ),
+                ("RequestId",),
+            )
+        },
+        EDGE_ERRORS,
+        parameters=("RequestIdHeader",),
+    ),
+    Operation(
+        "get",
+        "/api/openapi.json",
+        "getOpenApi",
+        "docs",
+        "This document",
+        "The API's OpenAPI 3.1 description, generated from the models of its requests and answers.",
+        {
+            200: Answer(
+                "The document.",
+                (Raw("application/json", DOCUMENT_SCHEMA),),
+                ("RequestId",),
+            )
+        },
+        EDGE_ERRORS,
+        parameters=("RequestIdHeader",),
+    ),
+    Operation(
+        "get",
+        "/api/docs",
+        "getDocs",
+        "docs",
+        "Interactive documentation",
+        "Swagger UI over this document, every asset served from here (no CDN).",
+        {200: Answer("The page.", (text("text/html", "Swagger UI."),), ("RequestId",))},
+        EDGE_ERRORS,
+        parameters=("RequestIdHeader",),
+    ),
+    Operation(
+        "get",
+        "/api/docs/static/{name}",
+        "getDocsAsset",
+        "docs",
+        "An asset of the documentation page",
+        "The Swagger UI files the page loads, by name; any other name is NOT_FOUND.",
+        {200: STATIC_ASSET},
+        tuple(sorted({*EDGE_ERRORS, 404})),
+        parameters=("AssetName", "RequestIdHeader"),
+    ),
+)
