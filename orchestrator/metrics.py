@@ -14,6 +14,7 @@ workers' values combine (``multiprocess_mode``).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.registry import REGISTRY
@@ -94,17 +95,31 @@ CACHE_BYTES = Gauge(
 CACHE_OUTCOMES = {"cache_hits": "hit", "cache_misses": "miss", "cache_coalesced": "coalesced"}
 
 
+_CHILDREN: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def child(metric: Any, *values: str) -> Any:
+    """``metric.labels(*values)``, made once: prometheus_client's ``labels`` checks its arguments and
+    takes a lock on every call, and a backtest asks for about twenty children. The labels are
+    bounded (see above), so this is too."""
+    key = (id(metric), values)
+    found = _CHILDREN.get(key)
+    if found is None:
+        found = _CHILDREN[key] = metric.labels(*values)
+    return found
+
+
 def count_call_event(event: str, name: str) -> None:
     """One thing a call went through (``event`` as ``CallStats`` names it), for ``name``: a service,
     or for the cache's events the kind of answer."""
     if event in CACHE_OUTCOMES:
-        CACHE.labels(name, CACHE_OUTCOMES[event]).inc()
+        child(CACHE, name, CACHE_OUTCOMES[event]).inc()
     elif event in CALL_EVENTS:
-        CALL_EVENTS[event].labels(name).inc()
+        child(CALL_EVENTS[event], name).inc()
 
 
 def circuit_changed(service: str, _was: str, now: str) -> None:
-    CIRCUIT_STATE.labels(service).set(CIRCUIT_STATES[now])
+    child(CIRCUIT_STATE, service).set(CIRCUIT_STATES[now])
 
 
 def method_label(method: str) -> str:

@@ -85,8 +85,8 @@ class CallTracker:
     def _finish(self, call: str, outcome: str) -> float:
         service, began = self._running.pop(call)
         elapsed_s = self._clock() - began
-        metrics.CALLS.labels(service, outcome).inc()
-        metrics.CALL_SECONDS.labels(service).observe(elapsed_s)
+        metrics.child(metrics.CALLS, service, outcome).inc()
+        metrics.child(metrics.CALL_SECONDS, service).observe(elapsed_s)
         self.durations_ms[call] = duration = round(elapsed_s * 1000, 1)
         return duration
 

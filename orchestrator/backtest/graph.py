@@ -89,10 +89,9 @@ class Backtester:
     ) -> Market:
         """A market on data already in hand (``just``: a window cut from a longer fetch) or already
         fetched for another baseline: only the request's baseline run is made, once."""
-        baseline = strategy_run(
-            self.downstream, prices, dividends, tracker, context,
-            "baseline", BASELINE_STRATEGY, {}, baseline_portfolio(request),
-        )  # fmt: skip
+        baseline = baseline_run(
+            self.downstream, prices, dividends, tracker, context, baseline_portfolio(request)
+        )
         return Market(prices, dividends, baseline.pipe(share_replay()))
 
     def graph(
@@ -199,17 +198,7 @@ class _MarketCalls:
             codecs.DIVIDENDS,
         ).pipe(share_replay())
         baseline = baseline_portfolio(self.request)
-        run = strategy_run(
-            self.services,
-            prices,
-            dividends,
-            tracker,
-            self.context,
-            "baseline",
-            BASELINE_STRATEGY,
-            {},
-            baseline,
-        )
+        run = baseline_run(self.services, prices, dividends, tracker, self.context, baseline)
         kept_run = self._kept(
             ("baseline", *market_key, baseline.initial_capital, baseline.reinvest_dividends),
             run,
@@ -273,6 +262,20 @@ def strategy_run(
         then(lambda spd: portfolio.simulate(params, *spd, context).pipe(track_simulation)),
     )
     return zip_values(signals, simulation).pipe(map_value(lambda pair: StrategyRun(*pair)))
+
+
+def baseline_run(
+    services: Downstream,
+    prices: Observable[Prices],
+    dividends: Observable[Dividends],
+    tracker: CallTracker,
+    context: CallContext,
+    params: PortfolioParams,
+) -> Observable[StrategyRun]:
+    """The buy-and-hold run every backtest is compared with."""
+    return strategy_run(
+        services, prices, dividends, tracker, context, "baseline", BASELINE_STRATEGY, {}, params
+    )
 
 
 class _BacktestCalls:

@@ -18,7 +18,7 @@ request's trace (``orchestrator/tracing.py``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
@@ -133,7 +133,12 @@ class ServiceClient:
                 return throw(BulkheadFull(self.name, policy.bulkhead.max_in_flight))
             began, release = policy.clock(), policy.bulkhead.release
             # A span of its own per exchange, made as it starts: a hedged copy is a second span.
-            traced = replace(request, headers={**request.headers, **context.trace.child_headers()})
+            traced = Request(
+                request.method,
+                request.url,
+                request.body,
+                {**request.headers, **context.trace.child_headers()},
+            )
             return self.transport.send(traced).pipe(
                 observe_lifecycle(
                     on_next=lambda _: self._answered(policy.clock() - began),

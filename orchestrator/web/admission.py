@@ -43,7 +43,7 @@ async def admission(request: web.Request, handler: Handler) -> web.StreamRespons
         request[LOG_FIELDS]["shed"] = reason = "draining" if gate.draining else "overloaded"
         metrics.SHED.labels(reason).inc()
         raise ShuttingDown() if gate.draining else Overloaded(gate.limit.limit, gate.limit.retry_after_s())
-    in_flight = metrics.IN_FLIGHT.labels(route.canonical.removeprefix("/api/"))
+    in_flight = metrics.child(metrics.IN_FLIGHT, route.canonical.removeprefix("/api/"))
     in_flight.inc()
     began = time.monotonic()
     code = "INTERNAL_ERROR"

@@ -70,8 +70,8 @@ def _measure(request: web.Request, status: int, elapsed_s: float) -> None:
     resource = request.match_info.route.resource
     route = resource.canonical if resource is not None else "unmatched"
     method = metrics.method_label(request.method)
-    metrics.REQUESTS.labels(route, method, str(status)).inc()
-    metrics.REQUEST_SECONDS.labels(route, method).observe(elapsed_s)
+    metrics.child(metrics.REQUESTS, route, method, str(status)).inc()
+    metrics.child(metrics.REQUEST_SECONDS, route, method).observe(elapsed_s)
 
 
 @web.middleware
