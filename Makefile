@@ -18,8 +18,8 @@ test: $(STAMP)
 test-lowest: $(STAMP)
 	$(VENV)/bin/pip install --quiet "uv>=0.5"
 	$(VENV)/bin/uv venv --quiet --allow-existing --python $(VENV)/bin/python $(LOWEST)
-	$(VENV)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e ".[test]"
-	$(VENV)/bin/uv pip list --python $(LOWEST)/bin/python | grep -iE "^(aiohttp|pydantic|reactivex|structlog|rich|orjson|redis|starlette|uvicorn|pytest)[- ]"
+	$(VENV)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e ".[test,yahoo]"
+	$(VENV)/bin/uv pip list --python $(LOWEST)/bin/python | grep -iE "^(aiohttp|pydantic|reactivex|structlog|rich|orjson|redis|starlette|uvicorn|exchange-calendars|yfinance|pytest)[- ]"
 	$(LOWEST)/bin/pytest
 
 lint: $(STAMP)
@@ -31,7 +31,7 @@ bench: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e ".[test]"
+	$(VENV)/bin/pip install --quiet -e ".[test,yahoo]"
 	touch $(STAMP)
 
 clean:

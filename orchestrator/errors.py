@@ -272,7 +272,11 @@ def from_service_error(service: str, status: int, error: dict[str, Any]) -> ApiE
         message = SERVICE_MESSAGES.get(code, "The {service} service answered {code}")
         return SERVICE_CODES[code](message.format(service=service, code=code), details)
     if code == ServiceUnavailable.code:
-        return ServiceUnavailable(service, f"The {service} service is unavailable", details)
+        unavailable = ServiceUnavailable(service, f"The {service} service is unavailable", details)
+        after = details.get("retry_after")  # e.g. market data rate limited by its source
+        if isinstance(after, int | float) and not isinstance(after, bool) and after > 0:
+            unavailable.retry_after_s = float(after)  # retries wait that long; the caller gets Retry-After
+        return unavailable
     if code == ServiceTimeout.code:
         timeout_s = details.get("timeout_s")
         return ServiceTimeout(service, timeout_s if isinstance(timeout_s, int | float) else 0.0, details)

@@ -4,7 +4,8 @@ NAME is ``market_data``, ``strategy``, ``portfolio``, ``metrics`` or ``test_data
 API over the fixed test fixture); each listens by default on its port in the orchestrator's service
 registry (``orchestrator/registry.py``, 8012 to 8016), the table ``orchestrator dev`` reads too.
 The market data provider is ``--provider`` (else ``MARKET_DATA_PROVIDER``, else ``sample``);
-``csv`` reads ``--data-dir`` (else ``MARKET_DATA_DIR``). SIGINT and SIGTERM stop the server
+``csv`` reads ``--data-dir`` (else ``MARKET_DATA_DIR``); ``yahoo`` needs the extra (``pip install
+'backtest-orchestrator[yahoo]'``, else exit code 2 saying so). SIGINT and SIGTERM stop the server
 gracefully, with exit code 0.
 """
 

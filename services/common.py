@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -39,16 +40,26 @@ class OrjsonResponse(JSONResponse):
 class ServiceError(Exception):
     """An error answered as the envelope, with a code from docs/contract.md's table and its HTTP status."""
 
-    def __init__(self, code: str, message: str, status: int = 400, details: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        status: int = 400,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
         self.details = details or {}
+        #: sent with the answer, e.g. ``Retry-After`` on a 503
+        self.headers = headers or {}
 
     def response(self) -> Response:
         error = {"code": self.code, "message": self.message, "details": self.details}
-        return OrjsonResponse({"success": False, "error": error}, status_code=self.status)
+        body = {"success": False, "error": error}
+        return OrjsonResponse(body, status_code=self.status, headers=self.headers)
 
 
 def invalid_request(message: str, errors: list[dict[str, str]]) -> ServiceError:
@@ -113,20 +124,48 @@ def _too_large() -> ServiceError:
     return ServiceError("PAYLOAD_TOO_LARGE", f"The body is over {MAX_BODY_BYTES} bytes", 413)
 
 
-def json_endpoint(model: type[M], handler: Callable[[M], Any]) -> Callable[[Request], Awaitable[Response]]:
+def json_endpoint(
+    model: type[M], handler: Callable[[M], Any], *, blocking: bool = False
+) -> Callable[[Request], Awaitable[Response]]:
     """A POST endpoint: read and validate the body as ``model``, answer ``handler(body)`` as the envelope.
 
-    Handlers are synchronous and quick (milliseconds of arithmetic), so they run on the event loop.
+    Handlers are synchronous. Quick ones (milliseconds of arithmetic) run on the event loop; one that
+    waits on the network (``blocking``, e.g. over the yahoo market data provider) runs in Starlette's
+    thread pool, so the loop keeps serving other requests, ``/health`` included, meanwhile.
     """
 
     async def endpoint(request: Request) -> Response:
         try:
             body = validate(model, await read_json_object(request))
+            if blocking:
+                return success(await run_in_threadpool(handler, body))
             return success(handler(body))
         except ServiceError as error:
             return error.response()
         except Exception:
             # Logged with its stack for us; the caller gets the envelope without it.
+            log.exception("unexpected error answering %s %s", request.method, request.url.path)
+            return ServiceError("INTERNAL_ERROR", "An unexpected error occurred", 500).response()
+
+    return endpoint
+
+
+def query_endpoint(
+    model: type[M], handler: Callable[[M], Any], *, blocking: bool = False
+) -> Callable[[Request], Awaitable[Response]]:
+    """A GET endpoint: validate the query string as ``model`` (a repeated parameter counts once, the
+    last), answer ``handler(query)`` as the envelope; as :func:`json_endpoint` does for a body (and
+    in the thread pool when ``blocking``)."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            query = validate(model, dict(request.query_params), subject="query")
+            if blocking:
+                return success(await run_in_threadpool(handler, query))
+            return success(handler(query))
+        except ServiceError as error:
+            return error.response()
+        except Exception:
             log.exception("unexpected error answering %s %s", request.method, request.url.path)
             return ServiceError("INTERNAL_ERROR", "An unexpected error occurred", 500).response()
 

@@ -202,6 +202,22 @@ def answer(path: str, body: dict[str, Any]) -> dict[str, Any]:
     raise LookupError(f"no fake service answers {path}")
 
 
+#: What the fake market-data service knows for ``GET /tickers/search``.
+TICKERS = (
+    {"symbol": "TQQQ", "name": "ProShares UltraPro QQQ", "kind": "ETF", "exchange": "NASDAQ"},
+    {"symbol": "SQQQ", "name": "ProShares UltraPro Short QQQ", "kind": "ETF", "exchange": "NASDAQ"},
+    {"symbol": "AAPL", "name": "Apple Inc.", "kind": "Stock", "exchange": "NASDAQ"},
+    {"symbol": "^GSPC", "name": "S&P 500", "kind": "Index", "exchange": None},
+)
+
+
+def ticker_search(query: str, limit: int = 10) -> dict[str, Any]:
+    """The market-data service's answer to ``GET /tickers/search``: a symbol or name holding ``query``."""
+    text = query.strip().lower()
+    found = [t for t in TICKERS if text in t["symbol"].lower() or text in t["name"].lower()]
+    return envelope({"query": query.strip(), "results": found[:limit]})
+
+
 def backtest_request(**changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "market_params": {

@@ -43,6 +43,10 @@ def fake_services(
         log.note(log.ended, key)
         return web.json_response(payload)
 
+    async def search(request: web.Request) -> web.Response:
+        limit = request.query.get("limit", "10")
+        return web.json_response(fakes.ticker_search(request.query.get("q", ""), int(limit)))
+
     async def health(request: web.Request) -> web.Response:
         await asyncio.sleep(delays.get("/health", 0))
         return web.json_response({"status": "healthy", "service": "fake"})
@@ -51,6 +55,7 @@ def fake_services(
     app.add_routes(
         [
             *(web.post(path, service) for path in fakes.SERVICE_PATHS),
+            web.get("/tickers/search", search),
             web.get("/health", health),
         ]
     )

@@ -66,9 +66,8 @@ def assemble_answer(
         "data_points": gathered.prices.count,
         "use_test_data": request.use_test_data,
         "fingerprint": fingerprint(request, of_market(gathered.prices, gathered.dividends)),
+        "data_source": _provenance(gathered.prices.metadata, request.use_test_data),
     }
-    if gathered.prices.metadata is not None:
-        metadata["data_source"] = gathered.prices.metadata
     data: Document = {
         "metadata": metadata,
         "active_strategy": {
@@ -84,6 +83,18 @@ def assemble_answer(
     if "signals" in request.include:
         data["signals"] = active.signals.items
     return {"success": True, "data": data}
+
+
+def _provenance(said: dict[str, Any] | None, use_test_data: bool) -> Document:
+    """Where the prices came from: the service that answered, and what it said of its data (its
+    provider, whether they are synthetic, the calendar their days follow); null where it said nothing."""
+    return {
+        "service": "test_data" if use_test_data else "market_data",
+        "provider": None,
+        "synthetic": None,
+        "calendar": None,
+        **(said or {}),
+    }
 
 
 def _summary(simulation: Simulation, scores: Scores) -> Document:

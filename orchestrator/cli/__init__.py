@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from orchestrator.cli import backtest, compare, dev, serve, sweep
+from orchestrator.cli import backtest, compare, dev, serve, sweep, tickers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -14,7 +14,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="orchestrator", description="The backtesting platform's API gateway."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve, dev, backtest, sweep, compare):
+    for module in (serve, dev, backtest, sweep, compare, tickers):
         module.register(commands)
     args = parser.parse_args(argv)
     return int(args.run(args) or 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -64,11 +65,21 @@ def run(args: argparse.Namespace) -> int:
         print("platform stopped", file=sys.stderr)
 
 
+def _market_data() -> str:
+    """What the market-data service serves, as its provider is chosen (``MARKET_DATA_PROVIDER``)."""
+    provider = os.environ.get("MARKET_DATA_PROVIDER", "").strip().lower() or "sample"
+    return {
+        "sample": "synthetic sample data on the NYSE's sessions, no network needed",
+        "csv": f"prices from the CSV files in {os.environ.get('MARKET_DATA_DIR', '?')}",
+        "yahoo": "real prices from Yahoo Finance, cached on disk",
+    }.get(provider, f"market data from the {provider!r} provider")
+
+
 def _announce(platform: LocalPlatform) -> None:
     services = "\n".join(f"  {entry.name:<12} {platform.service_url(entry.name)}" for entry in SERVICES)
     print(
         f"""
-The backtesting platform is up (reference services, synthetic sample data, no network needed).
+The backtesting platform is up (reference services, {_market_data()}).
 
   page         {platform.url}/
   API          {platform.url}/api/backtest

@@ -142,21 +142,28 @@ async def fetch_csv(url: str, path: str, body: dict[str, Any], timeout_s: float)
         raise Failed(f"HTTP {response.status}: asked for CSV, got {response.content_type}", 2)
 
 
+async def get_json(url: str, path: str, params: dict[str, str], timeout_s: float) -> tuple[str, dict]:
+    """GET ``path`` with ``params``; the JSON answer's raw text and decoded body, or :class:`Failed`."""
+    async with _posted(url, path, None, timeout_s, {"Accept": "application/json"}, params) as response:
+        return _read_answer(response.status, await response.text())
+
+
 @asynccontextmanager
 async def _posted(
     url: str,
     path: str,
-    body: dict[str, Any],
+    body: dict[str, Any] | None,
     timeout_s: float,
     headers: dict[str, str],
     params: dict[str, str] | None = None,
 ) -> AsyncIterator[aiohttp.ClientResponse]:
-    """The response to the POST, while it is read; whatever goes wrong on the way is :class:`Failed`."""
-    endpoint = url.rstrip("/") + path
+    """The response to the POST (a GET without a ``body``), while it is read; whatever goes wrong on
+    the way is :class:`Failed`."""
+    endpoint, method = url.rstrip("/") + path, "GET" if body is None else "POST"
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session,
-            session.post(endpoint, json=body, headers=headers, params=params) as response,
+            session.request(method, endpoint, json=body, headers=headers, params=params) as response,
         ):
             yield response
     except aiohttp.ClientConnectorError as error:

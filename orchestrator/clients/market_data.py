@@ -6,7 +6,7 @@ from reactivex import Observable
 
 from orchestrator.clients.context import CallContext
 from orchestrator.clients.service import ServiceClient
-from orchestrator.schemas.downstream import DIVIDENDS, PRICES, Dividends, Prices
+from orchestrator.schemas.downstream import DIVIDENDS, PRICES, TICKER_SEARCH, Dividends, Prices, TickerMatch
 from orchestrator.schemas.requests import MarketParams
 
 
@@ -27,3 +27,7 @@ class MarketDataClient:
     def dividends(self, market: MarketParams, context: CallContext) -> Observable[Dividends]:
         body = {"ticker": market.ticker, "start_date": market.start_date, "end_date": market.end_date}
         return self.service.post("/dividends", body, DIVIDENDS, context)
+
+    def search(self, query: str, limit: int, context: CallContext) -> Observable[list[TickerMatch]]:
+        """Tickers matching ``query``, best first: ``GET /tickers/search`` (our extension of its API)."""
+        return self.service.get("/tickers/search", {"q": query, "limit": str(limit)}, TICKER_SEARCH, context)

@@ -18,8 +18,10 @@ request's trace (``orchestrator/tracing.py``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import msgspec
 import orjson
@@ -78,14 +80,31 @@ class ServiceClient:
         self, path: str, body: dict[str, Any], kind: AnswerKind[T], context: CallContext
     ) -> Observable[T]:
         """POST ``body`` to ``path``; emit the answer's ``data`` read as ``kind``, or one mapped error."""
-        payload, made = orjson.dumps(body), 0
+        return self._call("POST", path, "", orjson.dumps(body), kind, context)
+
+    def get(
+        self, path: str, query: Mapping[str, str], kind: AnswerKind[T], context: CallContext
+    ) -> Observable[T]:
+        """GET ``path`` with ``query`` as its query string, under the same policy as a POST."""
+        return self._call("GET", path, urlencode(query), None, kind, context)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        payload: bytes | None,
+        kind: AnswerKind[T],
+        context: CallContext,
+    ) -> Observable[T]:
+        made = 0
 
         def attempt(_: Any) -> Observable[T]:
             nonlocal made
             made += 1
             if made == 1:  # the call itself: it adds its share to the service's retry budget
                 self.policy.budget.record_call()
-            return self._attempt(path, payload, kind, context)
+            return self._attempt(method, path, query, payload, kind, context)
 
         return defer(attempt).pipe(
             retry_with_backoff(
@@ -93,7 +112,15 @@ class ServiceClient:
             )
         )
 
-    def _attempt(self, path: str, payload: bytes, kind: AnswerKind[T], context: CallContext) -> Observable[T]:
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        payload: bytes | None,
+        kind: AnswerKind[T],
+        context: CallContext,
+    ) -> Observable[T]:
         name, policy = self.name, self.policy
         context.stats.add("attempts", name)
         left = context.deadline.remaining_s()
@@ -107,11 +134,12 @@ class ServiceClient:
         exact_s = min(policy.timeout_s, left)
         timeout_s = round(exact_s, 3)
         headers = {
-            "Content-Type": "application/json",
+            **({"Content-Type": "application/json"} if payload is not None else {}),
             "X-Request-ID": context.request_id,
             TIMEOUT_HEADER: str(max(1, int(timeout_s * 1000))),
         }
-        return self._exchange(Request("POST", self.base_url + path, payload, headers), context).pipe(
+        url = self.base_url + path + (f"?{query}" if query else "")
+        return self._exchange(Request(method, url, payload, headers), context).pipe(
             hedge(policy.hedge_after_s, lambda: self._may_hedge(context), self.scheduler),
             timeout_after(exact_s, self.scheduler, lambda: ServiceTimeout(name, timeout_s)),
             map_value(lambda answer: read_answer(name, path, answer, kind)),
@@ -180,6 +208,11 @@ class ServiceClient:
         if not getattr(error, "retryable", False) or attempts >= policy.retry.max_attempts:
             return None
         delay = policy.retry.backoff_s(attempts, policy.rng)
+        asked_s = getattr(error, "retry_after_s", None)  # the service said when to come back
+        if asked_s is not None:
+            if asked_s > policy.retry.max_backoff_s:
+                return None  # longer than we ever wait: the caller gets the error and its Retry-After
+            delay = max(delay, asked_s)
         if context.deadline.remaining_s() <= delay:
             return None
         if not policy.budget.try_spend():

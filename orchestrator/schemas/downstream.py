@@ -330,6 +330,22 @@ class Metrics(Struct, frozen=True):
     comparison: dict[str, Any] | None = None
 
 
+# --- ticker search (our extension of the market-data API) ---------------------------------------
+
+
+class TickerMatch(Struct, frozen=True):
+    """One suggestion, as the market-data service's ``GET /tickers/search`` answers it."""
+
+    symbol: str
+    name: str
+    kind: str
+    exchange: str | None = None
+
+
+class _TickerSearchData(Struct):
+    results: list[TickerMatch]
+
+
 # --- the kinds, and their problems ---------------------------------------------------------------
 
 
@@ -338,6 +354,7 @@ DIVIDENDS = AnswerKind.of("dividends", _DividendsData, _dividends)
 SIGNALS = AnswerKind.of("signals", _SignalsData, _signals)
 SIMULATION = AnswerKind.of("simulation", _SimulationData, _simulation)
 METRICS = AnswerKind.of("metrics", Metrics, lambda data, _body: data)
+TICKER_SEARCH = AnswerKind.of("tickers", _TickerSearchData, lambda data, _body: data.results)
 
 
 def _convert(items: Any, kind: Any, path: str) -> Any:

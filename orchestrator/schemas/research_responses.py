@@ -15,6 +15,7 @@ from orchestrator.schemas.research import Metric
 from orchestrator.schemas.responses import (
     BaselineResult,
     Comparison,
+    DataSource,
     ErrorBody,
     Fingerprint,
     Summary,
@@ -153,8 +154,7 @@ class CompareMetadata(_Answer):
     use_test_data: bool
     fingerprint: Fingerprint
     strategies: list[str]
-    # the market-data service's own metadata, when it gives one
-    data_source: dict[str, Any] | None = None
+    data_source: DataSource
 
 
 class StrategyResult(_Answer):

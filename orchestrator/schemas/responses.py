@@ -109,6 +109,15 @@ class Fingerprint(_Answer):
     market_data: str
 
 
+class DataSource(_Open):
+    """Where the prices came from (docs/api.md#provenance); the market-data service's own fields pass on."""
+
+    service: Literal["market_data", "test_data"]
+    provider: str | None
+    synthetic: bool | None
+    calendar: str | None
+
+
 class Metadata(_Answer):
     ticker: str
     start_date: str
@@ -121,8 +130,7 @@ class Metadata(_Answer):
     data_points: int
     use_test_data: bool
     fingerprint: Fingerprint
-    # the market-data service's own metadata (provider, synthetic or not), when it gives one
-    data_source: dict[str, Any] | None = Field(default=None, exclude_if=lambda value: value is None)
+    data_source: DataSource
 
 
 class MarketData(_Answer):

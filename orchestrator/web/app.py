@@ -24,7 +24,7 @@ from orchestrator.web import protocol
 from orchestrator.web.admission import admission, drain
 from orchestrator.web.keys import ADMISSION, BACKTESTER, HEALTH_TRANSPORT, HTTP_SESSIONS, SETTINGS
 from orchestrator.web.middlewares import add_request_id_header, error_envelopes, request_context
-from orchestrator.web.routes import api_docs, backtest, compare, health, metrics, page, sweep
+from orchestrator.web.routes import api_docs, backtest, compare, health, metrics, page, sweep, tickers
 from orchestrator.web.trace_context import TRACE_HEADERS, add_traceresponse_header
 
 #: Connections for health checks, apart from the services' pools so that a busy pool cannot slow them.
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.add_routes(backtest.routes)
     app.add_routes(sweep.routes)
     app.add_routes(compare.routes)
+    app.add_routes(tickers.routes)
     app.add_routes(health.routes)
     app.add_routes(api_docs.routes(settings))
     app.add_routes(metrics.routes())

@@ -10,7 +10,7 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from services.common import ServiceError
 from services.days import Frequency, parse_day
@@ -40,6 +40,20 @@ class PricesRequest(_Body):
 
 class DividendsRequest(_Body):
     pass
+
+
+#: ``GET /tickers/search``: the longest query, and the most results one search may ask for.
+MAX_QUERY_CHARS = 50
+MAX_SEARCH_RESULTS = 50
+
+
+class SearchQuery(BaseModel):
+    """The query string of ``GET /tickers/search`` (our extension: the shared contract has no search)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS)]
+    limit: Annotated[int, Field(ge=1, le=MAX_SEARCH_RESULTS)] = 10
 
 
 def check_ticker(ticker: str) -> None:

@@ -18,6 +18,7 @@ from tests.cli.conftest import RESULT, progress_steps, result_step
 BASE = ["backtest", "--ticker", "TQQQ", "--start", "2020-01-01", "--end", "2022-01-01"]
 ARGS = [*BASE, "--threshold", "-0.05"]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+SYNTHETIC_SOURCE = {"service": "market_data", "provider": "sample", "synthetic": True, "calendar": "XNYS"}
 
 
 async def cli(url: str, *extra: str) -> int:
@@ -151,6 +152,23 @@ async def test_the_summary_says_when_the_data_is_test_data(orchestrator, capsys)
     fake = await orchestrator(steps=[result_step(result)])
     assert await cli(fake.url, "--test-data") == 0
     assert "Note: the prices are the test-data fixture, not real market data." in capsys.readouterr().out
+
+
+async def test_the_summary_says_when_the_data_is_synthetic_and_whose_it_is(orchestrator, capsys):
+    result = json.loads(json.dumps(RESULT))
+    result["data"]["metadata"]["data_source"] = SYNTHETIC_SOURCE
+    fake = await orchestrator(steps=[result_step(result)])
+    assert await cli(fake.url) == 0
+    note = "the prices are synthetic sample data (provider sample, XNYS sessions), not real market data."
+    assert f"Note: {note}" in capsys.readouterr().out
+
+
+async def test_real_data_gets_no_note(orchestrator, capsys):
+    result = json.loads(json.dumps(RESULT))
+    result["data"]["metadata"]["data_source"] = {**SYNTHETIC_SOURCE, "provider": "yahoo", "synthetic": False}
+    fake = await orchestrator(steps=[result_step(result)])
+    assert await cli(fake.url) == 0
+    assert "Note:" not in capsys.readouterr().out
 
 
 async def test_json_prints_exactly_the_result_and_progress_goes_to_stderr(orchestrator, capsys):

@@ -11,6 +11,10 @@ import sys
 import time
 import urllib.request
 
+import pytest
+
+from orchestrator.cli import dev
+
 
 def _free_run(length: int) -> int:
     """The first of ``length`` consecutive free loopback ports."""
@@ -62,6 +66,7 @@ def test_dev_brings_the_platform_up_and_stops_it_on_sigterm():
     try:
         banner = _wait_for_banner(process)
         assert f"http://127.0.0.1:{port}/" in banner
+        assert "synthetic sample data on the NYSE's sessions" in banner
         status, health = _get(f"http://127.0.0.1:{port}/api/health")
         assert (status, health["status"]) == (200, "healthy")
         process.send_signal(signal.SIGTERM)
@@ -72,3 +77,17 @@ def test_dev_brings_the_platform_up_and_stops_it_on_sigterm():
     for service_port in range(services_port, services_port + 5):
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", service_port)) != 0, f"port {service_port} still served"
+
+
+@pytest.mark.parametrize(
+    ("provider", "said"),
+    [
+        ("yahoo", "real prices from Yahoo Finance"),
+        ("csv", "prices from the CSV files in /data"),
+        ("", "synthetic sample data"),
+    ],
+)
+def test_the_banner_says_what_market_data_is_served(monkeypatch, provider, said):
+    monkeypatch.setenv("MARKET_DATA_PROVIDER", provider)
+    monkeypatch.setenv("MARKET_DATA_DIR", "/data")
+    assert said in dev._market_data()

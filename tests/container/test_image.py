@@ -143,7 +143,7 @@ def test_a_backtest_passes_through_the_platform_in_containers(platform: Containe
     assert (status, body.get("success")) == (200, True), f"{body}\n{platform.logs()}"
     data = body["data"]
     active, baseline = data["active_strategy"], data["baseline_strategy"]
-    assert data["metadata"]["data_points"] == 523
+    assert data["metadata"]["data_points"] == 505  # the NYSE's sessions
     assert active["summary"]["total_trades"] == len(active["trades"]) > 0
     assert baseline["summary"]["total_trades"] == 1
 

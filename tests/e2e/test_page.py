@@ -146,6 +146,9 @@ def test_a_backtest_run_from_the_page_shows_the_json_answers_numbers(platform, p
     assert_summary_matches(page, answer["data"])
     assert_all_stages_done(page)
     assert page.get_by_test_id("error-box").is_hidden()
+    expect(page.get_by_test_id("data-note")).to_have_text(
+        "Note: the prices are synthetic sample data (provider sample, XNYS sessions), not real market data."
+    )
     assert page.get_by_test_id("line-active").get_attribute("d").count("L") >= 100
     assert page.get_by_test_id("line-baseline").get_attribute("d").count("L") >= 100
     expect(page.get_by_role("button", name="Run")).to_be_enabled()
@@ -232,6 +235,7 @@ def test_the_page_posts_the_form_and_follows_a_stream_cut_into_awkward_chunks(fa
     )
     assert_all_stages_done(page)
     assert "prices: 504" in page.get_by_test_id("stage-market_data.prices").inner_text()
+    assert page.get_by_test_id("data-note").is_hidden()  # the answer says nothing of synthetic data
     assert_summary_matches(page, result()["data"])
     assert page.get_by_test_id("summary-active-final_portfolio_value").inner_text() == "12,345.68"
     assert page.get_by_test_id("summary-active-sharpe_ratio").inner_text() == "—"

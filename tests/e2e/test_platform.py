@@ -44,7 +44,15 @@ def test_tqqq_buy_the_dip_against_buy_and_hold(platform):
     assert status == 200, body
     data = body["data"]
     active, baseline = data["active_strategy"], data["baseline_strategy"]
-    assert data["metadata"]["data_points"] == 523  # two years of weekdays (the sample data has no holidays)
+    assert data["metadata"]["data_points"] == 505  # the NYSE's sessions in those two years
+    assert {
+        key: data["metadata"]["data_source"][key] for key in ("service", "provider", "synthetic", "calendar")
+    } == {
+        "service": "market_data",
+        "provider": "sample",
+        "synthetic": True,
+        "calendar": "XNYS",
+    }
     assert active["summary"]["total_trades"] == len(active["trades"]) > 0
     assert baseline["summary"]["total_trades"] == 1
     assert active["summary"]["total_capital_invested"] == pytest.approx(100 * len(active["trades"]), abs=0.01)

@@ -33,8 +33,9 @@ class Answer:
 
 
 async def call(app: Any, method: str, path: str, json: Any = None, body: bytes | None = None) -> Answer:
-    """Send one request to ``app`` and collect its answer."""
+    """Send one request to ``app`` and collect its answer; ``path`` may end with a ``?query``."""
     payload = body if body is not None else (b"" if json is None else orjson.dumps(json))
+    path, _, query = path.partition("?")
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -43,7 +44,7 @@ async def call(app: Any, method: str, path: str, json: Any = None, body: bytes |
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "root_path": "",
         "headers": [
             (b"host", b"testserver"),
@@ -77,3 +78,8 @@ async def call(app: Any, method: str, path: str, json: Any = None, body: bytes |
 
 async def post(app: Any, path: str, json: Any = None, body: bytes | None = None) -> Answer:
     return await call(app, "POST", path, json=json, body=body)
+
+
+async def get(app: Any, path: str) -> Answer:
+    """``path`` with its query string already encoded, e.g. ``/tickers/search?q=S%26P``."""
+    return await call(app, "GET", path)

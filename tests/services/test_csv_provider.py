@@ -121,7 +121,7 @@ def test_the_provider_is_chosen_by_setting(data_dir, monkeypatch):
     with pytest.raises(ValueError, match="not found"):
         make_provider("csv", str(data_dir / "nowhere"))
     with pytest.raises(ValueError, match="unknown market data provider"):
-        make_provider("yahoo")
+        make_provider("bloomberg")
     monkeypatch.setenv("MARKET_DATA_PROVIDER", "csv")
     monkeypatch.setenv("MARKET_DATA_DIR", str(data_dir))
     assert isinstance(make_provider(), CsvProvider)

@@ -11,11 +11,12 @@ provider = FixtureProvider()
 WHOLE = (date(2024, 1, 1), date(2024, 12, 31))
 
 
-def test_twenty_trading_days_from_2024_01_02():
+def test_twenty_nyse_sessions_from_2024_01_02():
     bars = provider.daily_bars("TQQQ", *WHOLE)
     assert len(bars) == 20
-    assert (bars[0].date, bars[-1].date) == (date(2024, 1, 2), date(2024, 1, 29))
+    assert (bars[0].date, bars[-1].date) == (date(2024, 1, 2), date(2024, 1, 30))
     assert all(bar.date.weekday() < 5 for bar in bars)
+    assert date(2024, 1, 15) not in {bar.date for bar in bars}  # Martin Luther King Day
     assert all(bar.low <= min(bar.open, bar.close) <= max(bar.open, bar.close) <= bar.high for bar in bars)
 
 
@@ -24,13 +25,13 @@ def test_exactly_one_drop_of_more_than_five_percent():
     moves = [(b.date, b.adjusted_close / a.adjusted_close - 1) for a, b in itertools.pairwise(bars)]
     drops = [(day, move) for day, move in moves if move < -0.05]
     assert len(drops) == 1
-    assert drops[0][0] == date(2024, 1, 16)
+    assert drops[0][0] == date(2024, 1, 17)
     assert drops[0][1] == 99.40 / 105.80 - 1
 
 
 def test_one_dividend_inside_the_series():
     (dividend,) = provider.dividends("X", *WHOLE)
-    assert date(2024, 1, 2) < dividend.ex_date < date(2024, 1, 29)
+    assert date(2024, 1, 2) < dividend.ex_date < date(2024, 1, 30)
     assert dividend.amount_per_share == 0.5
 
 
@@ -42,3 +43,7 @@ def test_the_range_filters_the_fixture():
 
 def test_any_ticker_gets_the_same_fixture():
     assert provider.daily_bars("ZZZ", *WHOLE) == provider.daily_bars("^GSPC", *WHOLE)
+
+
+def test_its_provenance_names_the_nyse_calendar():
+    assert provider.provenance("X") == {**provider.metadata, "calendar": "XNYS"}

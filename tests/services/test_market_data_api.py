@@ -39,11 +39,13 @@ async def test_prices_answer_the_contract_fields(app):
     assert {"ticker", "frequency", "prices", "metadata"} <= set(data)
     assert (data["ticker"], data["frequency"]) == ("TQQQ", "daily")
     assert set(data["prices"][0]) == {"date", "open", "high", "low", "close", "adjusted_close", "volume"}
-    assert data["prices"][0]["date"] == "2020-01-01"
+    assert data["prices"][0]["date"] == "2020-01-02"  # New Year's Day is no session
     assert data["prices"][-1]["date"] == "2021-12-31"
+    assert len(data["prices"]) == data["metadata"]["data_points"] == 505
     assert isinstance(data["prices"][0]["volume"], int)
     assert data["metadata"]["synthetic"] is True
     assert data["metadata"]["provider"] == "sample"
+    assert data["metadata"]["calendar"] == "XNYS"
     assert "not real" in data["metadata"]["note"]
 
 
@@ -122,17 +124,21 @@ async def test_market_type_and_frequency_are_optional(app):
     assert data["frequency"] == "daily"
 
 
-@pytest.mark.parametrize(("frequency", "bars"), [("weekly", 53), ("monthly", 12)])
-async def test_weekly_and_monthly_bars_are_dated_the_last_trading_day(app, frequency, bars):
+@pytest.mark.parametrize(("frequency", "bars"), [("weekly", 52), ("monthly", 12)])
+async def test_weekly_and_monthly_bars_are_dated_the_last_session(app, frequency, bars):
     body = prices_body(start_date="2021-01-01", end_date="2021-12-31", frequency=frequency)
     data = (await post(app, "/prices", json=body)).data
     assert data["frequency"] == frequency
     days = [date.fromisoformat(bar["date"]) for bar in data["prices"]]
     assert len(days) == bars
     if frequency == "weekly":
-        assert all(day.weekday() == 4 for day in days)  # no holidays: every week ends on a Friday
+        # 2021-01-01 is a holiday, so the first week is the 8th's; Good Friday and the Christmas
+        # holiday (Friday the 24th) end their weeks on a Thursday
+        assert days[0] == date(2021, 1, 8)
+        assert [day for day in days if day.weekday() != 4] == [date(2021, 4, 1), date(2021, 12, 23)]
     else:
-        assert days[0] == date(2021, 1, 29) and days[-1] == date(2021, 12, 31)
+        # May ends on Memorial Day: its bar is Friday the 28th's
+        assert (days[0], days[4], days[-1]) == (date(2021, 1, 29), date(2021, 5, 28), date(2021, 12, 31))
 
 
 async def test_test_data_mode_answers_the_fixture_under_the_asked_ticker():

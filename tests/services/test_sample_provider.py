@@ -1,4 +1,4 @@
-"""The sample provider: deterministic, consistent across ranges, weekdays only, volatility by kind."""
+"""The sample provider: deterministic, consistent across ranges, on exchange sessions, volatility by kind."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from services.market_data.calendars import calendar
 from services.market_data.providers import SampleProvider, UnknownTicker
 from services.market_data.providers.sample import _anchors, _year
 
@@ -74,10 +75,52 @@ def test_a_sub_range_is_the_slice_of_a_larger_range(inner_start, inner_end):
     ]
 
 
-def test_trading_days_only_and_every_weekday():
+def test_a_us_ticker_trades_on_every_nyse_session_and_no_other_day():
     bars = provider.daily_bars("MSFT", date(2020, 1, 1), date(2020, 12, 31))
-    assert all(bar.date.weekday() < 5 for bar in bars)
-    assert len(bars) == 262  # 2020 has 262 weekdays (no holiday calendar)
+    assert [bar.date for bar in bars] == list(calendar("XNYS").between(date(2020, 1, 1), date(2020, 12, 31)))
+    assert len(bars) == 253  # 262 weekdays less 9 holidays
+
+
+def test_tqqq_2020_to_2022_has_505_daily_bars():
+    assert len(provider.daily_bars("TQQQ", date(2020, 1, 1), date(2022, 1, 1))) == 505
+
+
+def test_crypto_trades_every_day_weekends_and_holidays_included():
+    bars = provider.daily_bars("BTC-USD", date(2020, 12, 24), date(2020, 12, 28))
+    assert [bar.date.day for bar in bars] == [24, 25, 26, 27, 28]
+
+
+def test_a_london_ticker_follows_the_london_calendar():
+    days = {bar.date for bar in provider.daily_bars("VOD.L", date(2020, 5, 1), date(2020, 5, 31))}
+    assert date(2020, 5, 8) not in days  # VE Day bank holiday, London only
+    assert date(2020, 5, 25) not in days  # Spring bank holiday (the NYSE's Memorial Day too)
+    assert provider.provenance("VOD.L")["calendar"] == "XLON"
+
+
+def test_early_closes_trade_less_than_full_sessions():
+    sessions = calendar("XNYS")
+    bars = provider.daily_bars("SPY", date(2000, 1, 1), date(2019, 12, 31))
+    early = [bar.volume for bar in bars if sessions.session_share(bar.date) < 1]
+    full = [bar.volume for bar in bars if sessions.session_share(bar.date) == 1]
+    assert len(early) > 30
+    assert statistics.fmean(early) < 0.75 * statistics.fmean(full)
+
+
+def test_dividends_go_ex_and_are_paid_on_sessions():
+    sessions = set(calendar("XNYS").sessions)
+    dividends = provider.dividends("KO", date(1990, 1, 1), date(2030, 12, 31))
+    assert len(dividends) == 164
+    assert all(item.ex_date in sessions and item.payment_date in sessions for item in dividends)
+
+
+def test_a_year_past_the_exchange_calendar_has_no_bars():
+    assert provider.daily_bars("0700.HK", date(2050, 1, 1), date(2050, 12, 31)) == []
+    assert provider.daily_bars("0700.HK", date(2049, 12, 1), date(2049, 12, 31)) != []
+
+
+def test_its_provenance_says_synthetic_and_names_the_calendar():
+    assert provider.provenance("TQQQ") == {**provider.metadata, "calendar": "XNYS", "synthetic": True}
+    assert provider.provenance("BTC-USD")["calendar"] == "24/7"
 
 
 @pytest.mark.parametrize("ticker", ["TQQQ", "^GSPC", "AAPL", "BTC-USD", "SQQQ", "EURUSD=X"])
@@ -110,7 +153,7 @@ def test_stocks_and_etfs_pay_quarterly(ticker):
     gaps = [(b.ex_date - a.ex_date).days for a, b in itertools.pairwise(dividends)]
     assert all(85 <= gap <= 97 for gap in gaps)
     for item in dividends:
-        assert item.ex_date.weekday() < 5
+        assert item.ex_date in calendar("XNYS").sessions
         assert item.payment_date is not None and 14 <= (item.payment_date - item.ex_date).days <= 24
         assert item.amount_per_share > 0 and round(item.amount_per_share, 4) == item.amount_per_share
     yearly = sum(d.amount_per_share for d in dividends if d.ex_date.year == 2018)
@@ -133,4 +176,5 @@ def test_zzz_is_unknown(ticker):
 
 def test_outside_1970_to_2099_there_is_no_data():
     assert provider.daily_bars("AAPL", date(1960, 1, 1), date(1969, 12, 31)) == []
-    assert provider.daily_bars("AAPL", date(1969, 12, 29), date(1970, 1, 2))[0].date == date(1970, 1, 1)
+    # 1970-01-01 is New Year's Day: the first bar is on the first session
+    assert provider.daily_bars("AAPL", date(1969, 12, 29), date(1970, 1, 2))[0].date == date(1970, 1, 2)

@@ -64,6 +64,20 @@ def _parameters(asset_names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
             "description": "The CSV table (read only for CSV): `rows`, or `folds` for a walk-forward.",
             "schema": {"type": "string", "enum": ["rows", "folds"]},
         },
+        "TickerQuery": {
+            "name": "q",
+            "in": "query",
+            "required": True,
+            "description": "A symbol or a part of a name, any case; 1-50 characters once the spaces around "
+            "it are removed (else INVALID_REQUEST).",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 50, "pattern": "\\S"},
+        },
+        "TickerLimit": {
+            "name": "limit",
+            "in": "query",
+            "description": "The most results (else INVALID_REQUEST).",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+        },
         "AssetName": {
             "name": "name",
             "in": "path",
@@ -155,6 +169,7 @@ _HEADER_NAMES = {
     "RequestId": "X-Request-ID",
     "RetryAfter": "Retry-After",
     "ContentDisposition": "Content-Disposition",
+    "CacheControl": "Cache-Control",
 }
 
 DESCRIPTION = """\
@@ -197,6 +212,7 @@ def document(
         "tags": [
             {"name": "backtest", "description": "One backtest (docs/contract.md)."},
             {"name": "research", "description": "Sweeps, walk-forwards, comparisons (docs/api.md)."},
+            {"name": "market", "description": "Ticker search (docs/api.md)."},
             {"name": "health", "description": "Readiness and liveness."},
             {"name": "docs", "description": "This description, and a page to try it."},
         ],

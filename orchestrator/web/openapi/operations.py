@@ -21,6 +21,7 @@ from orchestrator.schemas.responses import (
     LivenessResponse,
     ProgressEvent,
 )
+from orchestrator.schemas.tickers import TickerSearchResponse
 from orchestrator.web.openapi.parts import (
     BODY_ERRORS,
     EDGE_ERRORS,
@@ -179,6 +180,24 @@ OPERATIONS: tuple[Operation, ...] = (
         CompareRequest,
         ("RequestIdHeader", "TimeoutHeader"),
         {"three_strategies": COMPARE_EXAMPLE},
+    ),
+    Operation(
+        "get",
+        "/api/tickers/search",
+        "getTickerSearch",
+        "market",
+        "Search tickers by symbol or name",
+        "Suggestions as one types, from the market-data service (docs/api.md): the symbol itself first, "
+        "then symbols starting with `q`, then names starting with it, then names with a word starting "
+        "with it, then any other match. Never admitted or refused as a backtest is; a service's failure "
+        "is its error, as in a backtest. A success may be kept for a minute (`Cache-Control`).",
+        {
+            200: Answer(
+                "The matches, best first.", (Json(TickerSearchResponse),), ("RequestId", "CacheControl")
+            )
+        },
+        tuple(sorted({*EDGE_ERRORS, *RUN_ERRORS})),
+        parameters=("TickerQuery", "TickerLimit", "RequestIdHeader"),
     ),
     Operation(
         "get",

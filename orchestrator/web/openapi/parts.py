@@ -146,6 +146,10 @@ HEADERS: dict[str, dict[str, Any]] = {
         "description": "Whole seconds after which to try again, when the orchestrator refused the work.",
         "schema": {"type": "integer", "minimum": 1},
     },
+    "CacheControl": {
+        "description": "How long the answer may be kept: `public, max-age=60`.",
+        "schema": {"type": "string"},
+    },
     "ContentDisposition": {
         "description": 'CSV only: `attachment; filename="...csv"`.',
         "schema": {"type": "string"},

@@ -2,6 +2,7 @@
 // Loaded as a module, so it runs once the document is parsed.
 import { initBacktest } from "./backtest.js";
 import { initCompare } from "./compare.js";
+import { attachSuggestions } from "./suggest.js";
 import { initSweep } from "./sweep.js";
 
 const tabs = () => [...document.querySelectorAll('[role="tab"]')];
@@ -36,7 +37,16 @@ function initTabs() {
   if (linked) select(linked);
 }
 
+// Every ticker field suggests tickers as one types (suggest.js); the sweep's holds a list of them.
+function initSuggestions() {
+  const byId = (id) => document.getElementById(id);
+  attachSuggestions(byId("ticker"), { marketType: byId("market-type") });
+  attachSuggestions(byId("sweep-tickers"), { marketType: byId("sweep-market-type"), list: true });
+  attachSuggestions(byId("compare-ticker"), { marketType: byId("compare-market-type") });
+}
+
 initTabs();
 initBacktest();
 initSweep();
 initCompare();
+initSuggestions();

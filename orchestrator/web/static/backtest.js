@@ -5,7 +5,7 @@
 import { equityChart } from "./chart.js";
 import { postStream } from "./stream.js";
 import {
-  $, METRICS, clearError, formatNumber, readFields, setCount, showErrorIn, tableRow,
+  $, METRICS, clearError, formatNumber, readFields, setCount, showDataNote, showErrorIn, tableRow,
 } from "./ui.js";
 
 const SUMMARY_FIELDS = [
@@ -96,6 +96,7 @@ function showResult(data) {
   ], { label: "Portfolio value of the strategy and the baseline over time" }));
   $("results").hidden = false;
   const meta = data.metadata || {};
+  showDataNote($("data-note"), meta);
   $("status").textContent = `Done: ${meta.ticker} ${meta.strategy_type}, ${meta.start_date} to ` +
     `${meta.end_date}, in ${formatNumber(meta.execution_time_ms, 0)} ms.`;
 }

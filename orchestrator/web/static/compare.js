@@ -4,7 +4,7 @@
 import { equityChart } from "./chart.js";
 import { postStream } from "./stream.js";
 import {
-  $, METRICS, cell, clearError, formatMetric, formatNumber, readFields, setCount, showErrorIn,
+  $, METRICS, cell, clearError, formatMetric, formatNumber, readFields, setCount, showDataNote, showErrorIn,
 } from "./ui.js";
 
 const MAX_STRATEGIES = 10;  // the server's default COMPARE__MAX_STRATEGIES; a lower one answers an error
@@ -97,6 +97,7 @@ function showResult(data) {
   ));
   $("compare-results").hidden = false;
   const meta = data.metadata || {};
+  showDataNote($("compare-data-note"), meta);
   const count = `${strategies.length} strateg${strategies.length === 1 ? "y" : "ies"}`;
   $("compare-status").textContent = `Done: ${count} on ${meta.ticker}, ` +
     `${meta.start_date} to ${meta.end_date}, in ${formatNumber(meta.execution_time_ms, 0)} ms.`;

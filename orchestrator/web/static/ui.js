@@ -145,3 +145,19 @@ export function clearError(box, form) {
   box.replaceChildren();
   for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
 }
+
+// A plain note when the prices were not real market data, from the answer's provenance
+// (metadata.data_source); the CLI says the same words.
+export function dataNote(meta) {
+  const source = meta.data_source || {};
+  if (!meta.use_test_data && !source.synthetic) return "";
+  const kind = meta.use_test_data ? "the test-data fixture" : "synthetic sample data";
+  const said = [source.provider && `provider ${source.provider}`, source.calendar && `${source.calendar} sessions`]
+    .filter(Boolean);
+  return `Note: the prices are ${kind}${said.length ? ` (${said.join(", ")})` : ""}, not real market data.`;
+}
+
+export function showDataNote(element, meta) {
+  element.textContent = dataNote(meta);
+  element.hidden = !element.textContent;
+}

@@ -46,15 +46,51 @@ class Dividend:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class TickerMatch:
+    """One answer of a ticker search: what a trader would pick in a suggestion list."""
+
+    symbol: str
+    name: str
+    #: the API's ``market_type`` for it: ``Stock``, ``ETF``, ``Index``, ``Crypto``, ``FX`` or ``Future``
+    kind: str
+    #: the exchange it trades on (e.g. ``NASDAQ``, ``NYSE Arca``), when known
+    exchange: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"symbol": self.symbol, "name": self.name, "kind": self.kind, "exchange": self.exchange}
+
+
 class UnknownTicker(LookupError):
     """The provider knows no such ticker (answered as INVALID_TICKER)."""
+
+
+class ProviderUnavailable(RuntimeError):
+    """The provider's own source failed or refused: an outage, a rate limit, an answer it could not read.
+
+    Answered as SERVICE_UNAVAILABLE (503), with ``reason`` and ``retry_after`` (seconds, when the
+    source said) in the details, so the orchestrator's retries and breaker apply as to any outage.
+    """
+
+    def __init__(self, message: str, *, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.retry_after = retry_after
 
 
 class Provider(Protocol):
     """A source of daily data. Both methods answer what falls in ``[start, end]``, sorted by date."""
 
-    #: Said in every answer's ``metadata`` (e.g. ``{"provider": "sample", "synthetic": true, ...}``).
+    #: What the provider says of all its data (e.g. ``{"provider": "sample", "synthetic": true, ...}``).
     metadata: dict[str, Any]
+
+    def provenance(self, ticker: str) -> dict[str, Any]:
+        """Each answer's ``metadata`` for ``ticker``: :attr:`metadata` and the ``calendar`` of its days."""
+        ...
+
+    def search(self, query: str, limit: int) -> list[TickerMatch]:
+        """Up to ``limit`` tickers matching ``query`` (a symbol or name fragment), best first."""
+        ...
 
     def daily_bars(self, ticker: str, start: date, end: date) -> list[Bar]:
         """The ticker's daily bars in the range; raise :class:`UnknownTicker` if there is no such ticker."""

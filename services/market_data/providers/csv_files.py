@@ -21,7 +21,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from services.market_data.providers.base import Bar, Dividend, UnknownTicker
+from services.market_data import tickers
+from services.market_data.providers.base import Bar, Dividend, TickerMatch, UnknownTicker
+from services.market_data.schemas import TICKER
 
 T = TypeVar("T")
 
@@ -40,6 +42,11 @@ class CsvProvider:
             raise ValueError(f"market data directory not found: {self.directory}")
         self.metadata: dict[str, Any] = {"provider": "csv", "synthetic": False, "source": str(self.directory)}
         self._cache: dict[Path, tuple[tuple[int, int], list[Any]]] = {}
+        self._listed: tuple[int, list[TickerMatch]] | None = None
+
+    def provenance(self, ticker: str) -> dict[str, Any]:
+        # the days are the files' own: whatever sessions the exchange had, as the files recorded them
+        return {**self.metadata, "calendar": "files"}
 
     def daily_bars(self, ticker: str, start: date, end: date) -> list[Bar]:
         path = self._file(ticker, ".csv")
@@ -54,6 +61,20 @@ class CsvProvider:
         if path is None:
             return []
         return [item for item in self._read(path, parse_dividend) if start <= item.ex_date <= end]
+
+    def search(self, query: str, limit: int) -> list[TickerMatch]:
+        """Among the tickers that have a prices file here (no other has data), as the bundled list ranks."""
+        return tickers.search(query, limit, self._tickers())
+
+    def _tickers(self) -> list[TickerMatch]:
+        """A ticker per prices file, named as the bundled list names it (else by its symbol); listed
+        again when the directory changes."""
+        version = self.directory.stat().st_mtime_ns
+        if self._listed is None or self._listed[0] != version:
+            files = self.directory.glob("*.csv")  # a dividends file's name is no ticker ("_")
+            symbols = sorted({path.stem.upper() for path in files if TICKER.fullmatch(path.stem)})
+            self._listed = (version, [_named(symbol) for symbol in symbols])
+        return self._listed[1]
 
     def _file(self, ticker: str, suffix: str) -> Path | None:
         for name in dict.fromkeys((ticker, ticker.upper(), ticker.lower())):
@@ -71,6 +92,14 @@ class CsvProvider:
                 cached = (version, read_rows(file, parse))
             self._cache[path] = cached
         return cached[1]
+
+
+def _named(symbol: str) -> TickerMatch:
+    """``symbol`` as the bundled list names it (the file's spelling kept: that is what finds the file)."""
+    row = tickers.known(symbol)
+    if row is None:
+        return TickerMatch(symbol, symbol, tickers.guess_kind(symbol))
+    return TickerMatch(symbol, row.name, row.kind, row.exchange)
 
 
 def read_rows(lines: Iterable[str], parse: Callable[[dict[str, str]], T]) -> list[T]:

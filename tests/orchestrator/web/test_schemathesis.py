@@ -47,13 +47,18 @@ CONFIG = {
 }
 #: Per operation and generation mode: about 30 s for the whole API on loopback.
 EXAMPLES = 80
+#: The query parameters that are an operation's input (not a choice of form, as ``format`` is).
+QUERY_INPUTS = {"TickerQuery", "TickerLimit"}
 #: Each operation of the document (from the table it is made from, ``web/openapi/``) with valid
-#: requests, and with invalid ones where it takes anything that can be invalid (a body, a path).
+#: requests, and with invalid ones where it takes anything that can be invalid (a body, a path, a query).
 RUNS = [
     pytest.param(operation.method.upper(), operation.path, mode, id=f"{operation.path}-{mode.value}")
     for operation in openapi.OPERATIONS
     for mode in GenerationMode
-    if mode is GenerationMode.POSITIVE or operation.request is not None or "{" in operation.path
+    if mode is GenerationMode.POSITIVE
+    or operation.request is not None
+    or "{" in operation.path
+    or QUERY_INPUTS & set(operation.parameters)
 ]
 BODIES = [
     pytest.param(operation.path, name, id=f"{operation.path}:{name}")
