@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import socket
 import sys
 from collections import Counter
@@ -136,18 +135,6 @@ def _listening(port: int) -> socket.socket:
     return listener
 
 
-def _event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop where it installs (as the orchestrator's workers use it), so the stand-ins answer a
-    burst of a thousand calls fast enough not to be what a benchmark measures."""
-    if os.environ.get("BENCH_SERVICES_LOOP") == "asyncio":
-        return asyncio.new_event_loop()
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.service_process", description=__doc__.splitlines()[0]
@@ -187,7 +174,6 @@ def main(argv: list[str] | None = None) -> int:
         print=lambda *_: None,
         backlog=4096,
         handler_cancellation=True,
-        loop=_event_loop(),
     )
     return 0
 
