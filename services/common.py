@@ -134,38 +134,39 @@ def json_endpoint(
     thread pool, so the loop keeps serving other requests, ``/health`` included, meanwhile.
     """
 
-    async def endpoint(request: Request) -> Response:
-        try:
-            body = validate(model, await read_json_object(request))
-            if blocking:
-                return success(await run_in_threadpool(handler, body))
-            return success(handler(body))
-        except ServiceError as error:
-            return error.response()
-        except Exception:
-            # Logged with its stack for us; the caller gets the envelope without it.
-            log.exception("unexpected error answering %s %s", request.method, request.url.path)
-            return ServiceError("INTERNAL_ERROR", "An unexpected error occurred", 500).response()
+    async def body(request: Request) -> M:
+        return validate(model, await read_json_object(request))
 
-    return endpoint
+    return _endpoint(body, handler, blocking)
 
 
 def query_endpoint(
     model: type[M], handler: Callable[[M], Any], *, blocking: bool = False
 ) -> Callable[[Request], Awaitable[Response]]:
     """A GET endpoint: validate the query string as ``model`` (a repeated parameter counts once, the
-    last), answer ``handler(query)`` as the envelope; as :func:`json_endpoint` does for a body (and
-    in the thread pool when ``blocking``)."""
+    last), answer ``handler(query)`` as the envelope; as :func:`json_endpoint` does for a body."""
+
+    async def query(request: Request) -> M:
+        return validate(model, dict(request.query_params), subject="query")
+
+    return _endpoint(query, handler, blocking)
+
+
+def _endpoint(
+    read: Callable[[Request], Awaitable[M]], handler: Callable[[M], Any], blocking: bool
+) -> Callable[[Request], Awaitable[Response]]:
+    """What the endpoints share: ``handler(await read(request))`` as the envelope, never a traceback."""
 
     async def endpoint(request: Request) -> Response:
         try:
-            query = validate(model, dict(request.query_params), subject="query")
+            given = await read(request)
             if blocking:
-                return success(await run_in_threadpool(handler, query))
-            return success(handler(query))
+                return success(await run_in_threadpool(handler, given))
+            return success(handler(given))
         except ServiceError as error:
             return error.response()
         except Exception:
+            # Logged with its stack for us; the caller gets the envelope without it.
             log.exception("unexpected error answering %s %s", request.method, request.url.path)
             return ServiceError("INTERNAL_ERROR", "An unexpected error occurred", 500).response()
 
