@@ -37,7 +37,8 @@ def make_provider(name: str | None = None, data_dir: str | None = None) -> Provi
             raise ValueError("the csv provider needs a directory: set MARKET_DATA_DIR or pass --data-dir")
         return CsvProvider(directory)
     if name == "yahoo":
-        from services.market_data.providers.yahoo import DEFAULT_TTL_S, YahooProvider
+        from services.market_data.providers.yahoo import YahooProvider
+        from services.market_data.providers.yahoo_cache import DEFAULT_TTL_S
 
         ttl = os.environ.get("MARKET_DATA_CACHE_TTL_S") or str(DEFAULT_TTL_S)
         try:

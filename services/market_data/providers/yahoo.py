@@ -40,15 +40,10 @@ call at once, with its status (yfinance would otherwise try again with another c
 error body as "no data"), and the status of the last data answer settles what yfinance reports as
 missing prices.
 
-Disk cache. Each successful answer (bars and dividends of one ticker and range, with the exchange)
-is a JSON file in ``cache_dir`` (``MARKET_DATA_CACHE_DIR``, else ``~/.cache/backtest-platform/yahoo``),
-written atomically, so the same request again needs no network. A range ending two days or more
-before today (UTC) is kept indefinitely: note that its adjusted closes are those of the day it was
-fetched (Yahoo re-scales them after each new dividend). A range reaching later, or an empty answer,
-is kept ``ttl_s`` seconds (``MARKET_DATA_CACHE_TTL_S``, default an hour). Failures are never cached.
-A cache that cannot be written is skipped with a warning. yfinance's own small caches (time zones,
-Yahoo's cookie) go to ``cache_dir/yfinance``; its in-memory answer cache is emptied after each call
-(ours is the cache, and it must not keep failed answers).
+Disk cache (:mod:`.yahoo_cache`): each successful answer is kept as a JSON file per ticker and
+range, so the same request again needs no network. yfinance's own small caches (time zones, Yahoo's
+cookie) go to ``cache_dir/yfinance``; its in-memory answer cache is emptied after each call (ours is
+the cache, and it must not keep failed answers).
 
 Blocking. yfinance does blocking network I/O, so the provider says ``blocking = True`` and the
 service runs its calls in a worker thread (:func:`services.common.json_endpoint`), never on the
@@ -62,19 +57,14 @@ import contextlib
 import importlib
 import logging
 import math
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import quote, urlsplit
-
-import orjson
+from urllib.parse import urlsplit
 
 from services.market_data.providers.base import (
     Bar,
@@ -83,19 +73,20 @@ from services.market_data.providers.base import (
     TickerMatch,
     UnknownTicker,
 )
+from services.market_data.providers.yahoo_cache import (
+    DEFAULT_CACHE_DIR,
+    DEFAULT_TTL_S,
+    DiskCache,
+    YahooAnswer,
+)
 
 log = logging.getLogger("services.market_data.yahoo")
 
 INSTALL_HINT = "pip install 'backtest-orchestrator[yahoo]'"
-DEFAULT_CACHE_DIR = Path("~/.cache/backtest-platform/yahoo")
-DEFAULT_TTL_S = 3600.0
 #: Seconds to wait after a 429 when Yahoo does not say (it usually does not).
 RATE_LIMIT_RETRY_AFTER_S = 60.0
 #: Seconds each request to Yahoo may take: less than the orchestrator's 10 s per attempt.
 DEFAULT_TIMEOUT_S = 8.0
-#: A range ending this many days or more before today (UTC) is settled: every exchange has closed it.
-SETTLED_AFTER = timedelta(days=2)
-CACHE_VERSION = 1
 
 #: Yahoo's ``quoteType`` -> the API's ``market_type``; quotes of other types are not offered.
 KINDS = {
@@ -180,37 +171,6 @@ def _new_session() -> Any:
     return curl_requests.Session(impersonate="chrome")
 
 
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    """What Yahoo said of one ticker and range: all the provider serves from it."""
-
-    bars: tuple[Bar, ...]
-    dividends: tuple[Dividend, ...]
-    exchange: str | None
-    fetched_at: float
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "version": CACHE_VERSION,
-            "fetched_at": self.fetched_at,
-            "exchange": self.exchange,
-            "bars": [
-                [b.date.isoformat(), b.open, b.high, b.low, b.close, b.adjusted_close, b.volume]
-                for b in self.bars
-            ],
-            "dividends": [[d.ex_date.isoformat(), d.amount_per_share] for d in self.dividends],
-        }
-
-    @classmethod
-    def from_json(cls, document: dict[str, Any]) -> _Answer:
-        bars = tuple(
-            Bar(date.fromisoformat(day), o, h, low, c, adj, int(volume))
-            for day, o, h, low, c, adj, volume in document["bars"]
-        )
-        dividends = tuple(Dividend(date.fromisoformat(day), amount) for day, amount in document["dividends"])
-        return cls(bars, dividends, document["exchange"], float(document["fetched_at"]))
-
-
 class YahooProvider:
     """Daily data from Yahoo Finance, cached on disk; see the module's docstring."""
 
@@ -234,6 +194,7 @@ class YahooProvider:
         self.ttl_s = ttl_s
         self.timeout_s = timeout_s
         self._clock = clock
+        self._cache = DiskCache(self.cache_dir, ttl_s, clock)
         self._errors = _YfErrors(self._yf)
         # yfinance raises instead of logging and returning an empty frame (process-wide setting)
         self._yf.config.debug.hide_exceptions = False
@@ -276,54 +237,19 @@ class YahooProvider:
 
     # --- one ticker and range: the cache, then Yahoo -----------------------------------------------
 
-    def _answer(self, ticker: str, start: date, end: date) -> _Answer:
+    def _answer(self, ticker: str, start: date, end: date) -> YahooAnswer:
         symbol = ticker.upper()
-        path = self.cache_dir / f"{quote(symbol, safe='^=')}_{start.isoformat()}_{end.isoformat()}.json"
+        path = self._cache.path(symbol, start, end)
         with self._locks[hash(path.name) % len(self._locks)]:
-            answer = self._cached(path, end)
+            answer = self._cache.get(path, end)
             if answer is None:
                 answer = self._fetch(symbol, start, end)
-                self._store(path, answer)
+                self._cache.put(path, answer)
         if answer.exchange:
             self._exchanges[symbol] = answer.exchange
         return answer
 
-    def _cached(self, path: Path, end: date) -> _Answer | None:
-        try:
-            document = orjson.loads(path.read_bytes())
-            if document.get("version") != CACHE_VERSION:
-                return None
-            answer = _Answer.from_json(document)
-        except FileNotFoundError:
-            return None
-        except Exception:  # a damaged file is a miss; the next fetch replaces it
-            log.warning("ignoring unreadable cache file %s", path)
-            return None
-        if self._settled(end) and answer.bars:
-            return answer
-        return answer if self._clock() - answer.fetched_at < self.ttl_s else None
-
-    def _settled(self, end: date) -> bool:
-        today = datetime.fromtimestamp(self._clock(), UTC).date()
-        return end + SETTLED_AFTER <= today
-
-    def _store(self, path: Path, answer: _Answer) -> None:
-        """Write atomically (a temporary file renamed over the old one): a reader sees all or nothing."""
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(handle, "wb") as file:
-                    file.write(orjson.dumps(answer.as_json()))
-                os.replace(temporary, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
-                raise
-        except OSError as error:
-            log.warning("cannot write the yahoo cache in %s: %s", path.parent, error)
-
-    def _fetch(self, symbol: str, start: date, end: date) -> _Answer:
+    def _fetch(self, symbol: str, start: date, end: date) -> YahooAnswer:
         fetched_at = self._clock()
         try:
             with self._calling():
@@ -337,12 +263,12 @@ class YahooProvider:
                     timeout=self.timeout_s,
                 )
                 bars, dividends = _read_frame(frame, start, end)
-                return _Answer(bars, dividends, _exchange(ticker), fetched_at)
+                return YahooAnswer(bars, dividends, _exchange(ticker), fetched_at)
         except Exception as error:
             if self._errors.no_such_ticker(error, self._watch.last_status):
                 raise UnknownTicker(symbol) from None
             if self._errors.no_prices(error, self._watch.last_status):
-                return _Answer((), (), None, fetched_at)
+                return YahooAnswer((), (), None, fetched_at)
             raise self._unavailable(error, symbol) from None
 
     @contextlib.contextmanager
