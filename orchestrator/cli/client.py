@@ -190,15 +190,17 @@ def market_title(meta: dict[str, Any]) -> str:
 
 
 def print_data_note(out: Console, meta: dict[str, Any]) -> None:
-    """Say so when the prices were not real market data, and whose they were (the page says the same)."""
-    source = meta.get("data_source") or {}
-    if not (meta.get("use_test_data") or source.get("synthetic")):
-        return
-    kind = "the test-data fixture" if meta.get("use_test_data") else "synthetic sample data"
-    said = [f"provider {source['provider']}"] if source.get("provider") else []
-    said += [f"{source['calendar']} sessions"] if source.get("calendar") else []
-    detail = f" ({', '.join(said)})" if said else ""
-    say(out, f"Note: the prices are {kind}{detail}, not real market data.")
+    """Say so when the prices were not real market data, and whose they were (the page says the same).
+    A sweep's answer has a source per market (``data_sources``): the first that is not real is told."""
+    for source in meta.get("data_sources") or [meta.get("data_source") or {}]:
+        test_data = meta.get("use_test_data") or source.get("service") == "test_data"
+        if test_data or source.get("synthetic"):
+            kind = "the test-data fixture" if test_data else "synthetic sample data"
+            said = [f"provider {source['provider']}"] if source.get("provider") else []
+            said += [f"{source['calendar']} sessions"] if source.get("calendar") else []
+            detail = f" ({', '.join(said)})" if said else ""
+            say(out, f"Note: the prices are {kind}{detail}, not real market data.")
+            return
 
 
 #: The summary metrics the tables show: label and format, by key (docs/api.md, "Summary metrics").

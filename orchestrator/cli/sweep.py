@@ -30,6 +30,7 @@ from orchestrator.cli.client import (
     metric_label,
     metric_value,
     number,
+    print_data_note,
     print_table,
     runner,
     say,
@@ -262,6 +263,7 @@ def print_summary(out: Console, answer: dict[str, Any]) -> None:
     calls = number(meta.get("calls_total"), "{:,}")
     executed = number(meta.get("execution_time_ms"), "{:,.0f}")
     say(out, f"calls: {calls}; request {meta.get('request_id', 'n/a')}; executed in {executed} ms")
+    print_data_note(out, meta)
 
 
 def _ranking(meta: dict[str, Any]) -> tuple[str, str]:

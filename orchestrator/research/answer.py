@@ -35,6 +35,7 @@ def sweep_answer(
         "calls": spent["calls"],
         "calls_total": spent["calls_total"],
         "fingerprint": {"request": of_request(plan.canonical), "market_data": spent["market_data"]},
+        "data_sources": spent["data_sources"],
     }
     if walk_forward is None:
         return {"success": True, "data": {"metadata": metadata, "rows": ranked(rows, metric)}}

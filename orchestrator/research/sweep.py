@@ -35,6 +35,9 @@ from orchestrator.tracing import TraceContext
 
 log = structlog.get_logger("orchestrator.sweep")
 
+#: What tells one market from another in a sweep's provenance (the answer's ``data_sources``).
+MARKET_FIELDS = ("ticker", "start_date", "end_date", "frequency")
+
 
 class Sweep:
     """The combinations of one sweep, run ``concurrency`` at a time over shared markets."""
@@ -59,6 +62,8 @@ class Sweep:
         self.calls: Counter[str] = Counter()
         self.stats = CallStats()
         self.market_fingerprints: set[str] = set()
+        #: Where each market's prices came from (the backtests' ``data_source``), by market.
+        self.data_sources: dict[tuple[Any, ...], dict[str, Any]] = {}
         #: Written into every row (a walk-forward's fold number).
         self.labels: dict[str, Any] = {}
         self._data: dict[Hashable, Market] = {}
@@ -167,7 +172,14 @@ class Sweep:
                 raise ShuttingDown()
             graph = self.admission.abortable(graph)
         document: dict[str, Any] = await graph
-        self.market_fingerprints.add(document["data"]["metadata"]["fingerprint"]["market_data"])
+        metadata = document["data"]["metadata"]
+        self.market_fingerprints.add(metadata["fingerprint"]["market_data"])
+        market = tuple(metadata[field] for field in MARKET_FIELDS)
+        if market not in self.data_sources:
+            self.data_sources[market] = {
+                **dict(zip(MARKET_FIELDS, market, strict=True)),
+                **metadata["data_source"],
+            }
         return document
 
     def row(self, combination: Combination, document: dict[str, Any]) -> Row:
@@ -189,6 +201,9 @@ class Sweep:
             "calls": dict(self.calls),
             "calls_total": sum(self.calls.values()),
             "market_data": of_markets(self.market_fingerprints),
+            "data_sources": sorted(
+                self.data_sources.values(), key=lambda source: [source[f] for f in MARKET_FIELDS]
+            ),
         }
 
 

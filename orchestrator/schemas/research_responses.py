@@ -46,6 +46,15 @@ class RankedSweepRow(SweepRow):
     rank: int | None
 
 
+class MarketSource(DataSource):
+    """A market of a sweep, and where its prices came from."""
+
+    ticker: str
+    start_date: str
+    end_date: str
+    frequency: str
+
+
 class SweepMetadata(_Answer):
     request_id: str
     rank_by: Metric
@@ -58,6 +67,8 @@ class SweepMetadata(_Answer):
     calls: dict[str, int]
     calls_total: int
     fingerprint: Fingerprint
+    #: Where each market's prices came from, one entry per market the sweep used (docs/api.md#provenance).
+    data_sources: list[MarketSource]
     # a walk-forward's number of folds
     folds: int | None = None
 

@@ -280,6 +280,35 @@ async def test_the_ranked_table_is_printed_from_the_summary(orchestrator, capsys
     assert "calls: 16; request req-sw1; executed in 840 ms" in out
 
 
+async def test_the_summary_says_when_a_markets_data_is_synthetic(orchestrator, capsys):
+    document = json.loads(json.dumps(SUMMARY))
+    real = {"service": "market_data", "provider": "yahoo", "synthetic": False, "calendar": "NasdaqGM"}
+    synthetic = {"service": "market_data", "provider": "sample", "synthetic": True, "calendar": "XNYS"}
+    document["data"]["metadata"]["data_sources"] = [
+        {"ticker": "TQQQ", **real},
+        {"ticker": "ZZZX", **synthetic},
+    ]
+    fake = await orchestrator(steps=[summary_step(document)])
+    assert await cli(fake.url, "--no-progress") == 0
+    note = "the prices are synthetic sample data (provider sample, XNYS sessions), not real market data."
+    assert f"Note: {note}" in capsys.readouterr().out
+
+
+async def test_real_data_for_every_market_gets_no_note(orchestrator, capsys):
+    document = json.loads(json.dumps(SUMMARY))
+    real = {
+        "ticker": "TQQQ",
+        "service": "market_data",
+        "provider": "yahoo",
+        "synthetic": False,
+        "calendar": None,
+    }
+    document["data"]["metadata"]["data_sources"] = [real]
+    fake = await orchestrator(steps=[summary_step(document)])
+    assert await cli(fake.url, "--no-progress") == 0
+    assert "Note:" not in capsys.readouterr().out
+
+
 async def test_another_rank_metric_comes_first_and_is_not_repeated(orchestrator, capsys):
     document = json.loads(json.dumps(SUMMARY))
     document["data"]["metadata"] |= {"rank_by": "max_drawdown_pct", "failed": 0}

@@ -110,6 +110,9 @@ def test_a_sweep_fills_one_row_per_combination_best_first(platform, page, tmp_pa
     assert as_number(rows[0]["value"]) == best == answer["rows"][0]["summary"]["sharpe_ratio"]
     assert rows[0]["rank"] == "1"
     assert page.get_by_test_id("sweep-progress").inner_text() == "6 / 6"
+    expect(page.get_by_test_id("sweep-data-note")).to_have_text(
+        "Note: the prices are synthetic sample data (provider sample, XNYS sessions), not real market data."
+    )
 
 
 def test_a_two_dimension_sweep_shows_a_heatmap_of_the_rank_metric(platform, page):

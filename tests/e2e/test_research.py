@@ -121,6 +121,18 @@ def test_a_walk_forward_fetches_the_whole_range_once(walk_forward):
     assert calls.get("market_data.prices", 0) <= 1 and calls.get("market_data.dividends", 0) <= 1
 
 
+def test_a_sweep_says_where_each_markets_prices_came_from(platform):
+    grid = {THRESHOLD: [-0.03, -0.05], "market_params.ticker": ["TQQQ", "SPY"]}
+    sources = data_of(platform, "/api/sweep", {**BASE, "grid": grid})["metadata"]["data_sources"]
+    assert [source["ticker"] for source in sources] == ["SPY", "TQQQ"]  # one per market, not per setting
+    for source in sources:
+        market = {**BASE["market_params"], "ticker": source["ticker"]}
+        backtest = data_of(platform, "/api/backtest", {**BASE, "market_params": market})["metadata"]
+        market_fields = ("ticker", "start_date", "end_date", "frequency")
+        assert source == {**{field: backtest[field] for field in market_fields}, **backtest["data_source"]}
+        assert (source["provider"], source["synthetic"], source["calendar"]) == ("sample", True, "XNYS")
+
+
 def test_fingerprints_are_equal_for_an_equal_request_and_differ_for_another(platform):
     first = data_of(platform, "/api/backtest", BASE)["metadata"]["fingerprint"]
     again = data_of(platform, "/api/backtest", BASE)["metadata"]["fingerprint"]

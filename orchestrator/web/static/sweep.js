@@ -5,7 +5,7 @@
 import { postStream } from "./stream.js";
 import {
   $, METRICS, cell, clearError, formatMetric, formatNumber, labelOf, readFields, setCount, shownValue,
-  showErrorIn,
+  showDataNote, showErrorIn,
 } from "./ui.js";
 
 // Ranked lowest first (docs/api.md); every other metric ranks highest first.
@@ -207,6 +207,7 @@ function showSummary(view, data) {
   render(view);  // at once, not on the next frame: the status below says the table is final
   const meta = data.metadata;
   setCount($("sweep-count"), $("sweep-bar"), meta.combinations, meta.combinations);
+  showDataNote($("sweep-data-note"), meta);
   $("sweep-status").textContent = `Done: ${meta.combinations} combinations, ${meta.succeeded} succeeded, ` +
     `${meta.failed} failed, in ${formatNumber(meta.execution_time_ms, 0)} ms.`;
 }
@@ -222,6 +223,7 @@ function startView(form, request) {
   renderHead(view);
   $("sweep-table").tBodies[0].replaceChildren();
   $("sweep-heatmap-figure").hidden = true;
+  $("sweep-data-note").hidden = true;
   $("sweep-results").hidden = true;  // shown once the stream starts; a refused request has no table
   setCount($("sweep-count"), $("sweep-bar"), 0, combinations(request.grid));
   $("sweep-status").textContent = `Starting ${describePlan(request.grid)}…`;

@@ -147,11 +147,13 @@ export function clearError(box, form) {
 }
 
 // A plain note when the prices were not real market data, from the answer's provenance
-// (metadata.data_source); the CLI says the same words.
+// (metadata.data_source, or a sweep's data_sources, one per market: the first not real is told);
+// the CLI says the same words.
 export function dataNote(meta) {
-  const source = meta.data_source || {};
-  if (!meta.use_test_data && !source.synthetic) return "";
-  const kind = meta.use_test_data ? "the test-data fixture" : "synthetic sample data";
+  const testData = (source) => meta.use_test_data || source.service === "test_data";
+  const source = (meta.data_sources || [meta.data_source || {}]).find((s) => testData(s) || s.synthetic);
+  if (!source) return "";
+  const kind = testData(source) ? "the test-data fixture" : "synthetic sample data";
   const said = [source.provider && `provider ${source.provider}`, source.calendar && `${source.calendar} sessions`]
     .filter(Boolean);
   return `Note: the prices are ${kind}${said.length ? ` (${said.join(", ")})` : ""}, not real market data.`;
