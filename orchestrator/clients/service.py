@@ -63,6 +63,16 @@ log = structlog.get_logger("orchestrator.clients")
 
 
 @dataclass(frozen=True, slots=True)
+class _Call:
+    """What a call sends, the same on every attempt: the path (named in errors), the whole URL, the body."""
+
+    method: str
+    path: str
+    url: str
+    body: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceClient:
     """How to reach one service: its name in errors and logs, where it is, and its policy."""
 
@@ -80,23 +90,17 @@ class ServiceClient:
         self, path: str, body: dict[str, Any], kind: AnswerKind[T], context: CallContext
     ) -> Observable[T]:
         """POST ``body`` to ``path``; emit the answer's ``data`` read as ``kind``, or one mapped error."""
-        return self._call("POST", path, "", orjson.dumps(body), kind, context)
+        return self._call(_Call("POST", path, self.base_url + path, orjson.dumps(body)), kind, context)
 
     def get(
         self, path: str, query: Mapping[str, str], kind: AnswerKind[T], context: CallContext
     ) -> Observable[T]:
         """GET ``path`` with ``query`` as its query string, under the same policy as a POST."""
-        return self._call("GET", path, urlencode(query), None, kind, context)
+        return self._call(
+            _Call("GET", path, f"{self.base_url}{path}?{urlencode(query)}", None), kind, context
+        )
 
-    def _call(
-        self,
-        method: str,
-        path: str,
-        query: str,
-        payload: bytes | None,
-        kind: AnswerKind[T],
-        context: CallContext,
-    ) -> Observable[T]:
+    def _call(self, call: _Call, kind: AnswerKind[T], context: CallContext) -> Observable[T]:
         made = 0
 
         def attempt(_: Any) -> Observable[T]:
@@ -104,7 +108,7 @@ class ServiceClient:
             made += 1
             if made == 1:  # the call itself: it adds its share to the service's retry budget
                 self.policy.budget.record_call()
-            return self._attempt(method, path, query, payload, kind, context)
+            return self._attempt(call, kind, context)
 
         return defer(attempt).pipe(
             retry_with_backoff(
@@ -112,15 +116,7 @@ class ServiceClient:
             )
         )
 
-    def _attempt(
-        self,
-        method: str,
-        path: str,
-        query: str,
-        payload: bytes | None,
-        kind: AnswerKind[T],
-        context: CallContext,
-    ) -> Observable[T]:
+    def _attempt(self, call: _Call, kind: AnswerKind[T], context: CallContext) -> Observable[T]:
         name, policy = self.name, self.policy
         context.stats.add("attempts", name)
         left = context.deadline.remaining_s()
@@ -134,15 +130,14 @@ class ServiceClient:
         exact_s = min(policy.timeout_s, left)
         timeout_s = round(exact_s, 3)
         headers = {
-            **({"Content-Type": "application/json"} if payload is not None else {}),
+            **({"Content-Type": "application/json"} if call.body is not None else {}),
             "X-Request-ID": context.request_id,
             TIMEOUT_HEADER: str(max(1, int(timeout_s * 1000))),
         }
-        url = self.base_url + path + (f"?{query}" if query else "")
-        return self._exchange(Request(method, url, payload, headers), context).pipe(
+        return self._exchange(Request(call.method, call.url, call.body, headers), context).pipe(
             hedge(policy.hedge_after_s, lambda: self._may_hedge(context), self.scheduler),
             timeout_after(exact_s, self.scheduler, lambda: ServiceTimeout(name, timeout_s)),
-            map_value(lambda answer: read_answer(name, path, answer, kind)),
+            map_value(lambda answer: read_answer(name, call.path, answer, kind)),
             map_error(lambda error: from_client_exception(name, timeout_s, error)),
             observe_lifecycle(
                 on_next=lambda _: policy.breaker.record_success(),

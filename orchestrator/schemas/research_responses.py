@@ -18,6 +18,7 @@ from orchestrator.schemas.responses import (
     DataSource,
     ErrorBody,
     Fingerprint,
+    MarketMetadata,
     Summary,
     TimeSeries,
     Trade,
@@ -151,21 +152,10 @@ class SweepProgress(_Answer):
     top: list[RankedSweepRow]
 
 
-class CompareMetadata(_Answer):
+class CompareMetadata(MarketMetadata):
     """As a backtest's metadata, without ``strategy_type``, with the strategies' names in order."""
 
-    ticker: str
-    start_date: str
-    end_date: str
-    execution_time_ms: int
-    request_id: str
-    market_type: str
-    frequency: str
-    data_points: int
-    use_test_data: bool
-    fingerprint: Fingerprint
     strategies: list[str]
-    data_source: DataSource
 
 
 class StrategyResult(_Answer):

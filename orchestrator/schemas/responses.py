@@ -118,11 +118,12 @@ class DataSource(_Open):
     calendar: str | None
 
 
-class Metadata(_Answer):
+class MarketMetadata(_Answer):
+    """What a backtest's and a comparison's metadata share: the market, the run, the data used."""
+
     ticker: str
     start_date: str
     end_date: str
-    strategy_type: str
     execution_time_ms: int
     request_id: str
     market_type: str
@@ -131,6 +132,10 @@ class Metadata(_Answer):
     use_test_data: bool
     fingerprint: Fingerprint
     data_source: DataSource
+
+
+class Metadata(MarketMetadata):
+    strategy_type: str
 
 
 class MarketData(_Answer):
