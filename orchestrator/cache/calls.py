@@ -79,9 +79,10 @@ class CallCache:
         """A cache that keeps and shares nothing: every call is made."""
         return cls(CacheConfig(enabled=False), None)
 
-    def ttl_s(self, end_date: str) -> float:
-        """How long an answer for a range ending on ``end_date`` (``YYYY-MM-DD``) may be kept."""
-        settled = end_date < self.today().isoformat()
+    def ttl_s(self, end_date: str | None) -> float:
+        """How long an answer for a range ending on ``end_date`` (``YYYY-MM-DD``) may be kept; ``None``
+        for an answer of no range (a ticker search), which may change any day, as a recent range."""
+        settled = end_date is not None and end_date < self.today().isoformat()
         return self.config.settled_ttl_s if settled else self.config.recent_ttl_s
 
     def in_flight(self) -> int:
@@ -90,7 +91,7 @@ class CallCache:
     def serve(
         self,
         key: Hashable,
-        end_date: str,
+        end_date: str | None,
         load: Observable[T],
         *,
         size_of: Callable[[T], int],
@@ -134,7 +135,7 @@ class CallCache:
         remote: SharedStore,
         codec: Codec[T],
         key: Hashable,
-        end_date: str,
+        end_date: str | None,
         load: Observable[T],
         size_of: Callable[[T], int],
         name: str,

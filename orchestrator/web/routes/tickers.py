@@ -26,9 +26,6 @@ routes = web.RouteTableDef()
 #: A suggestion later than this is no use to anyone typing: the whole search, retries included.
 SEARCH_BUDGET_S = 5.0
 MAX_AGE_S = 60
-#: The call cache keeps an answer by the end date of its range; a list that may change any day
-#: has none, and is kept as long as a range that reaches today (``CACHE__RECENT_TTL_S``).
-NO_END_DATE = "9999-12-31"
 
 
 @routes.get("/api/tickers/search")
@@ -39,7 +36,7 @@ async def get_ticker_search(request: web.Request) -> web.Response:
     request[LOG_FIELDS].update(event="ticker_search", query=search.query, limit=search.limit)
     call = backtester.cache.serve(
         ("tickers", search.query.casefold(), search.limit),
-        NO_END_DATE,
+        None,  # no range: kept as long as one that reaches today (CACHE__RECENT_TTL_S)
         backtester.downstream.market_data.search(search.query, search.limit, context),
         size_of=lambda matches: 200 * (1 + len(matches)),
         name="tickers",

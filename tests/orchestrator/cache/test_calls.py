@@ -129,6 +129,11 @@ def test_a_range_that_ended_before_today_is_kept_long_one_that_reaches_today_bri
     )
 
 
+def test_an_answer_of_no_range_is_kept_as_briefly_as_one_that_reaches_today():
+    cache = cache_on(TestScheduler(), settled_ttl_s=21600, recent_ttl_s=60)
+    assert cache.ttl_s(None) == 60
+
+
 def test_an_error_is_not_kept_and_the_next_caller_calls_again():
     scheduler = TestScheduler()
     cache = cache_on(scheduler)
