@@ -12,6 +12,8 @@ SERVICE_UNAVAILABLE with ``{provider, reason, retry_after}`` and ``Retry-After``
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -40,12 +42,8 @@ def create_app(provider: Provider | None = None, service_name: str = "market-dat
     def prices(body: PricesRequest) -> dict[str, Any]:
         check_ticker(body.ticker)
         start, end = date_range(body)
-        try:
+        with asking(source, body.ticker):
             bars = resample(source.daily_bars(body.ticker, start, end), body.frequency)
-        except UnknownTicker:
-            raise invalid_ticker(body.ticker) from None
-        except ProviderUnavailable as error:
-            raise provider_unavailable(source, error) from None
         return {
             "ticker": body.ticker,
             "frequency": body.frequency,
@@ -56,12 +54,8 @@ def create_app(provider: Provider | None = None, service_name: str = "market-dat
     def dividends(body: DividendsRequest) -> dict[str, Any]:
         check_ticker(body.ticker)
         start, end = date_range(body)
-        try:
+        with asking(source, body.ticker):
             items = source.dividends(body.ticker, start, end)
-        except UnknownTicker:
-            raise invalid_ticker(body.ticker) from None
-        except ProviderUnavailable as error:
-            raise provider_unavailable(source, error) from None
         return {
             "ticker": body.ticker,
             "dividends": [item.as_json() for item in items],
@@ -69,10 +63,8 @@ def create_app(provider: Provider | None = None, service_name: str = "market-dat
         }
 
     def search(query: SearchQuery) -> dict[str, Any]:
-        try:
+        with asking(source):
             matches = source.search(query.q, query.limit)[: query.limit]
-        except ProviderUnavailable as error:
-            raise provider_unavailable(source, error) from None
         return {"query": query.q, "results": [match.as_json() for match in matches]}
 
     return create_service_app(
@@ -85,6 +77,17 @@ def create_app(provider: Provider | None = None, service_name: str = "market-dat
             Route("/tickers/search", query_endpoint(SearchQuery, search, blocking=blocking), methods=["GET"]),
         ],
     )
+
+
+@contextmanager
+def asking(source: Provider, ticker: str | None = None) -> Iterator[None]:
+    """What every route asks the provider inside: its failures as the service's errors."""
+    try:
+        yield
+    except UnknownTicker:
+        raise invalid_ticker(ticker or "") from None
+    except ProviderUnavailable as error:
+        raise provider_unavailable(source, error) from None
 
 
 def provider_unavailable(source: Provider, error: ProviderUnavailable) -> ServiceError:

@@ -25,6 +25,7 @@ from functools import lru_cache
 from importlib import resources
 
 from services.market_data.providers.base import TickerMatch
+from services.market_data.providers.sample_profile import kind_of
 
 #: The kinds a bundled row may have: the API's ``market_type`` values.
 KINDS = ("Stock", "ETF", "Index", "Crypto")
@@ -51,12 +52,22 @@ def known(symbol: str) -> TickerMatch | None:
     return _by_symbol().get(_symbol_key(symbol))
 
 
+#: The sample data's kinds (:func:`.providers.sample_profile.kind_of`) as the API's ``market_type``.
+MARKET_TYPES = {
+    "index": "Index",
+    "fx": "FX",
+    "future": "Future",
+    "crypto": "Crypto",
+    "leveraged_etf": "ETF",
+    "etf": "ETF",
+    "stock": "Stock",
+}
+
+
 def guess_kind(symbol: str) -> str:
-    """The kind of a symbol the list does not have, from its form: ``^`` an index, ``-USD`` crypto."""
-    upper = symbol.upper()
-    if upper.startswith("^"):
-        return "Index"
-    return "Crypto" if upper.endswith(("-USD", "-USDT", "-EUR", "-GBP", "-BTC")) else "Stock"
+    """The kind of a symbol the list does not have, from its form (``^`` an index, ``-USD`` crypto...),
+    as the sample data tells kinds apart."""
+    return MARKET_TYPES[kind_of(symbol.upper())]
 
 
 def search(query: str, limit: int, universe: Iterable[TickerMatch] | None = None) -> list[TickerMatch]:

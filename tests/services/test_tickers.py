@@ -160,3 +160,11 @@ def test_the_csv_provider_sees_a_file_added_after_its_first_search(tmp_path: Pat
     assert provider.search("nvda", 5) == []
     (tmp_path / "NVDA.csv").write_text("Date,Close\n")
     assert symbols(provider.search("nvda", 5)) == ["NVDA"]
+
+
+@pytest.mark.parametrize(
+    ("symbol", "kind"),
+    [("^FOO", "Index"), ("DOGE-USD", "Crypto"), ("EURUSD=X", "FX"), ("ES=F", "Future"), ("ACME", "Stock")],
+)
+def test_a_symbol_the_list_lacks_gets_the_kind_the_sample_data_gives_it(symbol, kind):
+    assert tickers.guess_kind(symbol) == kind
