@@ -1,6 +1,7 @@
 """Days and periods: strict ``YYYY-MM-DD`` dates, weekdays, and the week or month a day belongs to.
 
-Trading days are Monday to Friday; there is no holiday calendar (a reference service needs none).
+Weekdays are plain Monday to Friday (tests build series on them). The market data's trading days
+are an exchange's sessions, holidays left out: :mod:`services.market_data.calendars`.
 """
 
 from __future__ import annotations
