@@ -22,6 +22,7 @@ from reactivex.testing.coldobservable import ColdObservable
 from orchestrator.backtest.graph import Backtester
 from orchestrator.cache.calls import CallCache
 from orchestrator.clients.downstream import connect
+from orchestrator.clients.preconnect import Anticipating
 from orchestrator.clients.transport import Answer, Request
 from orchestrator.registry import SERVICES
 from orchestrator.resilience.clock import clock_of
@@ -102,13 +103,21 @@ def backtester(
     *,
     timeout: int = 100,
     deadline: int = 600,
+    preconnectors: Mapping[str, Anticipating] | None = None,
     **settings: Any,
 ) -> Backtester:
     """The app's backtester on the virtual services: per-attempt timeouts and the deadline in ticks;
     ``settings`` override :data:`PLAIN` (e.g. ``retry={"max_attempts": 3}``). Its cache is on, as
-    in the app, and today is :data:`TODAY` (the fakes' dates are long past)."""
+    in the app, and today is :data:`TODAY` (the fakes' dates are long past). ``preconnectors``: by
+    service name, what readies connections (none, as a transport of the tests' has no pool)."""
     values = {**PLAIN, **{entry.timeout_field: timeout for entry in SERVICES}, **settings}
     settings_ = Settings(_env_file=None, **values)
-    downstream = connect(settings_, services, scheduler, rng=MaxJitter())  # type: ignore[arg-type]
+    downstream = connect(
+        settings_,
+        services,  # type: ignore[arg-type]
+        scheduler,
+        rng=MaxJitter(),
+        preconnectors=preconnectors,
+    )
     cache = CallCache.from_config(settings_.cache, clock_of(scheduler), today=lambda: TODAY)
     return Backtester(downstream, deadline, risk_free_rate_annual=0.0, cache=cache)
