@@ -7,6 +7,7 @@ per-subscription costs, which made up most of what a backtest cost.
 
 from streams.from_coroutine import from_coroutine
 from streams.hedge import hedge
+from streams.in_turns import Turns, in_turns
 from streams.join import join_named
 from streams.lean import defer, just, throw
 from streams.lifecycle import observe_lifecycle
@@ -19,9 +20,11 @@ from streams.timeout import timeout_after
 from streams.zip_values import zip_values
 
 __all__ = [
+    "Turns",
     "defer",
     "from_coroutine",
     "hedge",
+    "in_turns",
     "join_named",
     "just",
     "map_error",

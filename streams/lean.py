@@ -253,6 +253,16 @@ def after(scheduler: abc.SchedulerBase, seconds: float, action: Callable[[], Non
     return scheduler.schedule_relative(max(0.0, seconds), lambda *_: action())
 
 
+def soon(scheduler: abc.SchedulerBase, action: Callable[[], None]) -> None:
+    """Run ``action`` on a later turn of ``scheduler``, after what is already due: one
+    ``loop.call_soon`` on an ``AsyncIOScheduler``, ``schedule`` on any other (a virtual clock's
+    runs it at the same tick, after the action running now)."""
+    if type(scheduler) is AsyncIOScheduler:
+        scheduler._loop.call_soon(action)
+    else:
+        scheduler.schedule(lambda *_: action())
+
+
 class _Handle(abc.DisposableBase):
     __slots__ = ("handle",)
 

@@ -36,7 +36,7 @@ from orchestrator.cache.shared import Claim, SharedStore
 from orchestrator.cache.store import CacheConfig, MemoryStore, Store
 from orchestrator.clients.context import CallStats
 from orchestrator.resilience.clock import Clock
-from streams import defer, from_coroutine, just, observe_lifecycle, share_replay, then
+from streams import Turns, defer, from_coroutine, in_turns, just, observe_lifecycle, share_replay, then
 from streams.lean import NOTHING, LeanObservable
 
 T = TypeVar("T")
@@ -57,8 +57,10 @@ class CallCache:
         store: Store | None,
         today: Callable[[], date] = utc_today,
         shared: SharedStore | None = None,
+        turns: Turns | None = None,
     ) -> None:
         self.config, self.store, self.today, self.shared = config, store, today, shared
+        self.turns = turns
         self._in_flight: dict[Hashable, Observable[Any]] = {}
 
     @classmethod
@@ -68,11 +70,14 @@ class CallCache:
         clock: Clock,
         today: Callable[[], date] = utc_today,
         shared: SharedStore | None = None,
+        turns: Turns | None = None,
     ) -> CallCache:
-        """Off (``CACHE__ENABLED=false``): nothing kept, nothing shared, the shared store unused."""
+        """Off (``CACHE__ENABLED=false``): nothing kept, nothing shared, the shared store unused.
+        ``turns``: where the backtests that share a call in flight take turns to be woken by its
+        answer (none: all at once)."""
         if not config.enabled:
             return cls(config, None, today)
-        return cls(config, MemoryStore(config.max_entries, config.max_bytes, clock), today, shared)
+        return cls(config, MemoryStore(config.max_entries, config.max_bytes, clock), today, shared, turns)
 
     @classmethod
     def disabled(cls) -> CallCache:
@@ -111,6 +116,9 @@ class CallCache:
         if store is None:
             return load
         remote = self.shared if codec is not None else None
+        # A thousand backtests coalesced on one call are woken a few per turn: each starts its next
+        # call, and the first of those leave while the rest are still being woken (streams/in_turns.py).
+        woken = () if self.turns is None else (in_turns(self.turns),)
 
         def start(_: Any) -> Observable[T]:
             kept = store.get(key)
@@ -120,7 +128,7 @@ class CallCache:
             running = self._in_flight.get(key)
             if running is not None:
                 stats.add("cache_coalesced", name)
-                return running.pipe(observe_lifecycle(on_next=lambda value: shared(value, True)))
+                return running.pipe(*woken, observe_lifecycle(on_next=lambda value: shared(value, True)))
             if remote is not None and codec is not None and remote.available():
                 return self._call_through(remote, codec, key, end_date, load, size_of, name, stats, shared)
             stats.add("cache_misses", name)

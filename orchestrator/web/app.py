@@ -27,6 +27,7 @@ from orchestrator.web.keys import ADMISSION, BACKTESTER, HEALTH_TRANSPORT, HTTP_
 from orchestrator.web.middlewares import add_request_id_header, error_envelopes, request_context
 from orchestrator.web.routes import api_docs, backtest, compare, health, metrics, page, sweep, tickers
 from orchestrator.web.trace_context import TRACE_HEADERS, add_traceresponse_header
+from streams import Turns
 
 #: Connections for health checks, apart from the services' pools so that a busy pool cannot slow them.
 HEALTH_POOL_SIZE = 10
@@ -128,7 +129,7 @@ async def backtester(app: web.Application) -> AsyncIterator[None]:
     downstream = connect(settings, transports, scheduler, preconnectors=preconnectors)
     # With REDIS_URL, one client (and its bounded pool) for the application, closed when it stops.
     shared = SharedStore.connect(settings.redis_url, settings.cache) if settings.redis_url else None
-    cache = CallCache.from_config(settings.cache, clock_of(scheduler), shared=shared)
+    cache = CallCache.from_config(settings.cache, clock_of(scheduler), shared=shared, turns=Turns(scheduler))
     app[BACKTESTER] = Backtester(
         downstream, settings.backtest_deadline_s, settings.risk_free_rate_annual, cache
     )

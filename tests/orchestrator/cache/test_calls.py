@@ -16,6 +16,7 @@ from orchestrator.cache.calls import CallCache
 from orchestrator.cache.store import CacheConfig
 from orchestrator.clients.context import CallStats
 from orchestrator.resilience.clock import clock_of
+from streams import Turns
 
 on_next, on_completed, on_error, subscribe = (
     ReactiveTest.on_next,
@@ -30,8 +31,8 @@ class Failed(Exception):
     """The call's own error."""
 
 
-def cache_on(scheduler: TestScheduler, **config: Any) -> CallCache:
-    return CallCache.from_config(CacheConfig(**config), clock_of(scheduler), today=lambda: TODAY)
+def cache_on(scheduler: TestScheduler, turns: Turns | None = None, **config: Any) -> CallCache:
+    return CallCache.from_config(CacheConfig(**config), clock_of(scheduler), today=lambda: TODAY, turns=turns)
 
 
 class Caller:
@@ -154,6 +155,45 @@ def test_a_caller_that_leaves_does_not_cancel_the_call_for_the_others():
     stayer = Caller(scheduler, cache, "TQQQ", load).at(scheduler, 210)
     scheduler.start()
     assert load.subscriptions == [subscribe(200, 250)]
+    assert stayer.observer.messages == [on_next(250, "bars"), on_completed(250)]
+
+
+def test_callers_coalesced_on_a_call_are_woken_in_turns_after_the_one_that_made_it():
+    scheduler = TestScheduler()
+    turns = Turns(scheduler, per_turn=1)
+    cache = cache_on(scheduler, turns=turns)
+    load = answering(scheduler)
+    log: list[str] = []
+    for k, name in enumerate("abc"):
+        caller = Caller(scheduler, cache, "TQQQ", load).at(scheduler, 200 + k)
+
+        def woken(_value: Any, name: str = name) -> None:
+            log.append(f"woken {name}")  # and it starts its next call, on the scheduler
+            scheduler.schedule(lambda *_: log.append(f"next call {name}"))
+
+        caller.observer.on_next = woken  # type: ignore[method-assign]
+    scheduler.start()
+    assert load.subscriptions == [subscribe(200, 250)]
+    # the caller that made the call is told at once; each coalesced one after the work of the last
+    assert log == ["woken a", "next call a", "woken b", "next call b", "woken c", "next call c"]
+    assert len(turns) == 0
+
+
+def test_a_coalesced_caller_that_leaves_before_its_turn_gets_nothing_and_the_others_their_answer():
+    scheduler = TestScheduler()
+    cache = cache_on(scheduler, turns=Turns(scheduler, per_turn=1))
+    load = answering(scheduler)
+    first = Caller(scheduler, cache, "TQQQ", load).at(scheduler, 200)
+    leaving = Caller(scheduler, cache, "TQQQ", load)
+    subscription = []
+    scheduler.schedule_absolute(
+        210, lambda *_: subscription.append(leaving.served.subscribe(leaving.observer))
+    )
+    # told by the first caller's answer, at 250, before its own turn: leaves at once (its client gone)
+    first.observer.on_next = lambda value: subscription[0].dispose()  # type: ignore[method-assign]
+    stayer = Caller(scheduler, cache, "TQQQ", load).at(scheduler, 220)
+    scheduler.start()
+    assert leaving.observer.messages == []
     assert stayer.observer.messages == [on_next(250, "bars"), on_completed(250)]
 
 
