@@ -24,7 +24,7 @@ from typing import Generic, TypeVar
 
 from reactivex import Observable, abc
 
-from streams.lean import LeanObservable, Many, Slot, after
+from streams.lean import LeanObservable, Slot, after
 
 T = TypeVar("T")
 
@@ -44,38 +44,52 @@ def hedge(
             race = _Race(observer)
 
             def send_copy() -> None:
+                race.timer = None
                 if race.winner is None and may_hedge():
+                    race.second = Slot()
                     race.second.put(source.subscribe(_Copy(race, 1), scheduler=subscribe_scheduler))
 
-            race.timer.put(after(scheduler, delay, send_copy))
+            race.timer = after(scheduler, delay, send_copy)
             race.first.put(source.subscribe(_Copy(race, 0), scheduler=subscribe_scheduler))
-            return Many(race.first, race.second, race.timer)
+            return race
 
         return LeanObservable(subscribe)
 
     return _hedge
 
 
-class _Race(Generic[T]):
-    """Two copies of one call; the first to end wins, the other is disposed."""
+class _Race(abc.DisposableBase, Generic[T]):
+    """Two copies of one call; the first to end wins, the other is disposed. Made for every call,
+    so it is lean: the second copy's slot is made only when that copy is sent, and disposing the
+    race (the subscription) ends both copies and the timer."""
 
     __slots__ = ("first", "observer", "second", "timer", "winner")
 
     def __init__(self, observer: abc.ObserverBase[T]) -> None:
         self.observer = observer
-        self.first, self.second, self.timer = Slot(), Slot(), Slot()
+        self.first = Slot()
+        self.second: Slot | None = None
+        self.timer: abc.DisposableBase | None = None
         self.winner: int | None = None
 
-    def end(self) -> None:
+    def dispose(self) -> None:
         self.first.dispose()
-        self.second.dispose()
-        self.timer.dispose()
+        if self.second is not None:
+            self.second.dispose()
+        self._stop_timer()
+
+    def _stop_timer(self) -> None:
+        timer, self.timer = self.timer, None
+        if timer is not None:
+            timer.dispose()
 
     def won(self, copy: int) -> bool:
         if self.winner is None:
             self.winner = copy
-            (self.second if copy == 0 else self.first).dispose()
-            self.timer.dispose()
+            loser = self.second if copy == 0 else self.first
+            if loser is not None:
+                loser.dispose()
+            self._stop_timer()
         return self.winner == copy
 
 
@@ -91,10 +105,10 @@ class _Copy(Generic[T]):
 
     def on_error(self, error: Exception) -> None:
         if self.race.won(self.copy):
-            self.race.end()
+            self.race.dispose()
             self.race.observer.on_error(error)
 
     def on_completed(self) -> None:
         if self.race.won(self.copy):
-            self.race.end()
+            self.race.dispose()
             self.race.observer.on_completed()

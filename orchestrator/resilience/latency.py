@@ -31,30 +31,40 @@ class HedgeConfig(BaseModel):
 
 
 class LatencyQuantile:
+    """Recorded on every answer and asked on every call: both are a few attribute reads, the
+    sort is once every ``samples // 10`` answers."""
+
     def __init__(self, config: HedgeConfig) -> None:
         self.config = config
+        self._samples, self._min_samples, self._floor_s = config.samples, config.min_samples, config.floor_s
+        self._refresh_every = max(1, config.samples // 10)
         self._ring: list[float] = []
         self._next = 0
         self._since_refresh = 0
         self._estimate: float | None = None
+        #: What ``hedge_after_s`` answers: kept from the last refresh.
+        self._after_s: float | None = None
 
     def record(self, seconds: float) -> None:
-        if len(self._ring) < self.config.samples:
-            self._ring.append(seconds)
+        ring = self._ring
+        if len(ring) < self._samples:
+            ring.append(seconds)
         else:
-            self._ring[self._next] = seconds
-            self._next = (self._next + 1) % self.config.samples
+            ring[self._next] = seconds
+            self._next = (self._next + 1) % self._samples
         self._since_refresh += 1
-        if self._estimate is None or self._since_refresh >= max(1, self.config.samples // 10):
+        if self._estimate is None or self._since_refresh >= self._refresh_every:
             self._refresh()
+        elif self._after_s is None and len(ring) >= self._min_samples:
+            self._after_s = max(self._floor_s, self._estimate)
 
     def hedge_after_s(self) -> float | None:
         """How long a call may run before it is hedged; None until enough answers were timed."""
-        if len(self._ring) < self.config.min_samples or self._estimate is None:
-            return None
-        return max(self.config.floor_s, self._estimate)
+        return self._after_s
 
     def _refresh(self) -> None:
         ordered = sorted(self._ring)
         self._estimate = ordered[min(len(ordered) - 1, int(self.config.quantile * len(ordered)))]
         self._since_refresh = 0
+        enough = len(ordered) >= self._min_samples
+        self._after_s = max(self._floor_s, self._estimate) if enough else None
