@@ -11,6 +11,7 @@ Progress events keep the public name ``stage`` for a call's name (see ``docs/con
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -37,6 +38,8 @@ class CallTracker:
         self.durations_ms: dict[str, float] = {}
         self._running: dict[str, tuple[str, float]] = {}
         self._listeners: list[Listener] = []
+        #: Progress events go to the debug log too; built at all only if it or a listener takes them.
+        self._logged = log.is_enabled_for(logging.DEBUG)
         self.done = 0
 
     def elapsed_ms(self) -> float:
@@ -62,7 +65,9 @@ class CallTracker:
         def succeeded(value: T) -> None:
             self.done += 1
             duration_ms = self._finish(call, "ok")
-            self._emit(call, "done", duration_ms=duration_ms, **({"facts": facts(value)} if facts else {}))
+            if self._heard():
+                told = {"facts": facts(value)} if facts else {}
+                self._emit(call, "done", duration_ms=duration_ms, **told)
 
         def failed(error: Exception) -> None:
             code = to_api_error(error).code
@@ -90,7 +95,13 @@ class CallTracker:
         self.durations_ms[call] = duration = round(elapsed_s * 1000, 1)
         return duration
 
+    def _heard(self) -> bool:
+        """Whether a progress event reaches anyone: a stream listening, or the debug log."""
+        return self._logged or bool(self._listeners)
+
     def _emit(self, call: str, state: str, **fields: Any) -> None:
+        if not self._heard():
+            return
         event = {
             "stage": call,
             "state": state,

@@ -10,6 +10,7 @@ from reactivex.testing import ReactiveTest, TestScheduler
 
 from orchestrator.backtest.calls import CallTracker
 from orchestrator.errors import InvalidTicker
+from orchestrator.logs import configure_logging
 
 on_next, on_completed, on_error = ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.on_error
 
@@ -89,3 +90,22 @@ def test_calls_in_flight_are_listed_oldest_first():
     scheduler.schedule_absolute(250, lambda *_: seen.append(tracker.in_flight()))
     scheduler.start(lambda: reactivex.merge(older, newer), disposed=300)
     assert seen == [[("simulate.active", "portfolio"), ("metrics", "metrics")]]
+
+
+def test_with_no_listener_and_no_debug_log_no_progress_is_built_but_the_call_is_still_timed():
+    configure_logging("INFO", "console", cache=False)
+    try:
+        scheduler, asked = TestScheduler(), []
+        tracker = CallTracker(clock=lambda: scheduler.clock / 1000)
+
+        def facts(value: str) -> dict[str, Any]:
+            asked.append(value)
+            return {"value": value}
+
+        call = scheduler.create_cold_observable(on_next(10, "a"), on_completed(10))
+        scheduler.start(lambda: call.pipe(tracker.track("one", "svc", facts)))
+    finally:
+        configure_logging("DEBUG", "console", cache=False)  # as tests/conftest.py has it
+    assert asked == []  # the facts are for progress events only: nobody would read them
+    assert tracker.durations_ms == {"one": 10.0}
+    assert tracker.done == 1
