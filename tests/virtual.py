@@ -22,7 +22,7 @@ from reactivex.testing.coldobservable import ColdObservable
 from orchestrator.backtest.graph import Backtester
 from orchestrator.cache.calls import CallCache
 from orchestrator.clients.downstream import connect
-from orchestrator.clients.preconnect import Anticipating
+from orchestrator.clients.preconnect import Anticipating, Release
 from orchestrator.clients.transport import Answer, Request
 from orchestrator.registry import SERVICES
 from orchestrator.resilience.clock import clock_of
@@ -84,6 +84,17 @@ class VirtualServices:
         [call] = self.calls[name]
         [subscription] = call.subscriptions
         return subscription
+
+
+class RecordedExpectations:
+    """In place of a service's preconnector: each expectation and its release, as (tick, what)."""
+
+    def __init__(self, scheduler: TestScheduler) -> None:
+        self.scheduler, self.log = scheduler, list[tuple[float, str]]()
+
+    def expect(self) -> Release:
+        self.log.append((self.scheduler.clock, "expect"))
+        return lambda: self.log.append((self.scheduler.clock, "release"))
 
 
 #: The graph alone: one attempt per call, no hedges (the tests of those turn them on).

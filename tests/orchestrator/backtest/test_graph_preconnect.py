@@ -11,22 +11,13 @@ from typing import Any
 from reactivex.testing import TestScheduler
 
 from orchestrator.backtest.calls import CallTracker
-from orchestrator.clients.preconnect import Release
 from orchestrator.errors import ExternalApiError
 from orchestrator.schemas.requests import parse_backtest
 from tests import fakes
+from tests.virtual import RecordedExpectations as Recorded
 from tests.virtual import VirtualServices, backtester
 
 READIED = ("strategy", "portfolio", "metrics")
-
-
-class Recorded:
-    def __init__(self, scheduler: TestScheduler) -> None:
-        self.scheduler, self.log = scheduler, list[tuple[float, str]]()
-
-    def expect(self) -> Release:
-        self.log.append((self.scheduler.clock, "expect"))
-        return lambda: self.log.append((self.scheduler.clock, "release"))
 
 
 def run(services: VirtualServices, disposed: int = 1000) -> dict[str, list[tuple[float, str]]]:

@@ -19,8 +19,9 @@ from aiohttp import web
 from reactivex import Observable
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from orchestrator.clients.preconnect import NO_PRECONNECT, Preconnector, Release, ahead
+from orchestrator.clients.preconnect import NO_PRECONNECT, Preconnector, ahead
 from orchestrator.web.app import _session
+from tests.virtual import RecordedExpectations as Recorded
 
 
 class Service:
@@ -179,17 +180,6 @@ def socket_port_nobody_listens_on() -> int:
 
 
 # --- the operator ----------------------------------------------------------------------------------
-
-
-class Recorded:
-    """Expectations and their releases, as (tick, what)."""
-
-    def __init__(self, scheduler: TestScheduler) -> None:
-        self.scheduler, self.log = scheduler, list[tuple[float, str]]()
-
-    def expect(self) -> Release:
-        self.log.append((self.scheduler.clock, "expect"))
-        return lambda: self.log.append((self.scheduler.clock, "release"))
 
 
 def run_ahead(messages: list[object], disposed: int = 1000) -> list[tuple[float, str]]:
