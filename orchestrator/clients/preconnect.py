@@ -19,7 +19,9 @@ will: a failure, a client gone), so the count never outlives what it counts. Con
 opened on the loop's next turn, and only as many as the pool lacks: an answer already in hand
 (a cache hit) starts its call before then, and a warm pool opens nothing. A connection never used
 is closed by the pool after its keep-alive (``UPSTREAM_KEEPALIVE_S``) like any idle one. Opening
-fails quietly: the call itself then connects, and reports what it meets.
+fails quietly: the call itself then connects, and reports what it meets; and nothing more is
+opened ahead for that service for :data:`REST_S`, so that a service refusing connections is not
+asked twice as often as the calls themselves ask it.
 
 aiohttp has no public way to open a connection without a request, nor to count a pool's idle
 connections; both are done here, the only place that reaches into the connector (aiohttp is
@@ -46,6 +48,9 @@ T = TypeVar("T")
 Release = Callable[[], None]
 
 log = structlog.get_logger("orchestrator.clients")
+
+#: After a connection could not be opened, how long nothing more is opened ahead for that service.
+REST_S = 1.0
 
 
 class Anticipating(Protocol):
@@ -101,6 +106,7 @@ class Preconnector:
         self._timeout = aiohttp.ClientTimeout(sock_connect=connect_timeout_s)
         self.expected = 0
         self.opening = 0
+        self._resting_until = 0.0
         self._turn_booked = False
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -132,7 +138,7 @@ class Preconnector:
     def _top_up(self) -> None:
         self._turn_booked = False
         connector = self._connector
-        if connector.closed:
+        if connector.closed or self._loop.time() < self._resting_until:
             return
         missing = self.expected - self.opening - self.idle()
         if connector.limit:  # never past the pool's size, counting what is in use
@@ -150,6 +156,7 @@ class Preconnector:
             handler = await connector._create_connection(self._request, [], self._timeout)
         except (TimeoutError, aiohttp.ClientError, OSError) as error:
             log.debug("preconnect failed", url=str(self._request.url), error=repr(error))
+            self._resting_until = self._loop.time() + REST_S
             return
         finally:
             self.opening -= 1

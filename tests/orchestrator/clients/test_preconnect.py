@@ -148,6 +148,20 @@ async def test_a_service_not_listening_is_no_error_here(session):
     assert "ClientConnectorError" in failed["error"] or "ConnectionRefused" in failed["error"]
 
 
+async def test_after_a_refusal_nothing_is_opened_ahead_for_a_while(session):
+    unused = socket_port_nobody_listens_on()
+    preconnector = Preconnector(session, f"http://127.0.0.1:{unused}")
+    with structlog.testing.capture_logs() as logs:
+        for rested in (False, False, True):  # a call expected, then started (released), three times
+            if rested:
+                preconnector._resting_until = 0.0  # as if REST_S had passed
+            release = preconnector.expect()
+            await settle()
+            release()
+    # the second came while the preconnector rested: that call found out for itself
+    assert [line["event"] for line in logs].count("preconnect failed") == 2
+
+
 async def test_closing_abandons_what_is_being_opened(service, session, monkeypatch):
     preconnector = Preconnector(session, service.url)
     never = asyncio.Event()
