@@ -140,9 +140,10 @@ class Preconnector:
         connector = self._connector
         if connector.closed or self._loop.time() < self._resting_until:
             return
-        missing = self.expected - self.opening - self.idle()
+        ready = self.opening + self.idle()
+        missing = self.expected - ready
         if connector.limit:  # never past the pool's size, counting what is in use
-            missing = min(missing, connector.limit - len(connector._acquired) - self.opening - self.idle())
+            missing = min(missing, connector.limit - len(connector._acquired) - ready)
         for _ in range(missing):
             self.opening += 1
             task = self._loop.create_task(self._open())
