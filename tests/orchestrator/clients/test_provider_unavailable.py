@@ -8,11 +8,7 @@ from typing import Any
 
 from reactivex.testing import TestScheduler
 
-from orchestrator.clients.context import CallContext
 from orchestrator.clients.transport import Answer
-from orchestrator.resilience.clock import clock_of
-from orchestrator.resilience.deadline import Deadline
-from orchestrator.schemas.downstream import DIVIDENDS
 from services.market_data.app import provider_unavailable
 from services.market_data.providers.base import ProviderUnavailable
 from tests import fakes
@@ -23,6 +19,7 @@ from tests.orchestrator.clients.test_resilience import (
     breaking,
     make_client,
     outcome,
+    post_at,
     run,
 )
 from tests.orchestrator.conftest import MARKET, answer_instead, sent_bodies
@@ -54,13 +51,7 @@ def test_a_provider_outage_counts_toward_the_breaker():
     scheduler = TestScheduler()
     transport = Scripted(scheduler, answer(10, unavailable("bad_answer")))
     client = breaking(scheduler, transport)
-    for start in (200, 300):
-        scheduler.schedule_absolute(
-            start,
-            lambda *_: client.post("/d", {}, DIVIDENDS, _context(scheduler)).subscribe(
-                on_error=lambda _: None
-            ),
-        )
+    post_at(scheduler, client, 200, 300)
     scheduler.advance_to(400)
     assert client.policy.breaker.state == "open"
 
@@ -81,10 +72,6 @@ def test_a_retry_after_longer_than_any_backoff_is_answered_at_once_with_it():
     assert len(transport.subscriptions()) == 1
     error = messages[-1].value.exception
     assert (error.code, error.retry_after_s, error.details["retry_after"]) == ("SERVICE_UNAVAILABLE", 60, 60)
-
-
-def _context(scheduler: TestScheduler) -> CallContext:
-    return CallContext("rid", Deadline(1000, clock_of(scheduler)))
 
 
 async def test_the_caller_gets_503_naming_market_data_with_the_providers_retry_after(client, happy):

@@ -226,16 +226,10 @@ def test_an_open_circuit_fails_at_once_without_a_call_and_says_when_to_come_back
     scheduler = TestScheduler()
     transport = Scripted(scheduler, answer(10, BROKEN))
     client = breaking(scheduler, transport)
-    for start in (200, 300):
-        scheduler.schedule_absolute(
-            start,
-            lambda *_: client.post("/d", {}, DIVIDENDS, _context(scheduler)).subscribe(
-                on_error=lambda _: None
-            ),
-        )
+    post_at(scheduler, client, 200, 300)
     scheduler.advance_to(400)
     assert client.policy.breaker.state == "open"
-    context = _context(scheduler)
+    context = call_context(scheduler)
     errors: list[Exception] = []
     client.post("/d", {}, DIVIDENDS, context).subscribe(on_error=errors.append)
     [error] = errors
@@ -248,13 +242,7 @@ def test_a_probe_that_succeeds_closes_the_circuit():
     scheduler = TestScheduler()
     transport = Scripted(scheduler, answer(10, BROKEN), answer(10, BROKEN), answer(10, OK))
     client = breaking(scheduler, transport)
-    for start in (200, 300, 450):
-        scheduler.schedule_absolute(
-            start,
-            lambda *_: client.post("/d", {}, DIVIDENDS, _context(scheduler)).subscribe(
-                on_error=lambda _: None
-            ),
-        )
+    post_at(scheduler, client, 200, 300, 450)
     scheduler.advance_to(500)
     assert client.policy.breaker.state == "closed"
     assert len(transport.subscriptions()) == 3
@@ -264,13 +252,7 @@ def test_an_answer_that_is_not_the_services_fault_does_not_open_the_circuit():
     scheduler = TestScheduler()
     transport = Scripted(scheduler, answer(10, NO_SUCH_TICKER))
     client = breaking(scheduler, transport)
-    for start in (200, 300, 400):
-        scheduler.schedule_absolute(
-            start,
-            lambda *_: client.post("/d", {}, DIVIDENDS, _context(scheduler)).subscribe(
-                on_error=lambda _: None
-            ),
-        )
+    post_at(scheduler, client, 200, 300, 400)
     scheduler.advance_to(500)
     assert client.policy.breaker.state == "closed"
 
@@ -279,8 +261,8 @@ def test_a_full_bulkhead_refuses_the_next_call_at_once():
     scheduler = TestScheduler()
     transport = Scripted(scheduler, answer(50, OK))
     client = make_client(scheduler, transport, market_data_max_in_flight=1)
-    first = client.post("/d", {}, DIVIDENDS, _context(scheduler))
-    second = client.post("/d", {}, DIVIDENDS, _context(scheduler))
+    first = client.post("/d", {}, DIVIDENDS, call_context(scheduler))
+    second = client.post("/d", {}, DIVIDENDS, call_context(scheduler))
     results = scheduler.start(lambda: reactivex.merge(first, second.pipe(_error_as_value)), disposed=1000)
     [refused, value, _] = results.messages
     assert (refused.time, refused.value.value.code, refused.value.value.details["bulkhead"]) == (
@@ -292,8 +274,19 @@ def test_a_full_bulkhead_refuses_the_next_call_at_once():
     assert client.policy.bulkhead.in_flight == 0  # every place given back
 
 
-def _context(scheduler: TestScheduler) -> CallContext:
+def call_context(scheduler: TestScheduler) -> CallContext:
     return CallContext("rid", Deadline(1000, clock_of(scheduler)))
+
+
+def post_at(scheduler: TestScheduler, client: ServiceClient, *starts: int) -> None:
+    """A dividends call at each tick of ``starts``, its failure ignored (the breaker is what is read)."""
+    for start in starts:
+        scheduler.schedule_absolute(
+            start,
+            lambda *_: client.post("/d", {}, DIVIDENDS, call_context(scheduler)).subscribe(
+                on_error=lambda _: None
+            ),
+        )
 
 
 def _error_as_value(source: Observable[Any]) -> Observable[Any]:
@@ -304,7 +297,7 @@ def test_each_call_adds_to_the_budget_once_whatever_its_attempts():
     scheduler = TestScheduler()
     transport = Scripted(scheduler, answer(10, BROKEN), answer(10, OK))
     client = make_client(scheduler, transport, retry_budget={"window_s": 500})
-    calls = [client.post("/d", {}, DIVIDENDS, _context(scheduler)) for _ in range(3)]
+    calls = [client.post("/d", {}, DIVIDENDS, call_context(scheduler)) for _ in range(3)]
     scheduler.start(lambda: reactivex.merge(*calls), disposed=400)
     budget = client.policy.budget
     assert len(transport.subscriptions()) == 4  # the first exchange failed and was tried again
