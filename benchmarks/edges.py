@@ -1,15 +1,18 @@
 """``python -m benchmarks.edges``: the orchestrator's edge against hostile clients and services.
 
 As ``benchmarks.resilience``, three processes: the services, ``orchestrator serve`` with default
-settings, and the attackers in this one. Four scenarios, each printing its figures:
+settings, and the attackers in this one. The scenarios, each printing its figures:
 
 * ``fuzz``: thousands of malformed requests (random methods, paths, headers and bodies: binary,
   deep, huge numbers, mutated backtests, gzip) and how each was answered; no 500, no input echoed.
-* ``slow``: one client opens a thousand connections and trickles their headers; ``/health`` is
-  polled all the while on a connection of its own.
+* ``slow``: one address opens 1,100 connections and trickles their headers, while the orchestrator
+  may open 1,024 files; ``/health`` is polled and backtests run all the while from another address.
 * ``bombs``: thirty compression bombs (65 KB of gzip, 64 MB inflated) at once; the orchestrator's
   resident memory before and after.
 * ``flood``: the market-data service answers 300 MB; the orchestrator's memory at its peak.
+* ``burst``: a thousand backtests at once from one address (what an ingress looks like from here):
+  how each ended, and the slowest refusal against a bare aiohttp server refusing the same burst.
+* ``streams``: two hundred progress streams at once from one address: how each ended.
 """
 
 from __future__ import annotations
@@ -22,13 +25,17 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
 
 from benchmarks.fixtures import backtest_request
-from benchmarks.processes import rss_mb
+from benchmarks.processes import cpu_s, process, rss_mb, wait_healthy
 from benchmarks.resilience import health_polled, platform, quiet_collector, spread
+from orchestrator.cli.platform import free_port
+from orchestrator.cli.serve import raise_file_limit
 
 MARKER = "ZQXMARK"
 PATHS = ["/api/backtest", "/api/health", "/health", "/", "/static/app.js", "/static/", "/api/", "/nope"]
@@ -134,15 +141,22 @@ async def fuzz(requests: int = 6000, seed: int = 9) -> list[str]:
 # --- slow clients ----------------------------------------------------------------------------------
 
 
-async def slow(connections: int = 1000, seconds: float = 12.0) -> list[str]:
-    async with platform([]) as running:
+#: The others' address, on the loopback network: not the slow client's.
+OTHER = "127.0.0.2"
+
+
+async def slow(connections: int = 1100, seconds: float = 12.0, files: int = 1024) -> list[str]:
+    async with platform([], files=files) as running:
         host, port = running.url.removeprefix("http://").split(":")
-        async with health_polled(running.url) as health:
+        async with (
+            health_polled(running.url, source=OTHER) as health,
+            backtests_from(OTHER, running.url) as others,
+        ):
             await asyncio.sleep(0.3)  # the poller has its connection before the flood
 
             async def trickle() -> str:
-                """How the server ended this connection: at once (over the per-client cap), or with
-                a 408 once the header timeout passed, or otherwise."""
+                """How the server ended this connection: at once (short of descriptors), or with
+                a 408 once its header deadline passed, or otherwise."""
                 try:
                     reader, writer = await asyncio.open_connection(host, int(port))
                 except OSError:
@@ -170,11 +184,48 @@ async def slow(connections: int = 1000, seconds: float = 12.0) -> list[str]:
             began = time.monotonic()
             outcomes = Counter(await asyncio.gather(*(trickle() for _ in range(connections))))
             took = time.monotonic() - began
+    statuses = Counter(status for status, _ in others)
     return [
-        f"slow: {connections} connections from one client, each trickling its headers a line a second",
+        f"slow: {connections} connections from one address, each trickling its headers a line a "
+        f"second; the orchestrator may open {files} files",
         f"  how they ended      {dict(outcomes)} (all within {took:.1f} s)",
-        f"  /health meanwhile   {len(health['/health'])} polls; {spread(sorted(health['/health']), 1)}",
+        f"  /health meanwhile   from another address, {len(health['/health'])} polls; "
+        f"{spread(sorted(health['/health']), 1)}",
+        f"  backtests meanwhile from another address, {len(others)}: {dict(statuses)}; "
+        f"{spread(sorted(ms for _, ms in others), 1)}",
     ]
+
+
+@asynccontextmanager
+async def backtests_from(
+    source: str, url: str, every_s: float = 0.25
+) -> AsyncIterator[list[tuple[int, float]]]:
+    """A backtest every ``every_s`` from ``source`` while the block runs: (status, ms) of each."""
+    done, answers = asyncio.Event(), []
+    body = json.dumps(backtest_request()).encode()
+
+    async def run() -> None:
+        connector = aiohttp.TCPConnector(local_addr=(source, 0))
+        async with aiohttp.ClientSession(connector=connector) as session:
+            while not done.is_set():
+                began = time.perf_counter()
+                try:
+                    async with session.post(
+                        url + "/api/backtest", data=body, headers={"Content-Type": "application/json"}
+                    ) as answer:
+                        await answer.read()
+                        status = answer.status
+                except aiohttp.ClientError:
+                    status = 0
+                answers.append((status, (time.perf_counter() - began) * 1000))
+                await asyncio.sleep(every_s)
+
+    task = asyncio.create_task(run())
+    try:
+        yield answers
+    finally:
+        done.set()
+        await task
 
 
 # --- compression bombs and floods ------------------------------------------------------------------
@@ -224,13 +275,93 @@ async def flood(megabytes: int = 300) -> list[str]:
     ]
 
 
-SCENARIOS = {"fuzz": fuzz, "slow": slow, "bombs": bombs, "flood": flood}
+# --- one address, many requests ---------------------------------------------------------------------
+
+
+async def one_address(url: str, count: int, stream: bool = False) -> tuple[Counter[str], list[float]]:
+    """``count`` backtests at once from this one address, each on a connection of its own; how each
+    ended (``success``, ``503 + Retry-After``, anything else, or ``connection error``), and the
+    seconds each refusal took."""
+    body = json.dumps(backtest_request()).encode()
+    headers = {"Content-Type": "application/json", **({"Accept": "text/event-stream"} if stream else {})}
+    connector = aiohttp.TCPConnector(limit=0, force_close=True)
+    refusals: list[float] = []
+
+    async def ask(session: aiohttp.ClientSession) -> str:
+        began = time.perf_counter()
+        try:
+            async with session.post(url + "/api/backtest", data=body, headers=headers) as answer:
+                text = await answer.read()
+        except aiohttp.ClientError:
+            return "connection error"
+        if answer.status == 503 and answer.headers.get("Retry-After"):
+            refusals.append(time.perf_counter() - began)
+            return "503 + Retry-After"
+        succeeded = b"event: result" in text if stream else b'"success":true' in text[:20]
+        return "success" if answer.status == 200 and succeeded else f"other ({answer.status})"
+
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=120)
+    ) as session:
+        outcomes = Counter(await asyncio.gather(*(ask(session) for _ in range(count))))
+    return outcomes, sorted(refusals)
+
+
+@asynccontextmanager
+async def refuser() -> AsyncIterator[tuple[str, int]]:
+    """``benchmarks.refuser``: a bare aiohttp server answering every request 503 at once; its URL
+    and process id."""
+    port = free_port()
+    with process(["-m", "benchmarks.refuser", "--port", str(port)]) as server:
+        await wait_healthy(f"http://127.0.0.1:{port}", expect=503)
+        yield f"http://127.0.0.1:{port}", server.pid
+
+
+async def burst(count: int = 1000) -> list[str]:
+    async with platform([]) as running:  # default settings: 128 connections per address
+        before = cpu_s(running.orchestrator_pid)
+        ours, refused = await one_address(running.url, count)
+        our_cpu = cpu_s(running.orchestrator_pid) - before
+    async with refuser() as (url, pid):
+        before = cpu_s(pid)
+        bare, bare_refused = await one_address(url, count)
+        bare_cpu = cpu_s(pid) - before
+    ratio = refused[-1] / bare_refused[-1] if refused and bare_refused else float("nan")
+    return [
+        f"burst: {count} backtests at once from one address, default settings",
+        f"  how they ended      {dict(ours)}",
+        f"  refusals            {spread([1000 * s for s in refused], 1)}; server CPU {our_cpu:.2f} s",
+        f"  a bare aiohttp server refusing all {count}: {spread([1000 * s for s in bare_refused], 1)}; "
+        f"server CPU {bare_cpu:.2f} s ({dict(bare)})",
+        f"  slowest refusal     {ratio:.2f}x the bare server's (allowed: 1.5x)",
+    ]
+
+
+async def streams(count: int = 200) -> list[str]:
+    async with platform(["--delay", "0.5"]) as running:  # each stream stays open a few seconds
+        outcomes, refused = await one_address(running.url, count, stream=True)
+    return [
+        f"streams: {count} progress streams at once from one address, default settings",
+        f"  how they ended      {dict(outcomes)}",
+        f"  refusals            {spread([1000 * s for s in refused], 1)}",
+    ]
+
+
+SCENARIOS = {
+    "fuzz": fuzz,
+    "slow": slow,
+    "bombs": bombs,
+    "flood": flood,
+    "burst": burst,
+    "streams": streams,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     quiet_collector()
+    raise_file_limit()  # this process holds the slow connections
     parser = argparse.ArgumentParser(prog="python -m benchmarks.edges", description=__doc__.splitlines()[0])
-    parser.add_argument("scenario", nargs="*", choices=[*SCENARIOS, []], help="default: all four")
+    parser.add_argument("scenario", nargs="*", choices=[*SCENARIOS, []], help="default: all of them")
     args = parser.parse_args(argv)
     for name in args.scenario or SCENARIOS:
         began = time.perf_counter()

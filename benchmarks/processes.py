@@ -4,6 +4,7 @@ CPU time and memory from ``/proc`` (the operating system's own accounting of eac
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import subprocess
@@ -21,11 +22,15 @@ from aiohttp import web
 
 @contextmanager
 def process(
-    args: list[str], env: dict[str, str] | None = None, log_to: str | None = None
+    args: list[str], env: dict[str, str] | None = None, log_to: str | None = None, files: int | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """``python args...``, stopped with SIGTERM (then killed) when the block ends."""
+    """``python args...``, stopped with SIGTERM (then killed) when the block ends; ``files``: its
+    limit on open files (soft and hard, so it cannot raise its own)."""
     out = open(log_to, "wb") if log_to else subprocess.DEVNULL  # noqa: SIM115 - closed below
-    child = subprocess.Popen([sys.executable, *args], env={**os.environ, **(env or {})}, stdout=out)
+    limit = None if files is None else functools.partial(_limit_files, files)
+    child = subprocess.Popen(
+        [sys.executable, *args], env={**os.environ, **(env or {})}, stdout=out, preexec_fn=limit
+    )
     try:
         yield child
     finally:
@@ -38,13 +43,20 @@ def process(
             out.close()
 
 
-async def wait_healthy(url: str, timeout_s: float = 30) -> None:
+def _limit_files(files: int) -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
+
+
+async def wait_healthy(url: str, timeout_s: float = 30, expect: int = 200) -> None:
+    """Until ``GET url/health`` answers ``expect``."""
     deadline = time.monotonic() + timeout_s
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < deadline:
             try:
                 async with session.get(url + "/health") as answer:
-                    if answer.status == 200:
+                    if answer.status == expect:
                         return
             except aiohttp.ClientError:
                 pass

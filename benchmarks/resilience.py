@@ -75,9 +75,11 @@ async def platform(
     orchestrator_env: dict[str, str] | None = None,
     down: str | None = None,
     log_to: str | None = None,
+    files: int | None = None,
 ) -> AsyncIterator[Platform]:
     """The services process (with ``services`` arguments) and an orchestrator pointed at it; the
-    service named ``down`` points at a port where nothing listens."""
+    service named ``down`` points at a port where nothing listens; ``files``: the orchestrator's
+    limit on open files."""
     services_port, orchestrator_port = free_port(), free_port()
     services_url, orchestrator_url = (
         f"http://127.0.0.1:{services_port}",
@@ -90,7 +92,7 @@ async def platform(
     with process(["-m", "benchmarks.service_process", "--port", str(services_port), *services]) as fakes:
         await wait_healthy(services_url)
         serve = ["-m", "orchestrator", "serve", "--host", "127.0.0.1", "--port", str(orchestrator_port)]
-        with process(serve, env, log_to=log_to) as orchestrator:
+        with process(serve, env, log_to=log_to, files=files) as orchestrator:
             await wait_healthy(orchestrator_url)
             yield Platform(services_url, orchestrator_url, orchestrator.pid, fakes.pid)
 
@@ -219,14 +221,17 @@ async def down(backtests: int = 300) -> list[str]:
 
 
 @asynccontextmanager
-async def health_polled(url: str, every_s: float = 0.05) -> AsyncIterator[dict[str, list[float]]]:
+async def health_polled(
+    url: str, every_s: float = 0.05, source: str | None = None
+) -> AsyncIterator[dict[str, list[float]]]:
     """``GET /health`` every ``every_s`` and ``GET /api/health`` every ``4 * every_s`` while the block
-    runs; yields the latencies (ms) of each as they come."""
+    runs (from the address ``source``, if given); yields the latencies (ms) of each as they come."""
     latencies: dict[str, list[float]] = {"/health": [], "/api/health": []}
     done = asyncio.Event()
 
     async def poll(path: str, every: float) -> None:
-        async with aiohttp.ClientSession() as session:
+        connector = aiohttp.TCPConnector(local_addr=(source, 0) if source else None)
+        async with aiohttp.ClientSession(connector=connector) as session:
             while not done.is_set():
                 began = time.perf_counter()
                 async with session.get(url + path) as answer:

@@ -35,6 +35,23 @@ def tune_garbage_collection(thresholds: tuple[int, int, int]) -> None:
     gc.freeze()
 
 
+def raise_file_limit() -> tuple[int, int] | None:
+    """Let the process open as many files as its hard limit allows (Go's runtime does the same).
+
+    Every connection is a file descriptor. Containers and systemd often start a process with a soft
+    limit of 1,024 and a hard one far above it, and the soft one is what counts: a thousand clients
+    would exhaust it. Returns the (soft, hard) limits now, or None where there are none to read.
+    """
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
 def run(args: argparse.Namespace) -> int:
     # Imported here: the other commands share this command line, and `orchestrator backtest` is a
     # plain HTTP client that loads nothing of the server.
@@ -51,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
+    raise_file_limit()  # before any worker is forked: they inherit it
     if settings.workers > 1:
         from orchestrator.cli.workers import serve_workers
 
@@ -76,4 +94,5 @@ def server_options(settings: Settings) -> dict[str, Any]:
         # On SIGTERM the drain gives backtests their grace period; this is only a last resort.
         "shutdown_timeout": settings.drain.grace_s + 5,
         "access_log": None,  # the canonical line per request replaces the access log
+        "backlog": settings.edge.backlog,
     }

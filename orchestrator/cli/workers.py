@@ -114,6 +114,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
     options: dict[str, Any] = {
         "bind": [f"{host}:{settings.port}"],
         "workers": settings.workers,
+        "backlog": settings.edge.backlog,
         "worker_class": worker_class(),
         # SIGTERM to the master: workers still alive this long after it are killed.
         "graceful_timeout": graceful_s,

@@ -23,6 +23,8 @@ from orchestrator.settings import Settings, load_settings
 from orchestrator.tracing import TRACERESPONSE
 from orchestrator.web import protocol
 from orchestrator.web.admission import admission, drain
+from orchestrator.web.client_share import client_share
+from orchestrator.web.forwarded import forwarded_client
 from orchestrator.web.keys import ADMISSION, BACKTESTER, HEALTH_TRANSPORT, HTTP_SESSIONS, SETTINGS
 from orchestrator.web.middlewares import add_request_id_header, error_envelopes, request_context
 from orchestrator.web.routes import api_docs, backtest, compare, health, metrics, page, sweep, tickers
@@ -37,7 +39,13 @@ def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or load_settings()
     protocol.install()
     app = web.Application(
-        middlewares=[request_context, error_envelopes, admission],
+        middlewares=[
+            request_context,
+            error_envelopes,
+            forwarded_client(settings.edge),
+            client_share(settings.edge),
+            admission,
+        ],
         client_max_size=settings.max_body_bytes,
         handler_args=edge_limits(settings),
     )

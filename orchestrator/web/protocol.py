@@ -9,7 +9,13 @@ middleware can, because they happen before a request exists or instead of one:
 * **a client that never finishes its first request's headers** is answered 408 and closed after
   ``header_timeout_s``; aiohttp waits for ever (later requests on a connection are bounded by the
   keep-alive timeout, which aiohttp enforces);
-* **one address holding too many connections** has each new one closed at once.
+* **one address holding too many connections** (``EDGE__MAX_CONNECTIONS_PER_CLIENT``, or
+  ``..._PER_PROXY`` for a trusted proxy): the connection past the cap is marked ``over_cap`` and
+  given ``over_cap_timeout_s`` to send its request, which ``web/client_share.py`` answers 503 with
+  ``Retry-After`` and ``Connection: close``. A request is never reset unanswered for it, unless
+  the process is short of file descriptors (fewer than ``spare_descriptors`` left): then the
+  connection past the cap is closed at once, so that one address cannot take the descriptors
+  every other client needs.
 
 aiohttp's server makes a connection's handler from the module-level name ``RequestHandler`` of
 ``aiohttp.web_server``, with the application's ``handler_args`` as keyword arguments; ``install``
@@ -29,10 +35,18 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import Response, StreamResponse
 
+from orchestrator import metrics
 from orchestrator.errors import ApiError, RequestTimeout, from_http_status, to_api_error
 from orchestrator.limits import EdgeConfig
 
+try:
+    import resource
+except ImportError:  # not a Unix: no descriptor limit to read
+    resource = None  # type: ignore[assignment]
+
 log = structlog.get_logger("orchestrator.edge")
+
+_UNLIMITED = 1 << 30
 
 #: What every answer says in its ``Server`` header: no version for anyone to look up.
 SERVER = "orchestrator"
@@ -44,6 +58,9 @@ class EdgeRequestHandler(RequestHandler):
         self._edge = edge or EdgeConfig()
         self._header_deadline: asyncio.TimerHandle | None = None
         self._peer: str | None = None
+        #: The cap this connection's address is past, if it is: its one request is refused
+        #: (``web/client_share.py``).
+        self.over_cap: int | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -51,11 +68,16 @@ class EdgeRequestHandler(RequestHandler):
         self._peer = peer[0] if isinstance(peer, tuple) and peer else None
         clients = _clients(self._manager)
         clients[self._peer] += 1
-        if clients[self._peer] > self._edge.max_connections_per_client:
-            log.warning("too many connections from one client", limit=self._edge.max_connections_per_client)
-            self.force_close()
-            return
-        self._header_deadline = self._loop.call_later(self._edge.header_timeout_s, self._headers_overdue)
+        timeout_s = self._edge.header_timeout_s
+        cap = self._edge.connection_cap(self._peer)
+        if clients[self._peer] > cap:
+            if _short_of_descriptors(transport, self._edge.spare_descriptors):
+                metrics.child(metrics.SHED, "descriptors").inc()
+                self.force_close()
+                return
+            self.over_cap = cap
+            timeout_s = min(timeout_s, self._edge.over_cap_timeout_s)
+        self._header_deadline = self._loop.call_later(timeout_s, self._headers_overdue)
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
@@ -106,6 +128,22 @@ def _clients(manager: Any) -> Counter[str | None]:
     if clients is None:
         clients = manager._orchestrator_clients = Counter()
     return clients
+
+
+def _short_of_descriptors(transport: asyncio.BaseTransport, spare: int) -> bool:
+    """Whether fewer than ``spare`` file descriptors are left. The kernel gives a new socket the
+    lowest free number, so every number below this connection's is taken: its number counts the
+    descriptors in use, for free."""
+    sock = transport.get_extra_info("socket")
+    return sock is not None and sock.fileno() >= _descriptor_limit() - spare
+
+
+def _descriptor_limit() -> int:
+    """The process's soft limit on open files (read each time: ``orchestrator serve`` may raise it)."""
+    if resource is None:
+        return _UNLIMITED
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return _UNLIMITED if soft == resource.RLIM_INFINITY else soft
 
 
 def _raw_answer(error: ApiError) -> bytes:

@@ -10,6 +10,7 @@ import gzip
 import os
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
 
@@ -152,19 +153,121 @@ async def test_an_idle_keep_alive_connection_is_closed(aiohttp_server):
     writer.close()
 
 
-async def test_one_client_cannot_hold_more_than_its_share_of_connections(aiohttp_server):
-    server = await served(aiohttp_server, edge={**FAST_EDGE, "max_connections_per_client": 5})
-    connections = [await asyncio.open_connection(server.host, server.port) for _ in range(8)]
-    await asyncio.sleep(0.1)
-    closed = [reader.at_eof() or await _closed(reader) for reader, _ in connections]
-    assert closed.count(True) == 3  # the sixth, seventh and eighth, at once
+Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def held(server: Any, count: int, source: str = "127.0.0.1") -> list[Connection]:
+    """``count`` connections from ``source``, each with a request already answered 200 (so every
+    one is counted before the next step), left open."""
+    connections = []
+    for _ in range(count):
+        reader, writer = await asyncio.open_connection(server.host, server.port, local_addr=(source, 0))
+        assert await served_on((reader, writer))
+        connections.append((reader, writer))
+    return connections
+
+
+async def served_on(connection: Connection) -> bool:
+    """Whether a ``/health`` sent on this kept-alive connection is answered 200 (its body read)."""
+    reader, writer = connection
+    writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = int(
+        next(line for line in head.lower().split(b"\r\n") if line.startswith(b"content-length"))[15:]
+    )
+    await reader.readexactly(length)
+    return head.startswith(b"HTTP/1.1 200 ")
+
+
+def close_all(connections: list[Connection]) -> None:
     for _, writer in connections:
         writer.close()
 
 
-async def _closed(reader: asyncio.StreamReader) -> bool:
+async def test_a_connection_past_the_cap_is_answered_503_with_retry_after_then_closed(aiohttp_server):
+    server = await served(aiohttp_server, edge={**FAST_EDGE, "max_connections_per_client": 5})
+    connections = await held(server, 5)
+    answer = await raw(server, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")  # whole, then end of stream
+    status, error, head = envelope_of(answer)
+    assert (status, error["code"], error["details"]["client_limit"]) == (503, "SERVICE_UNAVAILABLE", 5)
+    assert b"retry-after: 1\r\n" in head.lower() and b"connection: close" in head.lower()
+    close_all(connections)
+
+
+async def test_a_backtest_past_the_cap_is_answered_though_its_body_is_never_read(aiohttp_server):
+    server = await served(aiohttp_server, edge={**FAST_EDGE, "max_connections_per_client": 1})
+    connections = await held(server, 1)
+    body = orjson.dumps(fakes.backtest_request())
+    head = b"POST /api/backtest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    status, error, _ = envelope_of(await raw(server, head + b"Content-Length: %d\r\n\r\n" % len(body) + body))
+    assert (status, error["details"]["counted"]) == (503, "connections")
+    close_all(connections)
+
+
+async def test_the_connections_under_the_cap_are_still_served(aiohttp_server):
+    server = await served(aiohttp_server, edge={**FAST_EDGE, "max_connections_per_client": 2})
+    connections = await held(server, 2)
+    assert envelope_of(await raw(server, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"))[0] == 503
+    assert all([await served_on(connection) for connection in connections])
+    close_all(connections)
+
+
+async def test_another_address_is_not_held_to_the_first_one_s_cap(aiohttp_server):
+    server = await served(aiohttp_server, edge={**FAST_EDGE, "max_connections_per_client": 2})
+    connections = await held(server, 2, source="127.0.0.1")
+    others = await held(server, 2, source="127.0.0.2")  # each answered 200 (see held)
+    close_all(connections + others)
+
+
+async def test_the_cap_frees_as_connections_close(aiohttp_server):
+    server = await served(aiohttp_server, edge={**FAST_EDGE, "max_connections_per_client": 2})
+    first, second = await held(server, 2)
+    first[1].close()
+    await first[1].wait_closed()
+    await asyncio.sleep(0.05)  # the server sees the close
+    close_all([second, *await held(server, 1)])  # the new one answered 200 (see held)
+
+
+async def test_a_connection_past_the_cap_that_sends_no_request_is_closed_after_the_short_deadline(
+    aiohttp_server,
+):
+    edge = {**FAST_EDGE, "header_timeout_s": 30, "over_cap_timeout_s": 0.2, "max_connections_per_client": 1}
+    server = await served(aiohttp_server, edge=edge)
+    connections = await held(server, 1)
+    began = asyncio.get_running_loop().time()
+    status, error, _ = envelope_of(await raw(server, b"GET /health HTTP/1.1\r\nHost: x\r\n", wait_s=5))
+    assert (status, error["code"]) == (408, "REQUEST_TIMEOUT")
+    assert asyncio.get_running_loop().time() - began < 5  # its deadline, not the header timeout's 30 s
+    close_all(connections)
+
+
+async def test_short_of_file_descriptors_a_connection_past_the_cap_is_closed_at_once(aiohttp_server):
+    # every descriptor "spare": the process is always short, as if its table were nearly full
+    edge = {**FAST_EDGE, "max_connections_per_client": 1, "spare_descriptors": 1_000_000}
+    server = await served(aiohttp_server, edge=edge)
+    connections = await held(server, 1)
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    assert await _closed(reader, wait_s=1)  # closed, nothing read, nothing answered
+    close_all([*connections, (reader, writer)])
+
+
+async def test_a_burst_from_one_address_is_answered_every_time(aiohttp_server):
+    server = await served(aiohttp_server, edge={**FAST_EDGE, "max_connections_per_client": 5})
+    connector = aiohttp.TCPConnector(limit=0, force_close=True)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def ask() -> int:
+            async with session.get(f"http://{server.host}:{server.port}/health") as answer:
+                await answer.read()
+                return answer.status
+
+        statuses = await asyncio.gather(*(ask() for _ in range(60)))  # a connection error would raise
+    assert set(statuses) <= {200, 503} and 503 in statuses
+
+
+async def _closed(reader: asyncio.StreamReader, wait_s: float = 0.05) -> bool:
     try:
-        return await asyncio.wait_for(reader.read(1), 0.05) == b""
+        return await asyncio.wait_for(reader.read(1), wait_s) == b""
     except TimeoutError:
         return False
 
