@@ -62,7 +62,7 @@ class Admission:
     def _report(self) -> None:
         """The slots in use and the limit, for /metrics: here rather than in the web layer, since a
         sweep takes and gives back slots of its own (``research/sweep.py``). Their ratio is what the
-        autoscaler scales on (deploy/prometheus-adapter.yaml)."""
+        autoscaler scales on (deploy/prometheus-adapter/config.yaml)."""
         metrics.ADMISSION_IN_FLIGHT.set(self.limit.in_flight)
         metrics.ADMISSION_LIMIT.set(self.limit.limit)
 

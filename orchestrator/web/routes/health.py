@@ -61,8 +61,8 @@ async def get_api_health(request: web.Request) -> web.Response:
 async def get_ready(request: web.Request) -> web.Response:
     """Readiness: 200 ``ready`` unless draining or at the admission limit (503), from what this
     process knows; it calls nothing. Started is implied: aiohttp runs the startup hooks (sessions,
-    clients, cache) before it accepts the first connection. Saturated is a moment, not a fault: a
-    probe that catches it takes the pod out of rotation until a probe finds a free slot again."""
+    clients, cache) before it accepts the first connection. Saturated is a moment, not a fault:
+    probes that keep finding it take the pod out of rotation until one finds a slot free again."""
     gate = request.app[ADMISSION]
     in_flight, limit = gate.limit.in_flight, gate.limit.limit
     if gate.draining:
