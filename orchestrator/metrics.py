@@ -83,6 +83,11 @@ ADMISSION_LIMIT = Gauge(
     "How many backtests may run at once (summed over workers)",
     multiprocess_mode="livesum",
 )
+ADMISSION_IN_FLIGHT = Gauge(
+    "orchestrator_admission_in_flight",
+    "Backtests holding an admission slot",
+    multiprocess_mode="livesum",
+)
 CACHE = Counter(
     "orchestrator_cache_lookups_total",
     "Answers asked of the cache, by kind and outcome",

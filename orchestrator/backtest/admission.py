@@ -30,7 +30,7 @@ class Admission:
     def __init__(self, config: AdmissionConfig) -> None:
         self.config = config
         self.limit = AdaptiveLimit(config)
-        metrics.ADMISSION_LIMIT.set(self.limit.limit)
+        self._report()
         self.draining = False
         self._stops: set[_Abortable[Any]] = set()
         self._idle: asyncio.Event | None = None
@@ -48,12 +48,23 @@ class Admission:
         return LeanObservable(subscribe)
 
     def admit(self) -> bool:
-        return not self.draining and self.limit.try_acquire()
+        if self.draining or not self.limit.try_acquire():
+            return False
+        self._report()
+        return True
 
     def done(self, latency_s: float | None, dropped: bool) -> None:
         self.limit.release(latency_s, dropped)
+        self._report()
         if self.limit.in_flight == 0 and self._idle is not None:
             self._idle.set()
+
+    def _report(self) -> None:
+        """The slots in use and the limit, for /metrics: here rather than in the web layer, since a
+        sweep takes and gives back slots of its own (``research/sweep.py``). Their ratio is what the
+        autoscaler scales on (deploy/prometheus-adapter/config.yaml)."""
+        metrics.ADMISSION_IN_FLIGHT.set(self.limit.in_flight)
+        metrics.ADMISSION_LIMIT.set(self.limit.limit)
 
     async def drain(self, grace_s: float) -> None:
         """Refuse new backtests; wait up to ``grace_s`` for those in flight; then cut the rest short."""

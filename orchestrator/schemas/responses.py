@@ -197,6 +197,16 @@ class HealthResponse(_Answer):
     circuits: dict[str, CircuitState]
 
 
+class ReadinessResponse(_Answer):
+    """``GET /ready``: whether this process takes backtests now (200 ``ready``), else 503; the
+    services behind it are not asked."""
+
+    status: Literal["ready", "draining", "saturated"]
+    #: Backtests holding an admission slot, and how many may (the adaptive limit).
+    in_flight: int = Field(ge=0)
+    limit: int = Field(ge=1)
+
+
 class LivenessResponse(_Answer):
     """``GET /health``: the process answers; nothing is checked."""
 

@@ -61,7 +61,6 @@ async def admission(request: web.Request, handler: Handler) -> web.StreamRespons
         timed = code == "success" and route.canonical in TIMED
         gate.done(time.monotonic() - began if timed else None, dropped=code == ServiceTimeout.code)
         in_flight.dec()
-        metrics.ADMISSION_LIMIT.set(gate.limit.limit)
 
 
 async def drain(app: web.Application) -> None:

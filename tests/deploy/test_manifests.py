@@ -1,9 +1,15 @@
-"""The Kubernetes manifests of ``deploy/``: valid against the API's schemas, and true to the app.
+"""The Kubernetes manifests of ``deploy/``: what ``kubectl apply -k`` creates, valid against the API's
+schemas, and true to the app.
 
-Every document is checked against the schemas that ``kubernetes-validate`` ships (strict: an unknown
-or misspelt field is an error), offline. The other tests hold the manifests to what the app does:
+``deploy/`` is applied with kustomize (``kubectl apply -k deploy/``, ``kubectl apply -k
+deploy/reference-services/``). The objects those create are rendered here (``kustomize.py``, checked
+against ``kubectl kustomize`` wherever kubectl is installed) and each is checked against the schemas
+that ``kubernetes-validate`` ships (strict: an unknown or misspelt field is an error), offline, as is
+the prometheus-adapter rule, which is applied apart. The other tests hold them to what the app does:
 the probes are routes it answers, the ports are the ones it listens on, the pod outlives the drain,
-the selectors pick the right pods, the pods run as the image's non-root user.
+the selectors pick the right pods, each pod runs as its image's non-root user, the metrics the
+autoscaler reads are ones the app exports; and to the layout: the images' names and tags are set in
+one place.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 import copy
 import os
 import re
+import shutil
+import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,15 +27,24 @@ import kubernetes_validate
 import pytest
 import yaml
 from aiohttp.test_utils import make_mocked_request
+from prometheus_client.parser import text_string_to_metric_families
+from yarl import URL
 
 from orchestrator.registry import ORCHESTRATOR_PORT, SERVICES, ServiceEntry
 from orchestrator.settings import Settings
 from orchestrator.web.app import create_app
 from orchestrator.web.routes import health
 from services.cli import parse_args
+from tests.deploy import kustomize
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
+#: The directories applied with ``kubectl apply -k``: the orchestrator and Redis; the reference services.
+KUSTOMIZATIONS = (DEPLOY, DEPLOY / "reference-services")
+#: The one kustomization that sets the images' names and tags (a component both include).
+IMAGES = DEPLOY / "images"
+#: prometheus-adapter's configuration: applied apart, in the adapter's namespace.
+ADAPTER_CONFIG = DEPLOY / "prometheus-adapter" / "config.yaml"
 #: The Kubernetes version the manifests are checked against: the oldest we claim to run on.
 KUBERNETES_VERSION = "1.30"
 #: What the pod must still be given after the preStop sleep and the drain: `orchestrator serve`
@@ -36,18 +53,35 @@ SHUTDOWN_HEADROOM_S = 10
 #: The orchestrator's highest measured peak memory, a thousand backtests in flight with the cache
 #: (docs/performance.md: 269-290 MB); its memory limit must leave room above it.
 MEASURED_PEAK_BYTES = 290 * 10**6
+#: Our image, which the orchestrator and the reference services run, and the official Redis image.
+OUR_IMAGE, REDIS_IMAGE = "backtest-orchestrator", "redis"
+#: The official Redis image's `redis` user (its Dockerfile: groupadd -r -g 999 redis; useradd -r -g
+#: redis -u 999 redis); not readable here, unlike our own Dockerfile.
+REDIS_IMAGE_UID = 999
 
 Manifest = dict[str, Any]
 
 
 @cache
+def _rendered(directory: Path) -> tuple[Manifest, ...]:
+    """What ``kubectl apply -k directory`` creates."""
+    return tuple(kustomize.build(directory))
+
+
+def _where(document: Manifest) -> str:
+    return f"{document['kind']}/{document['metadata']['name']}"
+
+
+@cache
 def _documents() -> tuple[tuple[str, Manifest], ...]:
-    """Every object of every YAML file under deploy/, named ``path#index``."""
-    found = []
-    for path in sorted([*DEPLOY.rglob("*.yaml"), *DEPLOY.rglob("*.yml")]):
-        for index, document in enumerate(yaml.safe_load_all(path.read_text())):
-            if document:
-                found.append((f"{path.relative_to(DEPLOY)}#{index}", document))
+    """Every object deploy/ creates, named ``directory: Kind/name``, and the adapter's ConfigMap."""
+    found = [
+        (f"{directory.relative_to(ROOT)}: {_where(document)}", document)
+        for directory in KUSTOMIZATIONS
+        for document in _rendered(directory)
+    ]
+    for document in yaml.safe_load_all(ADAPTER_CONFIG.read_text()):
+        found.append((f"{ADAPTER_CONFIG.relative_to(ROOT)}: {_where(document)}", document))
     return tuple(found)
 
 
@@ -62,6 +96,10 @@ def _one(kind: str, name: str) -> Manifest:
 
 def _orchestrator() -> Manifest:
     return _one("Deployment", "orchestrator")
+
+
+def _redis() -> Manifest:
+    return _one("Deployment", "redis")
 
 
 def _container(deployment: Manifest) -> Manifest:
@@ -113,6 +151,8 @@ def _prestop_sleep_s(container: Manifest) -> float:
 
 
 _UNITS = {"m": 1e-3, "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+#: redis.conf's units of memory (case does not matter): ``mb`` is 1024 * 1024 bytes.
+_REDIS_UNITS = {"": 1, "k": 1000, "kb": 2**10, "m": 10**6, "mb": 2**20, "g": 10**9, "gb": 2**30}
 
 
 def _quantity(value: str | int) -> float:
@@ -121,8 +161,38 @@ def _quantity(value: str | int) -> float:
     return float(number) * _UNITS[unit]
 
 
+def _redis_bytes(value: str) -> int:
+    number, unit = re.fullmatch(r"([0-9]+)([a-zA-Z]*)", value).groups()  # type: ignore[union-attr]
+    return int(number) * _REDIS_UNITS[unit.lower()]
+
+
 def _image_uid() -> int:
     return int(re.search(r"--uid (\d+)", (ROOT / "Dockerfile").read_text()).group(1))  # type: ignore[union-attr]
+
+
+def _image_name(image: str) -> str:
+    return kustomize.IMAGE.match(image)["name"]  # type: ignore[index]
+
+
+def _redis_options() -> dict[str, str]:
+    """redis-server's ``--name value`` arguments of the Redis container."""
+    program, *args = _container(_redis())["args"]
+    assert program == "redis-server" and len(args) % 2 == 0
+    assert all(name.startswith("--") for name in args[::2])
+    return {name.removeprefix("--"): value for name, value in zip(args[::2], args[1::2], strict=True)}
+
+
+def _adapter_rules() -> list[Manifest]:
+    (config,) = yaml.safe_load_all(ADAPTER_CONFIG.read_text())
+    return yaml.safe_load(config["data"]["config.yaml"])["rules"]
+
+
+def _source_files() -> list[Path]:
+    return sorted([*DEPLOY.rglob("*.yaml"), *DEPLOY.rglob("*.yml")])
+
+
+def _kustomization_files() -> list[Path]:
+    return [path for path in _source_files() if path.name in kustomize.KUSTOMIZATION_FILES]
 
 
 # --- the schemas ----------------------------------------------------------------------------------
@@ -140,11 +210,102 @@ def test_strict_validation_rejects_a_misspelt_field() -> None:
         kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
 
 
-def test_kubectl_apply_of_the_directory_gets_every_orchestrator_object() -> None:
-    top_level = [document["kind"] for where, document in _documents() if "/" not in where]
-    assert sorted(top_level) == sorted(
-        ["ConfigMap", "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"]
+# --- the layout: kustomize, and the images in one place ------------------------------------------
+
+
+def test_kubectl_apply_k_of_deploy_creates_the_orchestrator_and_redis() -> None:
+    assert sorted(_where(document) for document in _rendered(DEPLOY)) == sorted(
+        [
+            "ConfigMap/orchestrator-config",
+            "Deployment/orchestrator",
+            "Service/orchestrator",
+            "HorizontalPodAutoscaler/orchestrator",
+            "PodDisruptionBudget/orchestrator",
+            "Deployment/redis",
+            "Service/redis",
+            "NetworkPolicy/redis",
+        ]
     )
+
+
+def test_kubectl_apply_k_of_the_reference_services_creates_each_service() -> None:
+    names = sorted(_where(document) for document in _rendered(DEPLOY / "reference-services"))
+    hosts = [entry.default_host for entry in SERVICES]
+    assert names == sorted(
+        [*(f"Deployment/{host}" for host in hosts), *(f"Service/{host}" for host in hosts)]
+    )
+
+
+def test_every_yaml_file_is_applied_by_a_kustomization_or_is_the_adapter_config() -> None:
+    """No manifest sits in deploy/ without being deployed: each is a kustomization, one's resource,
+    or the adapter's configuration (applied apart, on purpose)."""
+    used = {ADAPTER_CONFIG, *_kustomization_files()}
+    for path in _kustomization_files():
+        used |= {
+            (path.parent / entry).resolve() for entry in yaml.safe_load(path.read_text()).get("resources", [])
+        }
+    assert set(_source_files()) - used == set()
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=lambda directory: str(directory.relative_to(ROOT)))
+def test_the_rendering_is_what_kubectl_kustomize_renders(directory: Path) -> None:
+    """The renderer of these tests (``kustomize.py``) against kustomize itself, where kubectl is."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("no kubectl here: the rendering is checked against kustomize itself where it is")
+    rendered = subprocess.run(
+        [kubectl, "kustomize", str(directory)], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    theirs = sorted(yaml.safe_load_all(rendered), key=_where)
+    assert sorted(_rendered(directory), key=_where) == theirs
+
+
+def test_the_renderer_refuses_a_field_it_does_not_do(tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text("resources: []\npatches: []\n")
+    with pytest.raises(kustomize.Unsupported, match="patches"):
+        kustomize.build(tmp_path)
+
+
+def test_each_kustomization_takes_its_images_from_the_one_component() -> None:
+    setters = [path.parent for path in _kustomization_files() if "images" in yaml.safe_load(path.read_text())]
+    assert setters == [IMAGES]
+    for directory in KUSTOMIZATIONS:
+        components = kustomize.read_kustomization(directory, "Kustomization").get("components", [])
+        assert [(directory / entry).resolve() for entry in components] == [IMAGES]
+
+
+def test_no_manifest_names_a_tag_or_a_digest() -> None:
+    """Every container's image is a bare name: its tag (or digest) is set in images/ alone."""
+    images = [
+        container["image"]
+        for path in _source_files()
+        if path.name not in kustomize.KUSTOMIZATION_FILES
+        for document in yaml.safe_load_all(path.read_text())
+        if document and document["kind"] == "Deployment"
+        for container in document["spec"]["template"]["spec"]["containers"]
+    ]
+    assert images and all(_image_name(image) == image for image in images), images
+    entries = kustomize.read_kustomization(IMAGES, "Component")["images"]
+    assert sorted({*images}) == sorted(entry["name"] for entry in entries)
+    assert all("newTag" in entry or "digest" in entry for entry in entries)
+
+
+@pytest.mark.parametrize("deployment", _all("Deployment"), ids=lambda d: d["metadata"]["name"])
+def test_every_rendered_image_has_the_tag_of_the_images_entry(deployment: Manifest) -> None:
+    entries = {entry["name"]: entry for entry in kustomize.read_kustomization(IMAGES, "Component")["images"]}
+    image = _container(deployment)["image"]
+    entry = entries[_image_name(image)]
+    tag, digest = entry.get("newTag"), entry.get("digest")
+    assert image == entry.get("newName", entry["name"]) + (f":{tag}" if tag else "") + (
+        f"@{digest}" if digest else ""
+    )
+
+
+def test_the_reference_services_run_the_orchestrators_image() -> None:
+    images = {
+        _container(d)["image"] for d in _rendered(DEPLOY / "reference-services") if d["kind"] == "Deployment"
+    }
+    assert images == {_container(_orchestrator())["image"]}
 
 
 # --- the orchestrator's Deployment and the app --------------------------------------------------
@@ -152,7 +313,7 @@ def test_kubectl_apply_of_the_directory_gets_every_orchestrator_object() -> None
 
 @pytest.mark.parametrize(
     ("probe", "handler"),
-    [("livenessProbe", health.get_health), ("readinessProbe", health.get_api_health)],
+    [("livenessProbe", health.get_health), ("readinessProbe", health.get_ready)],
 )
 async def test_probe_is_a_route_the_app_answers(
     probe: str, handler: object, monkeypatch: pytest.MonkeyPatch
@@ -214,11 +375,66 @@ def test_hpa_scales_the_orchestrator_deployment() -> None:
     assert target == {"apiVersion": deployment["apiVersion"], "kind": "Deployment", "name": "orchestrator"}
 
 
-def test_hpa_measures_cpu_against_a_cpu_request() -> None:
+def test_hpa_keeps_cpu_against_a_cpu_request_as_its_fallback() -> None:
     """A CPU utilization target is a share of the containers' CPU requests: without one, no scaling."""
     metrics = _one("HorizontalPodAutoscaler", "orchestrator")["spec"]["metrics"]
     assert [metric["resource"]["name"] for metric in metrics if metric["type"] == "Resource"] == ["cpu"]
     assert _quantity(_container(_orchestrator())["resources"]["requests"]["cpu"]) > 0
+
+
+def test_hpa_scales_on_saturation_below_the_point_of_refusals() -> None:
+    """Saturation is in flight over the limit: at 1 the pod refuses backtests, so the target is below."""
+    metrics = _one("HorizontalPodAutoscaler", "orchestrator")["spec"]["metrics"]
+    (pods,) = [metric["pods"] for metric in metrics if metric["type"] == "Pods"]
+    assert pods["metric"]["name"] == "orchestrator_admission_saturation"
+    assert pods["target"]["type"] == "AverageValue"
+    assert 0.5 <= _quantity(pods["target"]["averageValue"]) <= 0.8
+
+
+def test_the_adapter_serves_the_metric_the_hpa_asks_for() -> None:
+    metrics = _one("HorizontalPodAutoscaler", "orchestrator")["spec"]["metrics"]
+    asked = {metric["pods"]["metric"]["name"] for metric in metrics if metric["type"] == "Pods"}
+    served = {rule["name"]["as"] for rule in _adapter_rules()}
+    assert asked <= served
+
+
+def test_the_adapter_rule_is_in_flight_over_the_limit_per_pod() -> None:
+    (rule,) = [rule for rule in _adapter_rules() if rule["name"]["as"] == "orchestrator_admission_saturation"]
+    query = " ".join(rule["metricsQuery"].split())
+    per_pod = "sum by (<<.GroupBy>>) ({}{{<<.LabelMatchers>>}})"
+    assert query == " / ".join(
+        per_pod.format(name) for name in ("orchestrator_admission_in_flight", "orchestrator_admission_limit")
+    )
+    assert rule["resources"]["overrides"] == {
+        "namespace": {"resource": "namespace"},
+        "pod": {"resource": "pod"},
+    }
+    assert re.fullmatch(rule["name"]["matches"], "orchestrator_admission_in_flight")
+
+
+async def test_every_metric_the_adapter_reads_is_one_the_app_exports(aiohttp_client) -> None:
+    """The names in the rule's queries, against the app's own /metrics."""
+    client = await aiohttp_client(create_app(Settings(_env_file=None, redis_url=None)))
+    response = await client.get("/metrics")
+    exported = {family.name for family in text_string_to_metric_families(await response.text())}
+    for rule in _adapter_rules():
+        read = set(re.findall(r"\borchestrator_[a-z_]+\b", rule["seriesQuery"] + rule["metricsQuery"]))
+        assert read and read <= exported, read - exported
+
+
+def test_prometheus_scrapes_the_pods_at_their_http_port() -> None:
+    annotations = _orchestrator()["spec"]["template"]["metadata"]["annotations"]
+    container = _container(_orchestrator())
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert int(annotations["prometheus.io/port"]) == _container_port(container, "http")
+
+
+async def test_prometheus_scrapes_the_path_the_app_serves_its_metrics_at(aiohttp_client) -> None:
+    path = _orchestrator()["spec"]["template"]["metadata"]["annotations"]["prometheus.io/path"]
+    client = await aiohttp_client(create_app(Settings(_env_file=None, redis_url=None)))
+    response = await client.get(path)
+    assert (response.status, response.content_type) == (200, "text/plain")
+    assert "orchestrator_admission_in_flight" in await response.text()
 
 
 def test_deployment_leaves_the_replica_count_to_the_hpa() -> None:
@@ -256,11 +472,13 @@ def test_service_targets_the_container_port_of_the_one_deployment_it_selects(ser
 
 
 @pytest.mark.parametrize("deployment", _all("Deployment"), ids=lambda d: d["metadata"]["name"])
-def test_pod_runs_as_the_image_non_root_user(deployment: Manifest) -> None:
+def test_pod_runs_as_its_images_non_root_user(deployment: Manifest) -> None:
+    """Our image's `app` user (its Dockerfile), or the official Redis image's `redis` user."""
+    users = {OUR_IMAGE: _image_uid(), REDIS_IMAGE: REDIS_IMAGE_UID}
     pod = deployment["spec"]["template"]["spec"]
     effective = pod.get("securityContext", {}) | _container(deployment).get("securityContext", {})
     assert effective["runAsNonRoot"] is True
-    assert effective["runAsUser"] == _image_uid() != 0
+    assert effective["runAsUser"] == users[_image_name(_container(deployment)["image"])] != 0
 
 
 @pytest.mark.parametrize("deployment", _all("Deployment"), ids=lambda d: d["metadata"]["name"])
@@ -276,6 +494,58 @@ def test_container_requests_no_more_than_its_limits(deployment: Manifest) -> Non
     resources = _container(deployment)["resources"]
     for resource in ("cpu", "memory"):
         assert 0 < _quantity(resources["requests"][resource]) <= _quantity(resources["limits"][resource])
+
+
+# --- Redis ----------------------------------------------------------------------------------------
+
+
+def test_redis_url_is_the_redis_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = URL(_pod_settings(monkeypatch).redis_url)
+    (port,) = _one("Service", "redis")["spec"]["ports"]
+    assert (url.scheme, url.host, url.port) == ("redis", "redis", port["port"])
+
+
+def test_redis_is_a_cache_that_keeps_nothing_on_disk() -> None:
+    options = _redis_options()
+    assert (options["save"], options["appendonly"]) == ("", "no")
+
+
+def test_redis_evicts_any_key_least_recently_used_when_full() -> None:
+    assert _redis_options()["maxmemory-policy"] == "allkeys-lru"
+    assert _redis_bytes(_redis_options()["maxmemory"]) > 0
+
+
+def test_redis_memory_limit_leaves_room_above_maxmemory() -> None:
+    """Redis takes more than its data: itself, fragmentation, its clients' buffers (a fifth or more)."""
+    limit = _quantity(_container(_redis())["resources"]["limits"]["memory"])
+    assert limit >= 1.2 * _redis_bytes(_redis_options()["maxmemory"])
+
+
+def test_redis_writes_only_to_its_data_volume() -> None:
+    container = _container(_redis())
+    (mount,) = container["volumeMounts"]
+    (volume,) = _redis()["spec"]["template"]["spec"]["volumes"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert (mount["mountPath"], mount["name"], "emptyDir" in volume) == ("/data", volume["name"], True)
+
+
+def test_redis_is_one_pod_replaced_not_rolled() -> None:
+    spec = _redis()["spec"]
+    assert (spec["replicas"], spec["strategy"]["type"]) == (1, "Recreate")
+
+
+def test_redis_lets_in_only_the_orchestrator_pods_at_its_port() -> None:
+    policy = _one("NetworkPolicy", "redis")["spec"]
+    assert [
+        d["metadata"]["name"] for d in _all("Deployment") if _selects(policy["podSelector"]["matchLabels"], d)
+    ] == ["redis"]
+    (rule,) = policy["ingress"]
+    (source,) = rule["from"]
+    assert [
+        d["metadata"]["name"] for d in _all("Deployment") if _selects(source["podSelector"]["matchLabels"], d)
+    ] == ["orchestrator"]
+    (port,) = rule["ports"]
+    assert _container_port(_container(_redis()), port["port"]) == 6379
 
 
 # --- the reference services ------------------------------------------------------------------------

@@ -213,7 +213,7 @@ def document(
             {"name": "backtest", "description": "One backtest (docs/contract.md)."},
             {"name": "research", "description": "Sweeps, walk-forwards, comparisons (docs/api.md)."},
             {"name": "market", "description": "Ticker search (docs/api.md)."},
-            {"name": "health", "description": "Readiness and liveness."},
+            {"name": "health", "description": "Readiness, the services behind, liveness, metrics."},
             {"name": "docs", "description": "This description, and a page to try it."},
         ],
         "paths": paths,

@@ -20,6 +20,7 @@ from orchestrator.schemas.responses import (
     HealthResponse,
     LivenessResponse,
     ProgressEvent,
+    ReadinessResponse,
 )
 from orchestrator.schemas.tickers import TickerSearchResponse
 from orchestrator.web.openapi.parts import (
@@ -204,12 +205,29 @@ OPERATIONS: tuple[Operation, ...] = (
         "/api/health",
         "getApiHealth",
         "health",
-        "Readiness: the services behind the orchestrator",
+        "The services behind the orchestrator, and its circuits",
         "Each service checked in parallel (within about two seconds, even when one hangs), and every "
         "circuit breaker's state. While shutting down: 503 `draining` at once, nothing checked.",
         {
             200: Answer("Every service is healthy.", (Json(HealthResponse),), ("RequestId",)),
             503: Answer("Degraded, or draining.", (Json(HealthResponse),), ("RequestId",)),
+        },
+        EDGE_ERRORS,
+        parameters=("RequestIdHeader",),
+    ),
+    Operation(
+        "get",
+        "/ready",
+        "getReady",
+        "health",
+        "Readiness: whether this process takes backtests now",
+        "For load balancers and Kubernetes' readiness probe: 200 `ready` unless this process is "
+        "draining or every admission slot is taken (503 `draining` or `saturated`), with the slots "
+        "in use and the limit. The services behind it are not asked: their failures are answered, "
+        "by every replica, as the contract says.",
+        {
+            200: Answer("Ready: not draining, a slot free.", (Json(ReadinessResponse),), ("RequestId",)),
+            503: Answer("Draining, or saturated.", (Json(ReadinessResponse),), ("RequestId",)),
         },
         EDGE_ERRORS,
         parameters=("RequestIdHeader",),

@@ -1,5 +1,13 @@
-"""``GET /api/health`` (readiness: the services behind us, checked in parallel, and each circuit)
-and ``GET /health`` (liveness)."""
+"""Three views of health, for three askers.
+
+- ``GET /ready`` (readiness, for a load balancer): whether THIS process takes backtests now. It asks
+  nothing of the services behind us: when one is down every replica answers the contract's 503
+  envelope naming it, and taking every replica out of rotation would turn those answers into
+  connection errors.
+- ``GET /api/health`` (for people and monitoring): the services behind us, checked in parallel, and
+  each circuit.
+- ``GET /health`` (liveness): the process answers; nothing is called.
+"""
 
 from __future__ import annotations
 
@@ -47,6 +55,24 @@ async def get_api_health(request: web.Request) -> web.Response:
         },
         status=200 if healthy else 503,
     )
+
+
+@routes.get("/ready")
+async def get_ready(request: web.Request) -> web.Response:
+    """Readiness: 200 ``ready`` unless draining or at the admission limit (503), from what this
+    process knows; it calls nothing. Started is implied: aiohttp runs the startup hooks (sessions,
+    clients, cache) before it accepts the first connection. Saturated is a moment, not a fault:
+    probes that keep finding it take the pod out of rotation until one finds a slot free again."""
+    gate = request.app[ADMISSION]
+    in_flight, limit = gate.limit.in_flight, gate.limit.limit
+    if gate.draining:
+        status = "draining"
+    elif in_flight >= limit:
+        status = "saturated"
+    else:
+        status = "ready"
+    body = {"status": status, "in_flight": in_flight, "limit": limit}
+    return json_response(body, status=200 if status == "ready" else 503)
 
 
 @routes.get("/health")

@@ -101,6 +101,44 @@ async def test_in_flight_rises_while_a_backtest_runs_and_falls_after(start):
     )
 
 
+async def test_admission_in_flight_counts_the_slots_held_while_a_backtest_runs(start):
+    client, log = await start({"/calculate": 0.3})
+    assert value(await scrape(client), "orchestrator_admission_in_flight") == 0
+    running = asyncio.ensure_future(client.post("/api/backtest", json=fakes.backtest_request()))
+    while "/calculate" not in log.started:  # noqa: ASYNC110 - the fakes' log has no event for it
+        await asyncio.sleep(0.01)
+    during = await scrape(client)
+    await running
+    after = await scrape(client)
+    assert (
+        value(during, "orchestrator_admission_in_flight"),
+        value(after, "orchestrator_admission_in_flight"),
+    ) == (
+        1,
+        0,
+    )
+    assert value(during, "orchestrator_admission_limit") > 0
+
+
+async def test_admission_in_flight_counts_the_slots_a_sweep_takes_as_it_runs(start):
+    """A sweep holds one slot for its request and one more for each combination run beside the
+    first: what saturates the process, though it is one request in flight."""
+    client, log = await start({"/calculate": 0.3})
+    body = {
+        **fakes.backtest_request(),
+        "grid": {"strategy_params.config.price_change_threshold": [-0.03, -0.05, -0.07]},
+    }
+    running = asyncio.ensure_future(client.post("/api/sweep", json=body))
+    while len(log.started.get("/calculate", [])) < 3:  # noqa: ASYNC110 - the fakes' log has no event for it
+        await asyncio.sleep(0.01)
+    during = await scrape(client)
+    assert (await running).status == 200
+    after = await scrape(client)
+    assert value(during, "orchestrator_in_flight_requests", kind="sweep") == 1
+    assert value(during, "orchestrator_admission_in_flight") == 3  # its request's, and two combinations'
+    assert value(after, "orchestrator_admission_in_flight") == 0
+
+
 async def test_a_shed_request_is_counted_by_reason(start):
     client, _ = await start(admission={"min_limit": 1, "max_limit": 1, "initial_limit": 1})
     gate = client.server.app[ADMISSION]

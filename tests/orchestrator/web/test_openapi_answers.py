@@ -201,6 +201,25 @@ async def test_health_when_degraded_and_when_draining(start, described):
     described.check_json("/api/health", "get", 503, await response.json())
 
 
+async def test_readiness_when_ready_saturated_and_draining(start, described):
+    client, _ = await start()
+    gate = client.app[ADMISSION]
+    response = await client.get("/ready")
+    assert response.status == 200
+    described.check_json("/ready", "get", 200, await response.json())
+    for _ in range(gate.limit.limit):  # every slot taken
+        gate.limit.try_acquire()
+    response = await client.get("/ready")
+    assert (response.status, (await response.json())["status"]) == (503, "saturated")
+    described.check_json("/ready", "get", 503, await response.json())
+    gate.draining = True
+    response = await client.get("/ready")
+    assert (response.status, (await response.json())["status"]) == (503, "draining")
+    described.check_json("/ready", "get", 503, await response.json())
+    for _ in range(gate.limit.limit):
+        gate.done(None, dropped=False)
+
+
 # --- errors -----------------------------------------------------------------------------------------
 
 
