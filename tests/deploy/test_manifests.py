@@ -353,6 +353,22 @@ def test_configmap_holds_valid_settings_that_reach_the_service_urls(monkeypatch:
     }
 
 
+#: ingress-nginx's idle upstream connections per worker process (upstream-keepalive-connections),
+#: and the workers of a controller pod on a four-core node.
+INGRESS_KEEPALIVE_PER_WORKER, INGRESS_WORKERS = 320, 4
+
+
+def test_the_pods_believe_the_ingress_about_its_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    edge = _pod_settings(monkeypatch).edge
+    assert edge.trusted_proxies and edge.proxy_header == "x-forwarded-for"  # what ingress-nginx writes
+
+
+def test_an_ingress_pod_may_hold_its_whole_keep_alive_pool_and_more(monkeypatch: pytest.MonkeyPatch) -> None:
+    edge = _pod_settings(monkeypatch).edge
+    pool = INGRESS_KEEPALIVE_PER_WORKER * INGRESS_WORKERS
+    assert edge.max_connections_per_proxy > pool > edge.max_connections_per_client
+
+
 def test_termination_grace_outlasts_the_prestop_sleep_and_the_drain(monkeypatch: pytest.MonkeyPatch) -> None:
     pod = _orchestrator()["spec"]["template"]["spec"]
     sleep_s = _prestop_sleep_s(_container(_orchestrator()))
