@@ -1,13 +1,20 @@
-# One slim image for every role: the orchestrator by default, any reference service by command
-# (see docker-compose.yml). Runs as a non-root user, from a virtualenv in /opt/venv.
+# Two images, non-root, each from a virtualenv in /opt/venv:
+#
+#   gateway   (the default target) the orchestrator alone, `orchestrator serve`: what production and
+#             deploy/ run. No reference services' stack: no pandas, numpy, starlette, uvicorn.
+#   platform  the same plus the `services` extra, so also any reference service by command
+#             (`python -m services NAME`, as docker-compose.yml runs them).
+#
+#   docker build -t backtest-orchestrator:local .                     # the gateway
+#   docker build --target platform -t backtest-platform:local .       # the platform
 #
 # Two build arguments, for machines that reach no image registry or no package index
 # (.ci/container uses both; docs/operations.md, "Container"):
-#   BASE_IMAGE  the Python 3.11 image both stages start from; a Debian with python3 and
+#   BASE_IMAGE  the Python 3.11 image every stage starts from; a Debian with python3 and
 #               python3-venv will do (the virtualenv leaves its system Python alone)
-#   WHEELS      a directory of the build context holding a wheel of every dependency, and of
-#               setuptools and wheel to build this project: pip then reads nothing else.
-#               Empty by default: pip downloads them from the package index.
+#   WHEELS      a directory of the build context holding a wheel of every dependency (the services'
+#               extra's too), and of setuptools and wheel to build this project: pip then reads
+#               nothing else. Empty by default: pip downloads them from the package index.
 ARG BASE_IMAGE=python:3.11-slim
 
 FROM ${BASE_IMAGE} AS build
@@ -23,15 +30,27 @@ COPY services ./services
 COPY ${WHEELS} pyproject.toml /wheels/
 RUN /opt/venv/bin/pip install ${WHEELS:+--no-index --find-links /wheels} .
 
-FROM ${BASE_IMAGE}
+# The gateway's virtualenv, and the services' stack added to a copy of it.
+FROM build AS build-platform
+ARG WHEELS=
+RUN /opt/venv/bin/pip install ${WHEELS:+--no-index --find-links /wheels} ".[services]"
+
+# What both images share: the user, the environment, the command and its health check.
+FROM ${BASE_IMAGE} AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOST=0.0.0.0 PORT=8011
 ENV PATH=/opt/venv/bin:$PATH
 # `orchestrator serve` runs this many worker processes under gunicorn (docs/operations.md)
 ENV WORKERS=2
 RUN useradd --create-home --uid 10001 app
-COPY --from=build /opt/venv /opt/venv
 USER app
 EXPOSE 8011
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8011\")}/health', timeout=2)"
 CMD ["orchestrator", "serve"]
+
+FROM runtime AS platform
+COPY --from=build-platform /opt/venv /opt/venv
+
+# Last, so the default target: `docker build .` makes the gateway.
+FROM runtime AS gateway
+COPY --from=build /opt/venv /opt/venv

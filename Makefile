@@ -1,10 +1,12 @@
 # The two commands of the README: `make run` (the whole platform, offline) and `make test`.
-# Each sets up what it needs first: a virtualenv in .venv with the project installed.
+# Each sets up what it needs first: a virtualenv in .venv with the project installed, with the
+# extras the platform and the tests need (the gateway alone needs none of them: setup.cfg).
 
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 LOWEST := .venv-lowest
+EXTRAS := test,services,yahoo
 
 .PHONY: run test test-lowest lint bench clean
 
@@ -18,7 +20,7 @@ test: $(STAMP)
 test-lowest: $(STAMP)
 	$(VENV)/bin/pip install --quiet "uv>=0.5"
 	$(VENV)/bin/uv venv --quiet --allow-existing --python $(VENV)/bin/python $(LOWEST)
-	$(VENV)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e ".[test,yahoo]"
+	$(VENV)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e ".[$(EXTRAS)]"
 	$(VENV)/bin/uv pip list --python $(LOWEST)/bin/python | grep -iE "^(aiohttp|pydantic|reactivex|structlog|rich|orjson|redis|starlette|uvicorn|exchange-calendars|yfinance|pytest)[- ]"
 	$(LOWEST)/bin/pytest
 
@@ -31,7 +33,7 @@ bench: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e ".[test,yahoo]"
+	$(VENV)/bin/pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
 clean:

@@ -89,3 +89,33 @@ def test_the_command_line_client_loads_nothing_of_the_server(statement):
     ours = [name for name in loaded if name.startswith("orchestrator.")]
     assert all(name.startswith("orchestrator.cli") or name == "orchestrator.registry" for name in ours), ours
     assert [name for name in loaded if name in AIOHTTP_SERVER or name.startswith("aiohttp.web")] == []
+
+
+# What only the reference services load (their stack, the services extra) and the yahoo provider's.
+SERVICES_MODULES = ("pandas", "numpy", "starlette", "uvicorn", "exchange_calendars", "yfinance", "services")
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "from orchestrator.web.app import create_app; from orchestrator.settings import Settings\n"
+        "create_app(Settings())",
+        "from orchestrator.cli import main",
+        # what `orchestrator dev` does before it starts anything: looks for the stack, loads none of it
+        "from orchestrator.cli.platform import SERVICES_STACK, missing_modules\n"
+        "missing_modules(SERVICES_STACK)",
+    ],
+)
+def test_the_gateway_loads_nothing_of_the_reference_services_stack(statement):
+    loaded = loaded_by(statement)
+    assert [name for name in loaded if name.split(".")[0] in SERVICES_MODULES] == []
+    assert any(name.startswith("orchestrator.") for name in loaded)  # the statement did load ours
+
+
+def test_the_reference_services_do_load_their_stack():
+    """The check above can see the stack: a service's app loads starlette and, for its calendars, pandas."""
+    loaded = loaded_by(
+        "from services.market_data.app import create_app\n"
+        "from services.market_data.calendars import calendar; calendar('XNYS')"
+    )
+    assert {"starlette", "pandas", "exchange_calendars"} <= {name.split(".")[0] for name in loaded}

@@ -1,4 +1,8 @@
-"""``orchestrator dev``: the whole platform, offline, in one command; Ctrl-C or SIGTERM stops it all."""
+"""``orchestrator dev``: the whole platform, offline, in one command; Ctrl-C or SIGTERM stops it all.
+
+The reference services need the ``services`` extra; without it the command stops before starting
+anything, with exit status 2 and the line that installs it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import signal
 import sys
 import threading
 
-from orchestrator.cli.platform import LocalPlatform
+from orchestrator.cli.platform import INSTALL_SERVICES, SERVICES_STACK, LocalPlatform, missing_modules
 from orchestrator.registry import ORCHESTRATOR_PORT, SERVICES
 
 
@@ -44,6 +48,13 @@ def platform_for(args: argparse.Namespace) -> LocalPlatform:
 
 
 def run(args: argparse.Namespace) -> int:
+    if missing := missing_modules(SERVICES_STACK):
+        print(
+            f"orchestrator dev: the reference services need {', '.join(missing)}, not installed here; "
+            f"install them with: {INSTALL_SERVICES}",
+            file=sys.stderr,
+        )
+        return 2
     platform = platform_for(args)
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

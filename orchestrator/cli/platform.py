@@ -2,10 +2,13 @@
 
 The orchestrator only ever speaks HTTP to the services; this launcher knows them from the service
 registry, by the command that starts them (``python -m services NAME``) and the port it gives each.
+The services need libraries the gateway does not (the ``services`` extra): :func:`missing_modules`
+says which of them this interpreter lacks, before any process is started.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import random
 import signal
@@ -15,13 +18,24 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from orchestrator.registry import ORCHESTRATOR_PORT, SERVICES
 
 #: How many ports below the system's range for outgoing connections a free port is drawn from.
 _SPAN = 10_000
+
+#: The modules of the reference services' own stack: the ``services`` extra of setup.cfg, which
+#: the gateway's install leaves out (tests/test_packaging.py checks the two name the same libraries).
+SERVICES_STACK = ("starlette", "uvicorn", "exchange_calendars")
+INSTALL_SERVICES = "pip install 'backtest-orchestrator[services]'"
+
+
+def missing_modules(names: Iterable[str]) -> list[str]:
+    """Those of ``names`` this interpreter cannot import. Found, not imported: checking
+    ``exchange_calendars`` loads no pandas."""
+    return [name for name in names if importlib.util.find_spec(name) is None]
 
 
 def free_port(host: str = "127.0.0.1") -> int:

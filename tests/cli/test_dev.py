@@ -1,4 +1,5 @@
-"""`orchestrator dev`: the whole platform up in one command, and down again on SIGTERM."""
+"""`orchestrator dev`: the whole platform up in one command, and down again on SIGTERM; without the
+reference services' stack, a clear refusal before anything starts."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import urllib.request
 
 import pytest
 
-from orchestrator.cli import dev
+from orchestrator.cli import dev, main
+from orchestrator.cli.platform import LocalPlatform, missing_modules
 
 
 def _free_run(length: int) -> int:
@@ -91,3 +93,29 @@ def test_the_banner_says_what_market_data_is_served(monkeypatch, provider, said)
     monkeypatch.setenv("MARKET_DATA_PROVIDER", provider)
     monkeypatch.setenv("MARKET_DATA_DIR", "/data")
     assert said in dev._market_data()
+
+
+def test_dev_without_the_services_stack_stops_at_once_naming_the_extra(monkeypatch, capsys):
+    """Simulated: one module of the stack is looked for under a name no package has."""
+    monkeypatch.setattr(dev, "SERVICES_STACK", ("starlette", "no_such_module_of_the_services_stack"))
+
+    def start(*_args, **_kwargs):
+        raise AssertionError("a process was started")
+
+    monkeypatch.setattr(LocalPlatform, "start", start)
+    assert main(["dev", "--port", "1", "--services-port", "2"]) == 2
+    said = capsys.readouterr().err
+    assert "no_such_module_of_the_services_stack" in said
+    assert "starlette" not in said  # installed: only what is missing is named
+    assert "pip install 'backtest-orchestrator[services]'" in said
+
+
+def test_missing_modules_names_those_not_installed_in_their_order():
+    assert missing_modules(["no_such_module_b", "json", "no_such_module_a"]) == [
+        "no_such_module_b",
+        "no_such_module_a",
+    ]
+
+
+def test_the_services_stack_is_installed_for_the_tests():
+    assert missing_modules(dev.SERVICES_STACK) == []

@@ -1,9 +1,10 @@
-"""The image the Dockerfile builds, run for real: each reference service and the orchestrator in a
-container of it on the host network, a backtest through them, the user they run as, the health check.
+"""The images the Dockerfile builds, run for real: each reference service in a container of the
+platform image and the orchestrator in one of the gateway image, on the host network; a backtest
+through them, the user they run as, the health check, and what the gateway image leaves out.
 
-``.ci/container build`` makes the image, even on a machine that reaches no image registry
+``.ci/container build`` makes both images, even on a machine that reaches no image registry
 (docs/operations.md, "Container"). These tests run only when selected (``pytest -m container``), so
-``make test`` never waits on an engine; selected where no engine answers or the image is missing,
+``make test`` never waits on an engine; selected where no engine answers or an image is missing,
 they skip saying so, unless ``REQUIRE_CONTAINER`` is set (CI), where a skip would hide a failure.
 """
 
@@ -16,6 +17,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +30,12 @@ from tests.requests import TQQQ
 
 pytestmark = pytest.mark.container
 
-IMAGE = os.environ.get("CONTAINER_IMAGE", "backtest-orchestrator:local")
+IMAGE = os.environ.get("CONTAINER_IMAGE", "backtest-orchestrator:local")  # the gateway (default target)
+PLATFORM_IMAGE = os.environ.get("CONTAINER_PLATFORM_IMAGE", "backtest-platform:local")  # with the services
+IMAGES = (IMAGE, PLATFORM_IMAGE)
+#: The reference services' stack (the services extra, and what it brings) and the yahoo extra's.
+SERVICES_STACK = {"pandas", "numpy", "starlette", "uvicorn", "exchange-calendars"}
+YAHOO = {"yfinance"}
 HOST = "127.0.0.1"  # on the host network, so the services are reachable from here only
 
 
@@ -47,10 +54,11 @@ def _why_not() -> str | None:
         docker("info", timeout=20)
     except (RuntimeError, subprocess.TimeoutExpired):
         return "no Docker engine answers: .ci/container engine starts one"
-    try:
-        docker("image", "inspect", IMAGE, timeout=20)
-    except RuntimeError:
-        return f"no image {IMAGE}: .ci/container build makes it"
+    for image in IMAGES:
+        try:
+            docker("image", "inspect", image, timeout=20)
+        except RuntimeError:
+            return f"no image {image}: .ci/container build makes it"
     return None
 
 
@@ -100,14 +108,15 @@ class ContainerPlatform:
 
 @pytest.fixture(scope="module")
 def platform(_selected: None) -> Iterator[ContainerPlatform]:
-    """The reference services and the orchestrator, each in a container of the image, on free ports."""
+    """The reference services (platform image) and the orchestrator (gateway image), each in a container,
+    on free ports."""
     running = ContainerPlatform()
     try:
         ports = {entry.name: free_port() for entry in SERVICES}
         for entry in SERVICES:  # each container a copy of the image on vfs: a few seconds (in parallel too)
             serve = ["-m", "services", entry.name, "--host", HOST, "--port", str(ports[entry.name])]
             # The image's health check is the orchestrator's; compose gives the services their own.
-            running.run(entry.name, "--no-healthcheck", IMAGE, "python", *serve)
+            running.run(entry.name, "--no-healthcheck", PLATFORM_IMAGE, "python", *serve)
         wiring = {entry.url_variable: f"http://{HOST}:{ports[entry.name]}" for entry in SERVICES}
         port = free_port()
         settings = wiring | {"HOST": HOST, "PORT": str(port), "LOG_LEVEL": "WARNING"}
@@ -154,8 +163,9 @@ def test_the_orchestrator_sees_every_service(platform: ContainerPlatform) -> Non
 
 
 def test_every_container_runs_as_the_images_non_root_user(platform: ContainerPlatform) -> None:
-    user = docker("image", "inspect", "--format", "{{.Config.User}}", IMAGE)
-    assert user not in ("", "root", "0"), f"the image runs as {user or 'root (no USER)'}"
+    for image in IMAGES:
+        user = docker("image", "inspect", "--format", "{{.Config.User}}", image)
+        assert user not in ("", "root", "0"), f"{image} runs as {user or 'root (no USER)'}"
     for role, container in platform.containers.items():
         uid = docker("exec", container, "id", "-u")
         assert uid != "0", f"{role} runs as root"
@@ -170,3 +180,37 @@ def test_the_health_check_reports_healthy(platform: ContainerPlatform) -> None:
         health = docker("inspect", "--format", "{{json .State.Health}}", container)
         assert status in ("starting", "") and time.monotonic() < deadline, f"{status}: {health}"
         time.sleep(1)
+
+
+def installed(image: str) -> set[str]:
+    """The distributions installed in the image's Python, by canonical name (PEP 503)."""
+    script = (
+        "import importlib.metadata as m, json, re\n"
+        "print(json.dumps([re.sub(r'[-_.]+', '-', d.metadata['Name']).lower() for d in m.distributions()]))"
+    )
+    return set(json.loads(docker("run", "--rm", "--network", "host", image, "python", "-c", script)))
+
+
+def test_the_gateway_image_holds_none_of_the_services_stack(_selected: None) -> None:
+    gateway = installed(IMAGE)
+    assert {"backtest-orchestrator", "aiohttp", "gunicorn"} <= gateway  # the list was read
+    assert gateway & (SERVICES_STACK | YAHOO) == set()
+
+
+def test_the_platform_image_holds_the_services_stack_and_not_yfinance(_selected: None) -> None:
+    platform = installed(PLATFORM_IMAGE)
+    assert {"backtest-orchestrator", *SERVICES_STACK} <= platform
+    assert platform & YAHOO == set()
+
+
+def test_orchestrator_dev_in_the_gateway_image_says_which_extra_to_install(_selected: None) -> None:
+    """What the services' stack missing looks like for real: exit 2 and the install line, no traceback."""
+    name = f"dev-{uuid.uuid4().hex[:12]}"
+    command = ["docker", "run", "--name", name, "--network", "host", IMAGE, "orchestrator", "dev"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    finally:  # a dev that started the platform instead would run on
+        subprocess.run(["docker", "rm", "--force", name], capture_output=True)
+    assert done.returncode == 2, done.stderr
+    assert "pip install 'backtest-orchestrator[services]'" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -53,8 +53,9 @@ SHUTDOWN_HEADROOM_S = 10
 #: The orchestrator's highest measured peak memory, a thousand backtests in flight with the cache
 #: (docs/performance.md: 269-290 MB); its memory limit must leave room above it.
 MEASURED_PEAK_BYTES = 290 * 10**6
-#: Our image, which the orchestrator and the reference services run, and the official Redis image.
-OUR_IMAGE, REDIS_IMAGE = "backtest-orchestrator", "redis"
+#: Our two images (the Dockerfile's gateway target, which the orchestrator runs, and its platform
+#: target, which the reference services run: docker-compose.yml names them), and Redis's.
+GATEWAY_IMAGE, PLATFORM_IMAGE, REDIS_IMAGE = "backtest-orchestrator", "backtest-platform", "redis"
 #: The official Redis image's `redis` user (its Dockerfile: groupadd -r -g 999 redis; useradd -r -g
 #: redis -u 999 redis); not readable here, unlike our own Dockerfile.
 REDIS_IMAGE_UID = 999
@@ -301,11 +302,19 @@ def test_every_rendered_image_has_the_tag_of_the_images_entry(deployment: Manife
     )
 
 
-def test_the_reference_services_run_the_orchestrators_image() -> None:
-    images = {
-        _container(d)["image"] for d in _rendered(DEPLOY / "reference-services") if d["kind"] == "Deployment"
+def test_the_orchestrator_runs_the_gateway_image_and_the_reference_services_the_platform_one() -> None:
+    services = {
+        _image_name(_container(d)["image"])
+        for d in _rendered(DEPLOY / "reference-services")
+        if d["kind"] == "Deployment"
     }
-    assert images == {_container(_orchestrator())["image"]}
+    assert (_image_name(_container(_orchestrator())["image"]), services) == (GATEWAY_IMAGE, {PLATFORM_IMAGE})
+
+
+def test_the_images_are_the_ones_docker_compose_builds_from_the_dockerfile() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    built = {service["image"].split(":")[0]: service["build"]["target"] for service in compose.values()}
+    assert built == {GATEWAY_IMAGE: "gateway", PLATFORM_IMAGE: "platform"}
 
 
 # --- the orchestrator's Deployment and the app --------------------------------------------------
@@ -490,7 +499,7 @@ def test_service_targets_the_container_port_of_the_one_deployment_it_selects(ser
 @pytest.mark.parametrize("deployment", _all("Deployment"), ids=lambda d: d["metadata"]["name"])
 def test_pod_runs_as_its_images_non_root_user(deployment: Manifest) -> None:
     """Our image's `app` user (its Dockerfile), or the official Redis image's `redis` user."""
-    users = {OUR_IMAGE: _image_uid(), REDIS_IMAGE: REDIS_IMAGE_UID}
+    users = {GATEWAY_IMAGE: _image_uid(), PLATFORM_IMAGE: _image_uid(), REDIS_IMAGE: REDIS_IMAGE_UID}
     pod = deployment["spec"]["template"]["spec"]
     effective = pod.get("securityContext", {}) | _container(deployment).get("securityContext", {})
     assert effective["runAsNonRoot"] is True

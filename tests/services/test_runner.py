@@ -99,3 +99,13 @@ def test_an_unknown_service_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["billing"])
     assert exit_.value.code == 2
+
+
+def test_without_the_services_extra_it_says_what_to_install():
+    # uvicorn made unimportable, as in the gateway's install
+    script = (
+        "import sys, runpy; sys.modules['uvicorn'] = None; runpy.run_module('services', run_name='__main__')"
+    )
+    done = subprocess.run([sys.executable, "-c", script, "strategy"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "pip install 'backtest-orchestrator[services]'" in done.stderr and "Traceback" not in done.stderr
