@@ -3,6 +3,7 @@ speed is measured by running them, not asserted in tests)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -57,7 +58,20 @@ async def test_the_edges_fuzz_runs_and_finds_no_500():
 
 async def test_the_edges_slow_clients_are_cut_off():
     lines = await edges.slow(connections=140, seconds=12.0)
-    assert "closed at once" in lines[1] and "408 after about" in lines[1]
+    # past the cap of 128: the short deadline; under it: the header timeout
+    assert "'408 after about 1 s': 12" in lines[1] and "'408 after about 10 s': 128" in lines[1]
+    assert re.search(r"backtests meanwhile from another address, (\d+): \{200: \1\}", lines[3])  # all 200
+
+
+async def test_the_edges_burst_is_answered_every_time():
+    lines = await edges.burst(count=200)
+    assert "connection error" not in lines[1] and "503 + Retry-After" in lines[1]
+    assert "slowest refusal" in lines[4]
+
+
+async def test_the_edges_streams_are_answered_every_time():
+    lines = await edges.streams(count=150)
+    assert "connection error" not in lines[1] and "503 + Retry-After" in lines[1]
 
 
 async def test_the_edges_compression_bombs_are_refused_unread():
