@@ -16,6 +16,7 @@ from typing import Protocol
 import aiohttp
 from reactivex import Observable
 
+from orchestrator.clients.own_answers import OwnAnswersOnly
 from streams import from_coroutine
 
 
@@ -47,6 +48,17 @@ class AnswerTooLarge(aiohttp.ClientPayloadError):
         self.limit = limit
 
 
+def service_session(connector: aiohttp.BaseConnector) -> aiohttp.ClientSession:
+    """A session for calling services over ``connector``: each answer is read only from a
+    connection that held nothing before its request went out (``own_answers.py``)."""
+    return aiohttp.ClientSession(
+        connector=connector,
+        response_class=OwnAnswersOnly,
+        # Timeouts are operators on the graph; this only bounds a call nobody times.
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class AiohttpTransport:
     """Requests over one pooled aiohttp session; each subscription is one task, cancelled on dispose.
@@ -54,8 +66,9 @@ class AiohttpTransport:
     A service is not trusted further than its contract: a redirect is not followed (it is answered
     as what it is, a 3xx, which breaks the contract), an answer is read only up to
     ``max_answer_bytes`` (declared or not), and a request that meets a pooled connection the service
-    has just closed is sent once more on a fresh one: that is the pool's race, not the service's
-    failure, and every call here is safe to repeat.
+    has just closed, or one holding bytes the service sent unasked (``own_answers.py``), is sent once
+    more on a fresh one: that is the pool's race, or the service's stray, not a failure of this
+    call, and every call here is safe to repeat.
     """
 
     session: aiohttp.ClientSession
