@@ -361,8 +361,8 @@ async def poison(backtests: int = 100, clients: int = 4, tickers: int = 50) -> l
     it) and for the prices it was answered with; an answer is poisoned when those prices, or where
     it says they came from, are not its ticker's."""
     lines = [
-        f"poison: {backtests} backtests, {clients} at a time, over {tickers} tickers; after each /prices "
-        "answer the service writes a second one (ticker POISON) 50 ms later on the same connection"
+        f"poison: {backtests} backtests, {clients} at a time, over {tickers} tickers; 50 ms after each "
+        "market-data answer the service writes another (ticker POISON) on the same connection"
     ]
     for cache in ("on", "off"):
         outcomes = await poisoned_run(cache == "on", backtests, clients, tickers)

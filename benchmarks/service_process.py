@@ -4,10 +4,10 @@ They answer with the realistic bodies of ``benchmarks/fixtures.py`` (serialized 
 ``--days`` trading days), after
 ``--delay`` seconds if given, with ``--faults`` of the calls misbehaving (``services.chaos``), and
 with ``--huge`` megabytes for ``/prices`` if asked (a service that floods its caller). Two more
-ways of misbehaving, for ``benchmarks.edges``: ``--stray SECONDS`` answers ``/prices`` for the
-ticker asked and then, that long after, writes a second, unsolicited answer (ticker POISON) on the
-same kept-alive connection; ``--gzip-bomb MIB`` answers ``/prices`` with half a megabyte of gzip
-that inflates to that many MiB.
+ways of misbehaving, for ``benchmarks.edges``: ``--stray SECONDS`` answers ``/prices`` and
+``/dividends`` for the ticker asked and then, that long after, writes a second, unsolicited answer
+(the prices of ticker POISON) on the same kept-alive connection; ``--gzip-bomb MIB`` answers
+``/prices`` with gzip that inflates to that many MiB (about a kilobyte per MiB).
 ``GET /stats`` says how many calls each path received and which faults were served, so that a
 benchmark can count the extra calls retries and hedges made. ``GET /in-flight`` says how many calls
 are being answered right now: a handler whose caller hung up is cancelled (``handler_cancellation``)
@@ -173,17 +173,22 @@ def build(
 
     @web.middleware
     async def stray_answers(request: web.Request, handler: Handler) -> web.StreamResponse:
-        """``--stray S``: /prices answers for the ticker asked, and S seconds later the connection
-        gets a second answer nobody asked for."""
-        if not stray_s or request.path != "/prices":
+        """``--stray S``: /prices (and /dividends) answer for the ticker asked, and S seconds after
+        each the connection gets a second answer nobody asked for."""
+        if not stray_s or request.path not in ("/prices", "/dividends"):
             return await handler(request)
         ticker = orjson.loads(await request.read())["ticker"]
-        if ticker not in by_ticker:
-            by_ticker[ticker] = prices_of(payloads.prices, ticker, ticker_price(ticker))
+        key = f"{request.path}:{ticker}"
+        if key not in by_ticker:
+            if request.path == "/prices":
+                by_ticker[key] = prices_of(payloads.prices, ticker, ticker_price(ticker))
+            else:
+                data = {**payloads.dividends["data"], "ticker": ticker}
+                by_ticker[key] = orjson.dumps({**payloads.dividends, "data": data})
         transport = request.transport
         if transport is not None:
             asyncio.get_running_loop().call_later(stray_s, _write_unless_closed, transport, stray)
-        return web.Response(body=by_ticker[ticker], content_type="application/json")
+        return web.Response(body=by_ticker[key], content_type="application/json")
 
     bomb = gzip_bomb(bomb_mib) if bomb_mib else b""
 

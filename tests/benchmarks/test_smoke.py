@@ -84,6 +84,16 @@ async def test_the_edges_flood_is_cut_at_the_answer_cap():
     assert "502 EXTERNAL_API_ERROR" in lines[1]
 
 
+async def test_the_edges_poison_gives_no_backtest_another_requests_data():
+    lines = await edges.poison(backtests=20, tickers=10)
+    assert all(", 0 with another request's," in line for line in lines[1:3])
+
+
+async def test_the_edges_inflate_refuses_the_bombs_unread():
+    lines = await edges.inflate(count=2, inflated_mib=64)
+    assert "2 x 502 EXTERNAL_API_ERROR: The market_data service answered compressed" in lines[1]
+
+
 async def test_the_cache_scenario_counts_the_calls_it_saves():
     lines = await suite.cache(identical=4, requests=20)
     assert "/prices 0, /dividends 0" in lines[1]  # the repeat
