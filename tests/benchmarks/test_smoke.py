@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 
-from benchmarks import decoding, edges, resilience, suite, sweep
+from benchmarks import compression, decoding, edges, resilience, suite, sweep
 from benchmarks.fixtures import Payloads
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,6 +92,11 @@ async def test_the_edges_poison_gives_no_backtest_another_requests_data():
 async def test_the_edges_inflate_refuses_the_bombs_unread():
     lines = await edges.inflate(count=2, inflated_mib=64)
     assert "2 x 502 EXTERNAL_API_ERROR: The market_data service answered compressed" in lines[1]
+
+
+async def test_the_compression_benchmark_measures_both_ways():
+    lines = await compression.measure(answers=3, rounds=1, days=50)
+    assert lines[1].lstrip().startswith("identity") and lines[2].lstrip().startswith("gzip")
 
 
 async def test_the_cache_scenario_counts_the_calls_it_saves():
