@@ -109,7 +109,7 @@ class AiohttpTransport:
         async with session.request(
             request.method, request.url, data=request.body, headers=request.headers, allow_redirects=False
         ) as answer:
-            if answer.headers.get("Content-Encoding", "identity").strip().lower() not in ("identity", ""):
+            if _compressed(answer):
                 answer.close()  # a connection it is still arriving on cannot be used again
                 raise CompressedAnswer()
             return Answer(answer.status, await self._read(answer))
@@ -130,3 +130,9 @@ class AiohttpTransport:
                 body.clear()  # not kept alive by the traceback until the error is gone
                 raise AnswerTooLarge(limit)
         return bytes(body)
+
+
+def _compressed(answer: aiohttp.ClientResponse) -> bool:
+    """Whether the answer is encoded (gzip, br, ...) rather than sent as it is."""
+    encoding = answer.headers.get("Content-Encoding")
+    return encoding is not None and encoding.strip().lower() not in ("", "identity")

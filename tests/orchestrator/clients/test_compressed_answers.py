@@ -115,6 +115,18 @@ async def test_a_compressed_answer_is_not_read_and_its_connection_is_closed(aioh
     assert len({id(connection) for connection in connections}) == 2
 
 
+@pytest.mark.parametrize("encoding", ["identity", "Identity ", ""])
+async def test_an_answer_that_says_it_is_not_encoded_is_read(aiohttp_server, pooled, encoding):
+    async def handler(_request: web.Request) -> web.Response:
+        return web.Response(body=orjson.dumps(fakes.prices()), headers={"Content-Encoding": encoding})
+
+    app = web.Application()
+    app.router.add_post("/prices", handler)
+    server = await aiohttp_server(app)
+    answer = await to_future(AiohttpTransport(pooled).send(Request("POST", str(server.make_url("/prices")))))
+    assert orjson.loads(answer.body) == fakes.prices()
+
+
 async def test_a_compressed_health_answer_is_unhealthy(aiohttp_server, pooled):
     async def health(_request: web.Request) -> web.Response:
         body = gzip.compress(b'{"status": "healthy"}')
