@@ -112,9 +112,10 @@ HEAD_END = STRAY.index(b"\r\n\r\n") + 4
     [
         (STRAY, True),  # a whole answer
         (STRAY[: HEAD_END + 10], True),  # its head and part of its body
+        (STRAY[:HEAD_END], True),  # its head alone
         (None, False),  # nothing
     ],
-    ids=["a-whole-answer", "a-head-and-part-of-a-body", "nothing"],
+    ids=["a-whole-answer", "a-head-and-part-of-a-body", "a-head-alone", "nothing"],
 )
 async def test_should_close_is_true_on_a_connection_that_received_bytes_while_idle(stray, held):
     Recording.protocols = []
