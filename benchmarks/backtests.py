@@ -36,7 +36,7 @@ from orchestrator.clients.transport import Answer, Request
 from orchestrator.errors import InsufficientData, from_client_exception
 from orchestrator.registry import SERVICES
 from orchestrator.resilience.deadline import Deadline
-from orchestrator.schemas.downstream import AnswerKind, Prices
+from orchestrator.schemas.downstream import AnswerKind, Expect, Prices
 from orchestrator.schemas.requests import BacktestRequest, PortfolioParams
 from orchestrator.settings import Settings
 from streams import from_coroutine
@@ -90,13 +90,20 @@ class InstantAsyncService:
     transport: InstantTransport
     timeout_s: float = TIMEOUT_S
 
-    async def post(self, path: str, body: dict[str, Any], kind: AnswerKind[T], context: CallContext) -> T:
+    async def post(
+        self,
+        path: str,
+        body: dict[str, Any],
+        kind: AnswerKind[T],
+        context: CallContext,
+        expect: Expect[T] | None = None,
+    ) -> T:
         headers = {"Content-Type": "application/json", "X-Request-ID": context.request_id}
         request = Request("POST", path, orjson.dumps(body), headers)
         try:
             async with asyncio.timeout(self.timeout_s):
                 answer = await self.transport.answer(request)
-            return read_answer(self.name, path, answer, kind)
+            return read_answer(self.name, path, answer, kind, expect)
         except Exception as error:
             raise from_client_exception(self.name, self.timeout_s, error) from error
 

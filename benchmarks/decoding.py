@@ -11,6 +11,10 @@ and 5,040 trading days:
 
 For prices, each also builds the ``[{date, adjusted_close}]`` points the strategy and portfolio
 calls are sent, serialized.
+
+Then what checking each answer against its request costs (issue 19: the checks of what was asked),
+per backtest with the cache off: the prices' dates kept sorted as they are read, and each call's
+check.
 """
 
 from __future__ import annotations
@@ -23,8 +27,17 @@ import orjson
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 from typing_extensions import TypedDict
 
-from benchmarks.fixtures import LONG_TRADING_DAYS, TRADING_DAYS, Payloads
-from orchestrator.schemas.downstream import PRICES, SIMULATION
+from benchmarks.fixtures import LONG_TRADING_DAYS, TRADING_DAYS, Payloads, backtest_request
+from orchestrator.backtest.graph import BASELINE_STRATEGY
+from orchestrator.schemas.downstream import (
+    DIVIDENDS,
+    PRICES,
+    SIGNALS,
+    SIMULATION,
+    dividends_asked,
+    prices_asked,
+    signals_asked,
+)
 
 
 class _BarTD(TypedDict):
@@ -120,6 +133,32 @@ def ways(raw_prices: bytes, raw_simulation: bytes) -> dict[str, tuple[Any, Any]]
     }
 
 
+def checks(payloads: Payloads, days: int) -> dict[str, Any]:
+    """Per part of checking one backtest's answers against what it asked: the work, timed alone."""
+    market = backtest_request(days)["market_params"]
+    raw_prices = orjson.dumps(payloads.prices)
+    bars = PRICES.decoder.decode(raw_prices).data.prices
+    prices = PRICES.read(raw_prices, 200)
+    dividends = DIVIDENDS.read(orjson.dumps(payloads.dividends), 200)
+    active, baseline = (
+        SIGNALS.read(orjson.dumps(payloads.signals[kind]), 200) for kind in ("active", "baseline")
+    )
+    ticker, start, end = market["ticker"], market["start_date"], market["end_date"]
+    prices_check = prices_asked(ticker, start, end, "daily")
+    dividends_check = dividends_asked(ticker, start, end)
+    active_check, baseline_check = (
+        signals_asked("buy_the_dip", prices),
+        signals_asked(BASELINE_STRATEGY, prices),
+    )
+    return {
+        "the bars' dates, sorted (as prices are read)": lambda: sorted([bar.date for bar in bars]),
+        "prices: ticker, frequency, range": lambda: prices_check(prices),
+        "dividends: ticker, range": lambda: dividends_check(dividends),
+        "signals (active): strategy, days": lambda: active_check(active),
+        "signals (baseline): strategy, days": lambda: baseline_check(baseline),
+    }
+
+
 def microseconds(work: Any, seconds: float = 0.3) -> float:
     timer = timeit.Timer(work)
     number, _ = timer.autorange()
@@ -143,6 +182,11 @@ def main() -> int:
             cells = [f"{microseconds(work):>16.0f}" if work else f"{'':>16}" for work in (prices,)]
             cells.append(f"{microseconds(simulation):>12.0f}" if simulation else f"{'-':>12}")
             print(f"   {name:<34}{''.join(cells)}")
+        print("   what was asked, checked (µs per backtest, cache off)")
+        figures = {name: microseconds(work) for name, work in checks(payloads, days).items()}
+        for name, figure in figures.items():
+            print(f"   {name:<46}{figure:>8.1f}")
+        print(f"   {'in all':<46}{sum(figures.values()):>8.1f}")
         print()
     return 0
 

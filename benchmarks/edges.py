@@ -13,6 +13,11 @@ settings, and the attackers in this one. The scenarios, each printing its figure
 * ``burst``: a thousand backtests at once from one address (what an ingress looks like from here):
   how each ended, and the slowest refusal against a bare aiohttp server refusing the same burst.
 * ``streams``: two hundred progress streams at once from one address: how each ended.
+* ``poison``: the market-data service writes a second, unsolicited answer (ticker POISON) 50 ms
+  after each real one, on the same kept-alive connection; a hundred backtests with the cache on and
+  a hundred with it off, each checked for another request's data.
+* ``inflate``: ten backtests at once meet a market-data service answering gzip bombs (half a
+  megabyte inflating to 512 MiB); the orchestrator's memory at its peak.
 """
 
 from __future__ import annotations
@@ -32,8 +37,9 @@ from typing import Any
 import aiohttp
 
 from benchmarks.fixtures import backtest_request
-from benchmarks.processes import cpu_s, process, rss_mb, wait_healthy
+from benchmarks.processes import cpu_s, peak_rss_mb, process, rss_mb, wait_healthy
 from benchmarks.resilience import health_polled, platform, quantile, quiet_collector, spread
+from benchmarks.service_process import ticker_price
 from orchestrator.cli.platform import free_port
 from orchestrator.cli.serve import raise_file_limit
 
@@ -358,6 +364,99 @@ async def streams(count: int = 200) -> list[str]:
     ]
 
 
+# --- answers that are not ours ----------------------------------------------------------------------
+
+
+async def poison(backtests: int = 100, clients: int = 4, tickers: int = 50) -> list[str]:
+    """Each backtest asks for one of ``tickers`` tickers (so with the cache on, half are served from
+    it) and for the prices it was answered with; an answer is poisoned when those prices, or where
+    it says they came from, are not its ticker's."""
+    lines = [
+        f"poison: {backtests} backtests, {clients} at a time, over {tickers} tickers; 50 ms after each "
+        "market-data answer the service writes another (ticker POISON) on the same connection"
+    ]
+    for cache in ("on", "off"):
+        outcomes = await poisoned_run(cache == "on", backtests, clients, tickers)
+        lines.append(
+            f"  cache {cache:<4}           {outcomes['own']} with their own data, "
+            f"{outcomes['poisoned']} with another request's, {outcomes['502']} answered 502, "
+            f"{outcomes['other']} otherwise"
+        )
+    return lines
+
+
+async def poisoned_run(cache: bool, backtests: int, clients: int, tickers: int) -> Counter[str]:
+    env = {"CACHE__ENABLED": "true" if cache else "false"}
+    names = iter([f"P{index % tickers:03d}" for index in range(backtests)])
+    outcomes: Counter[str] = Counter()
+    async with platform(["--stray", "0.05"], env) as running, aiohttp.ClientSession() as session:
+
+        async def client() -> None:
+            for ticker in names:
+                outcomes[await one_poisoned(session, running.url, ticker)] += 1
+
+        await asyncio.gather(*(client() for _ in range(clients)))
+    return outcomes
+
+
+async def one_poisoned(session: aiohttp.ClientSession, url: str, ticker: str) -> str:
+    """``own``, ``poisoned``, ``502`` or ``other``: how the backtest of ``ticker`` was answered."""
+    body = backtest_request()
+    body["market_params"]["ticker"] = ticker
+    body["include"] = ["market_data"]
+    async with session.post(url + "/api/backtest", json=body) as answer:
+        document = await answer.json()
+    if answer.status == 502:
+        return "502"
+    if answer.status != 200:
+        return "other"
+    data = document["data"]
+    prices = {bar["adjusted_close"] for bar in data["market_data"]["prices"]}
+    own = data["metadata"]["data_source"].get("asked") == ticker and prices == {ticker_price(ticker)}
+    return "own" if own else "poisoned"
+
+
+async def inflate(count: int = 10, inflated_mib: int = 512) -> list[str]:
+    async with platform(["--gzip-bomb", str(inflated_mib)]) as running, aiohttp.ClientSession() as session:
+        pid = running.orchestrator_pid
+        before = rss_mb(pid)
+        exact = reset_peak(pid)
+        body = json.dumps(backtest_request()).encode()
+        headers = {"Content-Type": "application/json"}
+
+        async def send() -> str:
+            async with session.post(running.url + "/api/backtest", data=body, headers=headers) as answer:
+                error = (await answer.json()).get("error") or {"code": "-", "message": "a success"}
+                return f"{answer.status} {error['code']}: {error['message']}"
+
+        requests = asyncio.gather(*(send() for _ in range(count)))
+        polled = 0.0
+        while not requests.done():
+            polled = max(polled, rss_mb(pid))
+            await asyncio.sleep(0.005)
+        answers = Counter(await requests)
+        peak = max(polled, peak_rss_mb(pid) if exact else 0.0)
+        after = rss_mb(pid)
+    return [
+        f"inflate: {count} backtests at once; /prices answers {inflated_mib} MiB gzipped to about "
+        f"{inflated_mib} KB",
+        *(f"  answer              {n} x {text}" for text, n in answers.items()),
+        f"  orchestrator RSS    {before:.1f} MB before, {peak:.1f} MB at its peak ({peak - before:+.1f} MB), "
+        f"{after:.1f} MB after",
+    ]
+
+
+def reset_peak(pid: int) -> bool:
+    """Reset the process's peak resident memory (``VmHWM``) to what it holds now: the peak read
+    after is then exactly this scenario's. False where Linux does not allow it (polling alone)."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as clear:
+            clear.write("5")
+    except OSError:
+        return False
+    return True
+
+
 SCENARIOS = {
     "fuzz": fuzz,
     "slow": slow,
@@ -365,6 +464,8 @@ SCENARIOS = {
     "flood": flood,
     "burst": burst,
     "streams": streams,
+    "poison": poison,
+    "inflate": inflate,
 }
 
 

@@ -63,7 +63,9 @@ class Market:
 
     @classmethod
     def build(cls, days: int = TRADING_DAYS) -> Market:
-        return cls(trading_days(days), closes(days))
+        """``days`` sessions from the first weekday of the years :func:`backtest_request` asks
+        for: every bar in the range asked, as the orchestrator checks."""
+        return cls(trading_days(days, date(2022 - _years(days), 1, 2)), closes(days))
 
     def dip_days(self, count: int = ACTIVE_SIGNALS) -> list[int]:
         """Indexes of the ``count`` largest one-day drops, in date order."""
@@ -211,7 +213,7 @@ def metrics() -> Payload:
 def backtest_request(days: int = TRADING_DAYS, threshold: float = -0.05) -> Payload:
     """The body of ``POST /api/backtest`` for the years the answers cover (the services answer the
     same whatever the dates; ``threshold`` varies the request, not the answers)."""
-    years = round(days / 252)
+    years = _years(days)
     return {
         "market_params": {
             "ticker": TICKER,
@@ -230,6 +232,11 @@ def backtest_request(days: int = TRADING_DAYS, threshold: float = -0.05) -> Payl
         },
         "baseline_params": {"initial_capital": INITIAL_CAPITAL},
     }
+
+
+def _years(days: int) -> int:
+    """The calendar years ``days`` sessions take, at least one."""
+    return max(1, round(days / 252))
 
 
 @dataclass(frozen=True, slots=True)

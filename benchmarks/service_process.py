@@ -3,7 +3,11 @@
 They answer with the realistic bodies of ``benchmarks/fixtures.py`` (serialized once, for
 ``--days`` trading days), after
 ``--delay`` seconds if given, with ``--faults`` of the calls misbehaving (``services.chaos``), and
-with ``--huge`` megabytes for ``/prices`` if asked (a service that floods its caller).
+with ``--huge`` megabytes for ``/prices`` if asked (a service that floods its caller). Two more
+ways of misbehaving, for ``benchmarks.edges``: ``--stray SECONDS`` answers ``/prices`` and
+``/dividends`` for the ticker asked and then, that long after, writes a second, unsolicited answer
+(the prices of ticker POISON) on the same kept-alive connection; ``--gzip-bomb MIB`` answers
+``/prices`` with gzip that inflates to that many MiB (about a kilobyte per MiB).
 ``GET /stats`` says how many calls each path received and which faults were served, so that a
 benchmark can count the extra calls retries and hedges made. ``GET /in-flight`` says how many calls
 are being answered right now: a handler whose caller hung up is cancelled (``handler_cancellation``)
@@ -17,7 +21,9 @@ import argparse
 import asyncio
 import logging
 import socket
+import struct
 import sys
+import zlib
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -63,6 +69,39 @@ def fake_services(answers: dict[str, bytes]) -> web.Application:
     return app
 
 
+#: The ticker of the unsolicited answer ``--stray`` writes, and its every price.
+POISON, POISON_PRICE = "POISON", 666.0
+
+
+def ticker_price(ticker: str) -> float:
+    """Every price of ``ticker``'s bars under ``--stray``: its own, so an answer shows whose it is."""
+    return 100.0 + zlib.crc32(ticker.encode()) % 500
+
+
+def prices_of(prices: dict[str, Any], ticker: str, price: float) -> bytes:
+    """The ``/prices`` answer ``prices`` (an envelope), as if for ``ticker``: every price ``price``,
+    and ``metadata.asked`` saying whose it is (the orchestrator passes it on as ``data_source``)."""
+    data = prices["data"]
+    bars = [{**bar, "close": price, "adjusted_close": price} for bar in data["prices"]]
+    metadata = {**data.get("metadata", {}), "asked": ticker}
+    return orjson.dumps({**prices, "data": {**data, "ticker": ticker, "prices": bars, "metadata": metadata}})
+
+
+def gzip_bomb(inflated_mib: int) -> bytes:
+    """A gzip body of about 1 KB per MiB that inflates to ``inflated_mib`` MiB of spaces: one
+    compressed MiB, flushed so that it stands alone, repeated (made in a tenth of a second, where
+    compressing the whole takes seconds)."""
+    mib = b" " * (1024 * 1024)
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    block = deflate.compress(mib) + deflate.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(inflated_mib):
+        crc = zlib.crc32(mib, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # gzip, deflate, no name, no time
+    trailer = struct.pack("<II", crc, (inflated_mib * len(mib)) & 0xFFFFFFFF)
+    return header + block * inflated_mib + deflate.flush() + trailer
+
+
 def build(
     delay_s: float,
     faults: float,
@@ -71,6 +110,8 @@ def build(
     stall_s: float = 30.0,
     huge_mb: int = 0,
     days: int = TRADING_DAYS,
+    stray_s: float = 0.0,
+    bomb_mib: int = 0,
 ) -> web.Application:
     calls: Counter[str] = Counter()
     in_flight = 0
@@ -120,12 +161,58 @@ def build(
             pass  # the orchestrator stopped reading: as it should
         return response
 
-    app = fake_services(Payloads.build(days).encoded())
-    app.middlewares.extend([count_in_flight, count_and_wait, chaos.middleware, flood])
+    payloads = Payloads.build(days)
+    by_ticker: dict[str, bytes] = {}
+    stray = b""
+    if stray_s:
+        poison = prices_of(payloads.prices, POISON, POISON_PRICE)
+        stray = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
+            len(poison),
+            poison,
+        )
+
+    @web.middleware
+    async def stray_answers(request: web.Request, handler: Handler) -> web.StreamResponse:
+        """``--stray S``: /prices (and /dividends) answer for the ticker asked, and S seconds after
+        each the connection gets a second answer nobody asked for."""
+        if not stray_s or request.path not in ("/prices", "/dividends"):
+            return await handler(request)
+        ticker = orjson.loads(await request.read())["ticker"]
+        key = f"{request.path}:{ticker}"
+        if key not in by_ticker:
+            if request.path == "/prices":
+                by_ticker[key] = prices_of(payloads.prices, ticker, ticker_price(ticker))
+            else:
+                data = {**payloads.dividends["data"], "ticker": ticker}
+                by_ticker[key] = orjson.dumps({**payloads.dividends, "data": data})
+        transport = request.transport
+        if transport is not None:
+            asyncio.get_running_loop().call_later(stray_s, _write_unless_closed, transport, stray)
+        return web.Response(body=by_ticker[key], content_type="application/json")
+
+    bomb = gzip_bomb(bomb_mib) if bomb_mib else b""
+
+    @web.middleware
+    async def gzip_bombs(request: web.Request, handler: Handler) -> web.StreamResponse:
+        """``--gzip-bomb MIB``: /prices answers gzip that inflates to MIB MiB."""
+        if not bomb_mib or request.path != "/prices":
+            return await handler(request)
+        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        return web.Response(body=bomb, headers=headers)
+
+    app = fake_services(payloads.encoded())
+    app.middlewares.extend(
+        [count_in_flight, count_and_wait, chaos.middleware, flood, stray_answers, gzip_bombs]
+    )
     app.add_routes(
         [web.get("/stats", stats), web.get("/in-flight", in_flight_now), web.get("/health", health)]
     )
     return app
+
+
+def _write_unless_closed(transport: asyncio.BaseTransport, data: bytes) -> None:
+    if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
+        transport.write(data)
 
 
 def _listening(port: int) -> socket.socket:
@@ -157,11 +244,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--days", type=int, default=TRADING_DAYS, help="trading days the answers cover")
     parser.add_argument("--huge", type=int, default=0, metavar="MB", help="answer /prices with this many MB")
+    parser.add_argument(
+        "--stray",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="answer /prices for the ticker asked, then write an unsolicited answer this long after",
+    )
+    parser.add_argument(
+        "--gzip-bomb", type=int, default=0, metavar="MIB", help="answer /prices with gzip inflating to MIB"
+    )
     args = parser.parse_args(argv)
     # A client that leaves mid-request (a hedge that lost, a backtest cut short) is no news here.
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     app = build(
-        args.delay, args.faults, tuple(args.mix.split(",")), args.seed, args.stall, args.huge, args.days
+        args.delay,
+        args.faults,
+        tuple(args.mix.split(",")),
+        args.seed,
+        args.stall,
+        args.huge,
+        args.days,
+        args.stray,
+        args.gzip_bomb,
     )
     tune_garbage_collection(Settings(_env_file=None).gc_thresholds)  # as the orchestrator does
     sockets = [_listening(port) for port in args.port]

@@ -26,7 +26,7 @@ import aiohttp
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.web_exceptions import HTTPException
 
-from orchestrator.clients.transport import AnswerTooLarge
+from orchestrator.clients.transport import AnswerTooLarge, CompressedAnswer
 from orchestrator.schemas.responses import ErrorBody, ErrorResponse
 
 
@@ -326,6 +326,12 @@ CLIENT_ERRORS: tuple[tuple[ExceptionKinds, ClientErrorFactory], ...] = (
         AnswerTooLarge,
         lambda service, _: ExternalApiError(
             service, None, f"The {service} service answered more than we read"
+        ),
+    ),
+    (
+        CompressedAnswer,
+        lambda service, _: ExternalApiError(
+            service, None, f"The {service} service answered compressed, which we do not ask for"
         ),
     ),
     (

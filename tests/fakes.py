@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 #: The calls of one backtest as progress events name them, for scripted streams (the page's and the
@@ -33,7 +34,23 @@ def error_envelope(code: str, message: str = "failed", **details: Any) -> dict[s
     return {"success": False, "error": {"code": code, "message": message, "details": details}}
 
 
-def prices(n: int = len(DATES)) -> dict[str, Any]:
+def days_asked(body: dict[str, Any]) -> list[str]:
+    """The days a market-data request's range gets, as a real service answers only the days asked:
+    those of :data:`DATES` in the range (all of them for every test's usual range), or for a range
+    that holds none of them (recent days, say) up to four weekdays from its start."""
+    start, end = body.get("start_date", DATES[0]), body.get("end_date", DATES[-1])
+    inside = [day for day in DATES if start <= day <= end]
+    if inside:
+        return inside
+    days, day = [], date.fromisoformat(start)
+    while len(days) < len(DATES) and day.isoformat() <= end:
+        if day.weekday() < 5:
+            days.append(day.isoformat())
+        day += timedelta(days=1)
+    return days
+
+
+def prices(n: int = len(DATES), ticker: str = TICKER, days: list[str] = DATES) -> dict[str, Any]:
     bars = [
         # ints where floats are expected, and an extra field, as real services send
         {
@@ -46,23 +63,29 @@ def prices(n: int = len(DATES)) -> dict[str, Any]:
             "volume": 1000,
             "vwap": c,
         }
-        for d, c in zip(DATES[:n], CLOSES[:n], strict=True)
+        for d, c in zip(days[:n], CLOSES, strict=False)
     ]
-    return envelope({"ticker": TICKER, "frequency": "daily", "prices": bars})
+    return envelope({"ticker": ticker, "frequency": "daily", "prices": bars})
 
 
-def dividends(paying: bool = True) -> dict[str, Any]:
+def dividends(paying: bool = True, ticker: str = TICKER, days: list[str] = DATES) -> dict[str, Any]:
+    """One dividend, on the third day (2020-01-06), or the last when there are fewer."""
+    ex_date = days[min(2, len(days) - 1)] if days else None
     items = (
-        [{"ex_date": "2020-01-06", "payment_date": "2020-01-20", "amount_per_share": 0.5}] if paying else []
+        [{"ex_date": ex_date, "payment_date": "2020-01-20", "amount_per_share": 0.5}]
+        if paying and ex_date
+        else []
     )
-    return envelope({"ticker": TICKER, "dividends": items})
+    return envelope({"ticker": ticker, "dividends": items})
 
 
-def signals(strategy_type: str = "buy_the_dip") -> dict[str, Any]:
+def signals(strategy_type: str = "buy_the_dip", days: list[str] = DATES) -> dict[str, Any]:
+    """On days of the prices sent (``days``), as a real strategy signals: buy and hold on the first,
+    buy the dip on the second (2020-01-03), or the only one."""
     if strategy_type == "buy_and_hold":
         items = [
             {
-                "date": DATES[0],
+                "date": days[0],
                 "action": "BUY",
                 "price": CLOSES[0],
                 "trigger_details": {"reason": "Buy and hold: invest on the first trading day"},
@@ -71,7 +94,7 @@ def signals(strategy_type: str = "buy_the_dip") -> dict[str, Any]:
     else:
         items = [
             {
-                "date": DATES[1],
+                "date": days[min(1, len(days) - 1)],
                 "action": "BUY",
                 "price": CLOSES[1],
                 "trigger_details": {
@@ -189,12 +212,13 @@ def call_name(path: str, body: dict[str, Any]) -> str:
 def answer(path: str, body: dict[str, Any]) -> dict[str, Any]:
     """What the services answer to a request of a backtest, as every fake service does."""
     match path:
-        case "/prices":
-            return prices()
+        case "/prices":  # for the ticker and the days asked, as a real service answers
+            return prices(ticker=body.get("ticker", TICKER), days=days_asked(body))
         case "/dividends":
-            return dividends()
+            return dividends(ticker=body.get("ticker", TICKER), days=days_asked(body))
         case "/signals":
-            return signals(body["strategy_type"])
+            sent = [point["date"] for point in body.get("price_data") or []]
+            return signals(body["strategy_type"], sent or DATES)
         case "/simulate":
             return simulation("baseline" if is_baseline_simulation(body) else "active")
         case "/calculate":

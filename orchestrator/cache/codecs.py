@@ -27,7 +27,7 @@ class Codec(Generic[T]):
 
 
 def _dividends_body(dividends: Dividends) -> bytes:
-    return orjson.dumps({"success": True, "data": {"dividends": dividends.items}})
+    return orjson.dumps({"success": True, "data": {"ticker": dividends.ticker, "dividends": dividends.items}})
 
 
 PRICES: Codec[Prices] = Codec(lambda prices: prices.body, lambda body: downstream.PRICES.read(body, 200))

@@ -13,7 +13,7 @@ import orjson
 from reactivex import operators as ops
 from reactivex.abc import SchedulerBase
 
-from orchestrator.clients.transport import Answer, Request, Transport
+from orchestrator.clients.transport import Answer, CompressedAnswer, Request, Transport
 from orchestrator.tracing import TraceContext
 from streams import timeout_after
 
@@ -38,6 +38,8 @@ async def check_health(
         return await check
     except TimeoutError:
         return "timeout"
+    except CompressedAnswer:
+        return "unhealthy"  # it answered, otherwise than asked
     except aiohttp.ClientError:
         return "unreachable"
 

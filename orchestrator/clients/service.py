@@ -6,7 +6,8 @@ A call is a cold observable (nothing is sent until it is subscribed; disposal ab
               -> transport.send(request)           # inside the bulkhead; times each answer
                  .pipe(hedge,                      # a second copy once it runs past the recent p95
                        timeout_after,              # the service's timeout, or what the deadline leaves
-                       map(read_answer),           # the envelope unwrapped, data validated
+                       map(read_answer),           # the envelope unwrapped, data validated,
+                                                   # and checked against what was asked
                        map_error,                  # what aiohttp raised -> our error, naming the service
                        breaker verdict)            # a failure only if the service is unwell
     call    = attempt.pipe(retry_with_backoff)     # retryable failures, within attempts, deadline, budget
@@ -43,7 +44,7 @@ from orchestrator.errors import (
     from_client_exception,
 )
 from orchestrator.resilience.policy import ServicePolicy
-from orchestrator.schemas.downstream import AnswerKind, NotSuccess, OutsideContract, problem
+from orchestrator.schemas.downstream import AnswerKind, Expect, NotSuccess, OutsideContract, problem
 from streams import (
     defer,
     hedge,
@@ -95,20 +96,36 @@ class ServiceClient:
         return ahead(self.preconnector)
 
     def post(
-        self, path: str, body: dict[str, Any], kind: AnswerKind[T], context: CallContext
+        self,
+        path: str,
+        body: dict[str, Any],
+        kind: AnswerKind[T],
+        context: CallContext,
+        expect: Expect[T] | None = None,
     ) -> Observable[T]:
-        """POST ``body`` to ``path``; emit the answer's ``data`` read as ``kind``, or one mapped error."""
-        return self._call(_Call("POST", path, self.base_url + path, orjson.dumps(body)), kind, context)
+        """POST ``body`` to ``path``; emit the answer's ``data`` read as ``kind``, or one mapped error.
+
+        ``expect`` says what was asked: an answer that does not match it is refused (502), never
+        emitted, so never kept by a cache either.
+        """
+        call = _Call("POST", path, self.base_url + path, orjson.dumps(body))
+        return self._call(call, kind, context, expect)
 
     def get(
-        self, path: str, query: Mapping[str, str], kind: AnswerKind[T], context: CallContext
+        self,
+        path: str,
+        query: Mapping[str, str],
+        kind: AnswerKind[T],
+        context: CallContext,
+        expect: Expect[T] | None = None,
     ) -> Observable[T]:
         """GET ``path`` with ``query`` as its query string, under the same policy as a POST."""
-        return self._call(
-            _Call("GET", path, f"{self.base_url}{path}?{urlencode(query)}", None), kind, context
-        )
+        call = _Call("GET", path, f"{self.base_url}{path}?{urlencode(query)}", None)
+        return self._call(call, kind, context, expect)
 
-    def _call(self, call: _Call, kind: AnswerKind[T], context: CallContext) -> Observable[T]:
+    def _call(
+        self, call: _Call, kind: AnswerKind[T], context: CallContext, expect: Expect[T] | None
+    ) -> Observable[T]:
         made = 0
 
         def attempt(_: Any) -> Observable[T]:
@@ -116,7 +133,7 @@ class ServiceClient:
             made += 1
             if made == 1:  # the call itself: it adds its share to the service's retry budget
                 self.policy.budget.record_call()
-            return self._attempt(call, kind, context)
+            return self._attempt(call, kind, context, expect)
 
         return defer(attempt).pipe(
             retry_with_backoff(
@@ -124,7 +141,9 @@ class ServiceClient:
             )
         )
 
-    def _attempt(self, call: _Call, kind: AnswerKind[T], context: CallContext) -> Observable[T]:
+    def _attempt(
+        self, call: _Call, kind: AnswerKind[T], context: CallContext, expect: Expect[T] | None
+    ) -> Observable[T]:
         name, policy = self.name, self.policy
         context.stats.add("attempts", name)
         left = context.deadline.remaining_s()
@@ -145,7 +164,7 @@ class ServiceClient:
         return self._exchange(Request(call.method, call.url, call.body, headers), context).pipe(
             hedge(policy.hedge_after_s, lambda: self._may_hedge(context), self.scheduler),
             timeout_after(exact_s, self.scheduler, lambda: ServiceTimeout(name, timeout_s)),
-            map_value(lambda answer: read_answer(name, call.path, answer, kind)),
+            map_value(lambda answer: read_answer(name, call.path, answer, kind, expect)),
             map_error(lambda error: from_client_exception(name, timeout_s, error)),
             observe_lifecycle(
                 on_next=lambda _: policy.breaker.record_success(),
@@ -228,21 +247,35 @@ class ServiceClient:
         return delay
 
 
-def read_answer(service: str, path: str, answer: Answer, kind: AnswerKind[T]) -> T:
+def read_answer(
+    service: str, path: str, answer: Answer, kind: AnswerKind[T], expect: Expect[T] | None = None
+) -> T:
     """The ``data`` of ``service``'s answer to ``path``, read as ``kind``; or the error it amounts to.
 
-    The usual answer, a success envelope, is decoded and checked in one typed pass; anything else
-    is sorted out by ``unwrap`` (an error envelope, FastAPI's ``detail``, a proxy's page).
+    The usual answer, a success envelope, is decoded and checked in one typed pass, then against
+    ``expect`` (what was asked); anything else is sorted out by ``unwrap`` (an error envelope,
+    FastAPI's ``detail``, a proxy's page). An answer to another question is not worth another try:
+    a service that says it answered another ticker says so again.
     """
     log.debug("downstream answer", service=service, path=path, status=answer.status, bytes=len(answer.body))
     try:
-        return kind.read(answer.body, answer.status)
+        value = kind.read(answer.body, answer.status)
     except msgspec.ValidationError as error:
         found = problem(error)
     except OutsideContract as error:
         found = str(error)
     except (msgspec.DecodeError, NotSuccess):
         found = None
+    else:
+        mismatch = None if expect is None else expect(value)
+        if mismatch is None:
+            return value
+        raise ExternalApiError(
+            service,
+            answer.status,
+            f"The {service} service answered {path} with what was not asked",
+            problems=[mismatch],
+        )
     unwrap(service, answer.status, answer.body)  # raises, unless this was a success envelope
     raise ExternalApiError(
         service,

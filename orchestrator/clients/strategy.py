@@ -8,7 +8,7 @@ from reactivex import Observable
 
 from orchestrator.clients.context import CallContext
 from orchestrator.clients.service import ServiceClient
-from orchestrator.schemas.downstream import SIGNALS, Prices, Signals
+from orchestrator.schemas.downstream import SIGNALS, Prices, Signals, signals_asked
 
 
 class StrategyClient:
@@ -19,4 +19,4 @@ class StrategyClient:
         self, strategy_type: str, config: dict[str, Any], prices: Prices, context: CallContext
     ) -> Observable[Signals]:
         body = {"strategy_type": strategy_type, "config": config, "price_data": prices.points}
-        return self.service.post("/signals", body, SIGNALS, context)
+        return self.service.post("/signals", body, SIGNALS, context, signals_asked(strategy_type, prices))

@@ -16,6 +16,7 @@ from typing import Protocol
 import aiohttp
 from reactivex import Observable
 
+from orchestrator.clients.own_answers import OwnAnswersOnly
 from streams import from_coroutine
 
 
@@ -47,15 +48,46 @@ class AnswerTooLarge(aiohttp.ClientPayloadError):
         self.limit = limit
 
 
+class CompressedAnswer(aiohttp.ClientPayloadError):
+    """A service answered with a ``Content-Encoding`` we did not ask for; it was not read."""
+
+    def __init__(self) -> None:
+        super().__init__("a compressed answer, not asked for")
+
+
+#: What a service session asks for, and how it reads: see :func:`service_session`.
+IDENTITY = {"Accept-Encoding": "identity"}
+
+
+def service_session(connector: aiohttp.BaseConnector) -> aiohttp.ClientSession:
+    """A session for calling services over ``connector``: each answer is read only from a
+    connection that held nothing before its request went out (``own_answers.py``), and nothing is
+    compressed. The services are on the same network, where bytes are cheap: asking for gzip would
+    save a twenty-year answer's transfer at a CPU cost of its own, and let half a megabyte inflate
+    to 32 MiB per network chunk before any cap could count it (docs/security.md). So every request
+    asks for ``identity``, aiohttp never inflates, and an answer compressed anyway is refused unread
+    (:class:`AiohttpTransport`)."""
+    return aiohttp.ClientSession(
+        connector=connector,
+        response_class=OwnAnswersOnly,
+        headers=IDENTITY,
+        auto_decompress=False,
+        # Timeouts are operators on the graph; this only bounds a call nobody times.
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class AiohttpTransport:
     """Requests over one pooled aiohttp session; each subscription is one task, cancelled on dispose.
 
     A service is not trusted further than its contract: a redirect is not followed (it is answered
     as what it is, a 3xx, which breaks the contract), an answer is read only up to
-    ``max_answer_bytes`` (declared or not), and a request that meets a pooled connection the service
-    has just closed is sent once more on a fresh one: that is the pool's race, not the service's
-    failure, and every call here is safe to repeat.
+    ``max_answer_bytes`` (declared or not), a compressed one not at all (a connection it is still
+    arriving on is closed, not pooled), and a request that meets a pooled connection the service
+    has just closed, or one holding bytes the service sent unasked (``own_answers.py``), is sent once
+    more on a fresh one: that is the pool's race, or the service's stray, not a failure of this
+    call, and every call here is safe to repeat.
     """
 
     session: aiohttp.ClientSession
@@ -77,6 +109,9 @@ class AiohttpTransport:
         async with session.request(
             request.method, request.url, data=request.body, headers=request.headers, allow_redirects=False
         ) as answer:
+            if _compressed(answer):
+                answer.close()  # a connection it is still arriving on cannot be used again
+                raise CompressedAnswer()
             return Answer(answer.status, await self._read(answer))
 
     async def _read(self, answer: aiohttp.ClientResponse) -> bytes:
@@ -95,3 +130,9 @@ class AiohttpTransport:
                 body.clear()  # not kept alive by the traceback until the error is gone
                 raise AnswerTooLarge(limit)
         return bytes(body)
+
+
+def _compressed(answer: aiohttp.ClientResponse) -> bool:
+    """Whether the answer is encoded (gzip, br, ...) rather than sent as it is."""
+    encoding = answer.headers.get("Content-Encoding")
+    return encoding is not None and encoding.strip().lower() not in ("", "identity")

@@ -9,12 +9,16 @@ not thousands of rows. The checks follow docs/contract.md: ints are accepted whe
 expected, extra fields pass on where an object is passed on, and only what we use is required.
 
 A ``data`` that fails these checks is an answer outside the contract, which the client layer
-reports as a 502 with the first problem found.
+reports as a 502 with the first problem found. So is one that answers another question than the
+one asked (another ticker, range, frequency or strategy, signals on days that are not the prices'):
+each call says what it asked with an :data:`Expect` (the end of this module), checked on the value
+read before it goes anywhere (the cache included).
 """
 
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -33,6 +37,8 @@ _ENCODE = msgspec.json.Encoder().encode
 #: of small dicts takes about this many times its JSON in memory, and a trade about this many bytes.
 _HELD_AS_OBJECTS = 4
 _TRADE_BYTES = 300
+#: A bar's date kept for the checks of what was asked: a ten-character string and its list slot.
+_DATE_BYTES = 67
 
 
 class OutsideContract(ValueError):
@@ -101,6 +107,8 @@ class _Point(Struct):
 class _PointsData(Struct):
     prices: list[_Point]
     metadata: dict[str, Any] | None = None
+    ticker: str | None = None
+    frequency: str | None = None
 
 
 class _Bar(Struct):
@@ -112,6 +120,8 @@ class _Bar(Struct):
 class _PricesData(Struct):
     prices: list[_Bar]
     metadata: dict[str, Any] | None = None
+    ticker: str | None = None
+    frequency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +140,11 @@ class Prices:
     nbytes: int
     #: A hash of the points, for the answer's fingerprint.
     digest: str
+    #: What the service said the prices are (None: it did not say).
+    ticker: str | None
+    frequency: str | None
+    #: The bars' dates, sorted: the range they cover, and the days a signal may fall on.
+    dates: list[str]
 
     def bars(self) -> list[dict[str, Any]]:
         """Every bar as the service sent it (extra fields kept), missing optional fields null."""
@@ -142,13 +157,17 @@ _BAR_FIELDS = dict.fromkeys(("date", "open", "high", "low", "close", "adjusted_c
 def _points(data: _PointsData, body: bytes) -> Prices:
     """Every bar has its adjusted close: the points are the bars as read, encoded back at once."""
     points = _ENCODE(data.prices)
+    count = len(data.prices)
     return Prices(
-        len(data.prices),
+        count,
         orjson.Fragment(points),
         data.metadata,
         body,
-        len(body) + len(points),
+        len(body) + len(points) + _DATE_BYTES * count,
         _digest(points),
+        data.ticker,
+        data.frequency,
+        sorted([point.date for point in data.prices]),
     )
 
 
@@ -161,8 +180,17 @@ def _prices(data: _PricesData, body: bytes) -> Prices:
             raise OutsideContract(f"prices.{index}: neither adjusted_close nor close")
         points.append({"date": bar.date, "adjusted_close": price})
     encoded = orjson.dumps(points)
+    count = len(points)
     return Prices(
-        len(points), orjson.Fragment(encoded), data.metadata, body, len(body) + len(encoded), _digest(encoded)
+        count,
+        orjson.Fragment(encoded),
+        data.metadata,
+        body,
+        len(body) + len(encoded) + _DATE_BYTES * count,
+        _digest(encoded),
+        data.ticker,
+        data.frequency,
+        sorted([bar.date for bar in data.prices]),
     )
 
 
@@ -178,6 +206,7 @@ class _Dividend(Struct):
 
 class _DividendsData(Struct):
     dividends: list[dict[str, Any]] = []
+    ticker: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +218,8 @@ class Dividends:
     dividend_data: orjson.Fragment
     nbytes: int
     digest: str
+    #: Whose dividends the service said they are (None: it did not say).
+    ticker: str | None
 
 
 #: Made once: msgspec inspects a type anew for each new ``list[...]`` object.
@@ -200,7 +231,9 @@ def _dividends(data: _DividendsData, _body: bytes) -> Dividends:
     items = [{**item, "payment_date": item.get("payment_date")} for item in data.dividends]
     dividend_data = [{"ex_date": d.ex_date, "amount_per_share": d.amount_per_share} for d in checked]
     encoded = orjson.dumps(dividend_data)
-    return Dividends(items, orjson.Fragment(encoded), _HELD_AS_OBJECTS * len(encoded), _digest(encoded))
+    return Dividends(
+        items, orjson.Fragment(encoded), _HELD_AS_OBJECTS * len(encoded), _digest(encoded), data.ticker
+    )
 
 
 # --- strategy --------------------------------------------------------------------------------------
@@ -215,6 +248,7 @@ class _Signal(Struct):
 
 class _SignalsData(Struct):
     signals: list[dict[str, Any]]
+    strategy_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +259,8 @@ class Signals:
     items: list[dict[str, Any]]
     fragment: orjson.Fragment
     nbytes: int
+    #: The strategy the service said these are (None: it did not say).
+    strategy_type: str | None
 
 
 _SIGNAL_LIST = list[_Signal]
@@ -237,7 +273,7 @@ def _signals(data: _SignalsData, _body: bytes) -> Signals:
         for signal in data.signals
     ]
     encoded = orjson.dumps(items)
-    return Signals(items, orjson.Fragment(encoded), _HELD_AS_OBJECTS * len(encoded))
+    return Signals(items, orjson.Fragment(encoded), _HELD_AS_OBJECTS * len(encoded), data.strategy_type)
 
 
 # --- portfolio -------------------------------------------------------------------------------------
@@ -396,4 +432,65 @@ def prices_window(prices: Prices, first: int, stop: int) -> Prices:
 def dividends_window(dividends: Dividends, start_date: str, end_date: str) -> Dividends:
     """The dividends whose ex-date falls in ``[start_date, end_date]``."""
     items = [item for item in dividends.items if start_date <= item["ex_date"] <= end_date]
-    return DIVIDENDS.read(orjson.dumps({"success": True, "data": {"dividends": items}}), 200)
+    data = {"ticker": dividends.ticker, "dividends": items}
+    return DIVIDENDS.read(orjson.dumps({"success": True, "data": data}), 200)
+
+
+# --- what was asked --------------------------------------------------------------------------------
+
+#: What a call asked, checked on the value its answer was read as: None when the answer matches,
+#: else the problem, as ``path: what is wrong`` in our words (never what the service said).
+Expect = Callable[[T], str | None]
+
+
+def prices_asked(ticker: str, start_date: str, end_date: str, frequency: str) -> Expect[Prices]:
+    """Prices of ``ticker`` at ``frequency`` (as far as the service says), every bar in the range."""
+
+    def check(prices: Prices) -> str | None:
+        if not _same(prices.ticker, ticker):
+            return "ticker: not the ticker asked"
+        if not _same(prices.frequency, frequency):
+            return "frequency: not the frequency asked"
+        dates = prices.dates
+        if dates and (dates[0][:10] < start_date or dates[-1][:10] > end_date):
+            return "prices: a bar outside the dates asked"
+        return None
+
+    return check
+
+
+def dividends_asked(ticker: str, start_date: str, end_date: str) -> Expect[Dividends]:
+    """Dividends of ``ticker`` (as far as the service says), every ex-date in the range."""
+
+    def check(dividends: Dividends) -> str | None:
+        if not _same(dividends.ticker, ticker):
+            return "ticker: not the ticker asked"
+        for index, item in enumerate(dividends.items):
+            if not start_date <= item["ex_date"][:10] <= end_date:
+                return f"dividends.{index}.ex_date: outside the dates asked"
+        return None
+
+    return check
+
+
+def signals_asked(strategy_type: str, prices: Prices) -> Expect[Signals]:
+    """Signals of ``strategy_type`` (as far as the service says), each on a day of ``prices``."""
+
+    def check(signals: Signals) -> str | None:
+        if not _same(signals.strategy_type, strategy_type):
+            return "strategy_type: not the strategy asked"
+        dates = prices.dates
+        for index, signal in enumerate(signals.items):
+            day = signal["date"]
+            at = bisect_left(dates, day)
+            if at == len(dates) or dates[at] != day:
+                return f"signals.{index}.date: not a date of the prices sent"
+        return None
+
+    return check
+
+
+def _same(said: str | None, asked: str) -> bool:
+    """What the service said (if it said anything) is what was asked, as services may normalise it:
+    the case of a ticker or a strategy's name, spaces around it."""
+    return said is None or said.strip().casefold() == asked.strip().casefold()

@@ -16,7 +16,7 @@ from orchestrator.cache.calls import CallCache
 from orchestrator.cache.shared import SharedStore
 from orchestrator.clients.downstream import connect
 from orchestrator.clients.preconnect import Preconnector
-from orchestrator.clients.transport import AiohttpTransport
+from orchestrator.clients.transport import AiohttpTransport, service_session
 from orchestrator.registry import SERVICES
 from orchestrator.resilience.clock import clock_of
 from orchestrator.settings import Settings, load_settings
@@ -113,11 +113,7 @@ def _session(pool_size: int, keepalive_s: float, force_close: bool = False) -> a
         connector = aiohttp.TCPConnector(limit=pool_size, force_close=True)
     else:
         connector = aiohttp.TCPConnector(limit=pool_size, keepalive_timeout=keepalive_s)
-    return aiohttp.ClientSession(
-        connector=connector,
-        # Timeouts are operators on the graph; this only bounds a call nobody times.
-        timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
-    )
+    return service_session(connector)
 
 
 async def backtester(app: web.Application) -> AsyncIterator[None]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 
-from benchmarks import decoding, edges, resilience, suite, sweep
+from benchmarks import compression, decoding, edges, resilience, suite, sweep
 from benchmarks.fixtures import Payloads
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,6 +82,21 @@ async def test_the_edges_compression_bombs_are_refused_unread():
 async def test_the_edges_flood_is_cut_at_the_answer_cap():
     lines = await edges.flood(megabytes=40)
     assert "502 EXTERNAL_API_ERROR" in lines[1]
+
+
+async def test_the_edges_poison_gives_no_backtest_another_requests_data():
+    lines = await edges.poison(backtests=20, tickers=10)
+    assert all(", 0 with another request's," in line for line in lines[1:3])
+
+
+async def test_the_edges_inflate_refuses_the_bombs_unread():
+    lines = await edges.inflate(count=2, inflated_mib=64)
+    assert "2 x 502 EXTERNAL_API_ERROR: The market_data service answered compressed" in lines[1]
+
+
+async def test_the_compression_benchmark_measures_both_ways():
+    lines = await compression.measure(answers=3, rounds=1, days=50)
+    assert lines[1].lstrip().startswith("identity") and lines[2].lstrip().startswith("gzip")
 
 
 async def test_the_cache_scenario_counts_the_calls_it_saves():

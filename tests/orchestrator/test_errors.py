@@ -7,7 +7,7 @@ import pytest
 from aiohttp import web
 from aiohttp.client_reqrep import ConnectionKey
 
-from orchestrator.clients.transport import AnswerTooLarge
+from orchestrator.clients.transport import AnswerTooLarge, CompressedAnswer
 from orchestrator.errors import (
     CLIENT_ERRORS,
     FRAMEWORK_ERRORS,
@@ -40,9 +40,19 @@ KEY = ConnectionKey("strategy.test", 80, False, True, None, None, None)
         (aiohttp.ServerDisconnectedError(), "SERVICE_UNAVAILABLE", "dropped the connection"),
         (aiohttp.ClientOSError(104, "reset"), "SERVICE_UNAVAILABLE", "dropped the connection"),
         (aiohttp.ClientPayloadError("truncated"), "EXTERNAL_API_ERROR", "broken answer"),
+        (CompressedAnswer(), "EXTERNAL_API_ERROR", "answered compressed"),
         (aiohttp.ClientConnectionError(), "SERVICE_UNAVAILABLE", "could not be reached"),
     ],
-    ids=["timeout", "socket-timeout", "refused", "disconnected", "reset", "truncated", "other-connection"],
+    ids=[
+        "timeout",
+        "socket-timeout",
+        "refused",
+        "disconnected",
+        "reset",
+        "truncated",
+        "compressed",
+        "other-connection",
+    ],
 )
 def test_client_exceptions_name_the_service(raised, code, message):
     error = from_client_exception("strategy", 2.0, raised)
@@ -50,11 +60,11 @@ def test_client_exceptions_name_the_service(raised, code, message):
     assert message in error.message
 
 
-def test_every_client_exception_but_an_oversized_answer_is_worth_another_try():
+def test_every_client_exception_but_an_oversized_or_compressed_answer_is_worth_another_try():
     """Timeouts, refused or reset connections and broken bodies may all go differently next time;
-    an answer too large to read will be as large again."""
+    an answer too large to read will be as large again, and one compressed, compressed again."""
     for kinds, make in CLIENT_ERRORS:
-        assert make("metrics", 1.0).retryable is (kinds is not AnswerTooLarge), kinds
+        assert make("metrics", 1.0).retryable is (kinds not in (AnswerTooLarge, CompressedAnswer)), kinds
 
 
 def test_an_exception_the_client_table_does_not_know_is_left_as_it_is():

@@ -203,8 +203,8 @@ async def test_empty_dividends_is_success(client, happy):
 
 
 async def test_optional_fields_missing_is_success(client, happy):
-    minimal = fakes.signals()
-    del minimal["data"]["total_signals"]
+    minimal = fakes.signals()  # answered to both strategy calls: it says no strategy
+    del minimal["data"]["total_signals"], minimal["data"]["strategy_type"]
     answer_instead(happy, f"{STRATEGY}/signals", payload=minimal)
     answer_instead(happy, f"{METRICS}/calculate", payload=fakes.metrics(with_comparison=False))
     response = await client.post("/api/backtest", json=fakes.backtest_request())
