@@ -200,7 +200,7 @@ async def down(backtests: int = 300) -> list[str]:
     env = {"LOG_LEVEL": "INFO"}
     async with platform([], env, down="metrics", log_to=log) as running:
         url = running.url
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession() as session, statuses_polled(url, "/ready") as ready:
             answers = [await backtest(session, url) for _ in range(backtests)]
     lines = json_lines(log)
     backtest_lines = [line for line in lines if line.get("event") == "backtest"]
@@ -217,7 +217,30 @@ async def down(backtests: int = 300) -> list[str]:
         f"  {len(fast)} answered at once, the orchestrator's own time (canonical line): {spread(own, 2)}",
         f"  the same, as the client saw them: {spread(client, 2)}",
         f"  answers: {dict(Counter(a.code for a in answers))}",
+        f"  /ready meanwhile (every 50 ms): {dict(Counter(ready))}",
     ]
+
+
+@asynccontextmanager
+async def statuses_polled(url: str, path: str, every_s: float = 0.05) -> AsyncIterator[list[int]]:
+    """``GET path`` every ``every_s`` while the block runs; yields the statuses as they come."""
+    statuses: list[int] = []
+    done = asyncio.Event()
+
+    async def poll() -> None:
+        async with aiohttp.ClientSession() as session:
+            while not done.is_set():
+                async with session.get(url + path) as answer:
+                    await answer.read()
+                statuses.append(answer.status)
+                await asyncio.sleep(every_s)
+
+    poller = asyncio.create_task(poll())
+    try:
+        yield statuses
+    finally:
+        done.set()
+        await poller
 
 
 @asynccontextmanager
