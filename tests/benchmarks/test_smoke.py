@@ -47,7 +47,8 @@ async def test_the_faults_scenario_runs_and_reports():
 async def test_the_down_scenario_sees_the_circuit_open():
     lines = await resilience.down(backtests=30)
     assert "answered at once" in lines[2]
-    assert "'SERVICE_UNAVAILABLE': 30" in lines[-1]
+    assert "'SERVICE_UNAVAILABLE': 30" in lines[-2]
+    assert re.fullmatch(r"  /ready meanwhile \(every 50 ms\): \{200: \d+\}", lines[-1])  # ready throughout
 
 
 async def test_the_edges_fuzz_runs_and_finds_no_500():
