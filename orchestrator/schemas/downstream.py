@@ -21,6 +21,7 @@ import hashlib
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -444,7 +445,10 @@ Expect = Callable[[T], str | None]
 
 
 def prices_asked(ticker: str, start_date: str, end_date: str, frequency: str) -> Expect[Prices]:
-    """Prices of ``ticker`` at ``frequency`` (as far as the service says), every bar in the range."""
+    """Prices of ``ticker`` at ``frequency`` (as far as the service says), every bar in the range:
+    a weekly or monthly bar's period in it, however the service dates its bars (the period's last
+    day in range, as the reference services do, or its first or last calendar day, as others do)."""
+    first, last = _period_bounds(start_date, end_date, frequency)
 
     def check(prices: Prices) -> str | None:
         if not _same(prices.ticker, ticker):
@@ -452,11 +456,27 @@ def prices_asked(ticker: str, start_date: str, end_date: str, frequency: str) ->
         if not _same(prices.frequency, frequency):
             return "frequency: not the frequency asked"
         dates = prices.dates
-        if dates and (dates[0][:10] < start_date or dates[-1][:10] > end_date):
+        if dates and (dates[0][:10] < first or dates[-1][:10] > last):
             return "prices: a bar outside the dates asked"
         return None
 
     return check
+
+
+def _period_bounds(start_date: str, end_date: str, frequency: str) -> tuple[str, str]:
+    """The earliest and latest date a bar of a period overlapping the range may carry."""
+    if frequency == "weekly":
+        return _shift(start_date, -6), _shift(end_date, 6)
+    if frequency == "monthly":
+        return start_date[:8] + "01", end_date[:8] + "31"
+    return start_date, end_date
+
+
+def _shift(day: str, days: int) -> str:
+    try:
+        return (date.fromisoformat(day) + timedelta(days=days)).isoformat()
+    except ValueError:  # validated before any call; a check never raises
+        return day
 
 
 def dividends_asked(ticker: str, start_date: str, end_date: str) -> Expect[Dividends]:

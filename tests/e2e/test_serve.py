@@ -13,6 +13,7 @@ from orchestrator.cli.platform import free_port
 from orchestrator.registry import SERVICES
 from tests import fakes, sse
 from tests.loopback import CallLog, fake_services
+from tests.processes import until_serving
 
 
 @pytest.fixture
@@ -33,14 +34,7 @@ async def serve(aiohttp_server):
         )
         processes.append(process)
         base = f"http://127.0.0.1:{port}"
-        async with aiohttp.ClientSession() as session:
-            for _ in range(100):
-                try:
-                    async with session.get(f"{base}/health") as answer:
-                        if answer.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.1)
+        await until_serving(base)
         return base, log, process
 
     yield start

@@ -20,6 +20,7 @@ from orchestrator.cli.platform import free_port
 from orchestrator.registry import SERVICES
 from tests import fakes
 from tests.loopback import fake_services
+from tests.processes import until_serving
 
 FILE_LIMIT = 1024
 ATTACKERS = 1100
@@ -49,14 +50,7 @@ async def orchestrator(aiohttp_server, tmp_path):
             stderr=stderr,
         )
     base = f"http://127.0.0.1:{port}"
-    async with aiohttp.ClientSession() as session:
-        for _ in range(100):
-            try:
-                async with session.get(f"{base}/health") as answer:
-                    if answer.status == 200:
-                        break
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.1)
+    await until_serving(base)
     yield base, port, errors
     process.terminate()
     await asyncio.wait_for(process.wait(), 30)

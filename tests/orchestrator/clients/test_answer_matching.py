@@ -129,6 +129,26 @@ def test_prices_that_answer_the_question_pass(answer):
     assert isinstance(outcome, Prices) and outcome.count == len(fakes.DATES)
 
 
+@pytest.mark.parametrize(
+    ("frequency", "days", "passes"),
+    [
+        ("weekly", ["2019-12-30", "2020-01-06"], True),  # dated by the week's Monday, before the start
+        ("weekly", ["2020-01-03", "2020-01-10"], True),  # by its Friday, after the end
+        ("weekly", ["2019-12-23", "2020-01-06"], False),  # a week wholly before the range
+        ("monthly", ["2020-01-01"], True),  # dated by the month's first day, before the start
+        ("monthly", ["2020-01-31"], True),  # by its last, after the end
+        ("monthly", ["2019-12-31"], False),  # December, wholly before the range
+    ],
+)
+def test_a_weekly_or_monthly_bar_is_in_range_when_its_period_is(frequency, days, passes):
+    market = MARKET.model_copy(
+        update={"start_date": "2020-01-02", "end_date": "2020-01-07", "frequency": frequency}
+    )
+    answer = with_data(fakes.prices(days=days), frequency=frequency)
+    outcome, _ = prices_answer(answer, market)
+    assert isinstance(outcome, Prices) is passes
+
+
 def test_a_range_is_checked_at_its_edges_inclusive():
     market = MARKET.model_copy(update={"start_date": "2020-01-02", "end_date": "2020-01-07"})
     outcome, _ = prices_answer(fakes.prices(), market)

@@ -1,0 +1,21 @@
+"""The orchestrator as a process of its own, for tests that run `orchestrator serve` for real."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+
+
+async def until_serving(base: str, attempts: int = 100) -> None:
+    """Until ``GET base/health`` answers 200 (a tenth of a second between tries)."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(attempts):
+            try:
+                async with session.get(f"{base}/health") as answer:
+                    if answer.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError(f"{base} never answered /health")
