@@ -23,12 +23,23 @@ from collections.abc import Callable, Generator
 from typing import Any, Generic, TypeVar
 
 from reactivex import Observable, abc
-from reactivex.internal.exceptions import SequenceContainsNoElementsError
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 
 T = TypeVar("T")
 
 Subscribe = Callable[[abc.ObserverBase[Any], "abc.SchedulerBase | None"], abc.DisposableBase]
+
+
+class NoValue(Exception):
+    """An observable awaited (:func:`to_future`) completed without a value.
+
+    Ours, where reactivex's own ``await`` raises its ``SequenceContainsNoElementsError``: that class
+    lives in ``reactivex.internal``, which is not reactivex's public API, and nothing here tells the
+    two apart (an empty completion is a bug of the graph's, never an answer).
+    """
+
+    def __init__(self) -> None:
+        super().__init__("the observable completed without a value")
 
 
 class LeanObservable(Observable[T], Generic[T]):
@@ -73,7 +84,7 @@ class LeanObservable(Observable[T], Generic[T]):
 
 
 def to_future(source: Observable[T]) -> asyncio.Future[T]:
-    """A future of ``source``'s last value (an error if it completes empty); cancelling the future
+    """A future of ``source``'s last value (:class:`NoValue` if it completes empty); cancelling the future
     disposes the subscription, which cancels whatever calls it has in flight."""
     future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
     outcome = _Outcome(future)
@@ -101,7 +112,7 @@ class _Outcome(Generic[T]):
         if self.has_value:
             self.future.set_result(self.value)  # type: ignore[arg-type]
         else:
-            self.future.set_exception(SequenceContainsNoElementsError())
+            self.future.set_exception(NoValue())
 
 
 def _ignore(*_: Any) -> None:
@@ -248,8 +259,9 @@ def after(scheduler: abc.SchedulerBase, seconds: float, action: Callable[[], Non
     disposables and a lock around it); any other scheduler, a test's virtual clock included, is
     asked through ``schedule_relative``.
     """
-    if type(scheduler) is AsyncIOScheduler:
-        return _Handle(scheduler._loop.call_later(max(0.0, seconds), action))
+    loop = _running_loop(scheduler)
+    if loop is not None:
+        return _Handle(loop.call_later(max(0.0, seconds), action))
     return scheduler.schedule_relative(max(0.0, seconds), lambda *_: action())
 
 
@@ -257,10 +269,27 @@ def soon(scheduler: abc.SchedulerBase, action: Callable[[], None]) -> None:
     """Run ``action`` on a later turn of ``scheduler``, after what is already due: one
     ``loop.call_soon`` on an ``AsyncIOScheduler``, ``schedule`` on any other (a virtual clock's
     runs it at the same tick, after the action running now)."""
-    if type(scheduler) is AsyncIOScheduler:
-        scheduler._loop.call_soon(action)
+    loop = _running_loop(scheduler)
+    if loop is not None:
+        loop.call_soon(action)
     else:
         scheduler.schedule(lambda *_: action())
+
+
+def _running_loop(scheduler: abc.SchedulerBase) -> asyncio.AbstractEventLoop | None:
+    """The loop an ``AsyncIOScheduler`` schedules on, through public doors: the running loop.
+
+    An ``AsyncIOScheduler`` is only ever used on its own loop's thread (it is not thread-safe;
+    reactivex's ``AsyncIOThreadSafeScheduler``, a subclass and so not matched here, is for other
+    threads), so the loop running now is the one it was made with. None for any other scheduler, or
+    when no loop runs (then the scheduler is asked, and uses its own).
+    """
+    if type(scheduler) is not AsyncIOScheduler:
+        return None
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class _Handle(abc.DisposableBase):
