@@ -23,6 +23,7 @@ from services.market_data.app import create_app
 from services.market_data.providers import make_provider
 from services.market_data.providers.base import ProviderUnavailable, TickerMatch, UnknownTicker
 from services.market_data.providers.yahoo import YahooProvider
+from services.market_data.providers.yfinance_insides import forget_process_state
 from tests.services.asgi import get, post
 from tests.services.yahoo_replay import Replay, recording
 
@@ -46,16 +47,13 @@ class Clock:
 
 
 @pytest.fixture(autouse=True)
-def fresh_yfinance(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def fresh_yfinance() -> Iterator[None]:
     """yfinance keeps process-wide state: one shared session holder (with its cookie, crumb and cookie
-    strategy), its time zone cache's database, and a count of fallback lookups. Each test starts anew."""
-    from yfinance import base, cache, data
-
-    monkeypatch.setattr(cache._TzCacheManager, "_tz_cache", None, raising=False)
-    monkeypatch.setattr(base, "_tz_info_fetch_ctr", 0, raising=False)
-    type(data.YfData)._instances.pop(data.YfData, None)
+    strategy), its time zone cache's database, and a count of fallback lookups. Each test starts anew
+    (``yfinance_insides.forget_process_state``), and leaves none of it to the next."""
+    forget_process_state()
     yield
-    type(data.YfData)._instances.pop(data.YfData, None)
+    forget_process_state()
 
 
 Make = Callable[..., tuple[YahooProvider, Replay]]

@@ -59,7 +59,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -79,6 +79,7 @@ from services.market_data.providers.yahoo_cache import (
     DiskCache,
     YahooAnswer,
 )
+from services.market_data.providers.yfinance_insides import forget_answers
 
 log = logging.getLogger("services.market_data.yahoo")
 
@@ -278,8 +279,7 @@ class YahooProvider:
             yield
         finally:
             # yfinance keeps past-range answers in memory, failed ones included; ours is on disk
-            with contextlib.suppress(AttributeError):
-                self._yf.data.YfData.cache_get.cache_clear()
+            forget_answers(self._yf)
 
     def _unavailable(self, error: Exception, subject: str) -> ProviderUnavailable:
         failure = self._errors.unavailable(error, self._watch.last_status)
@@ -344,14 +344,16 @@ def _http_status(error: BaseException) -> int | None:
 
 
 def _exchange(ticker: Any) -> str | None:
-    """The exchange as the chart's metadata names it, as ``history`` left it. Read from yfinance's
-    private attribute: its public ``get_history_metadata()`` makes a request of its own in some
-    versions (an hourly chart, for the trading periods). None when it is not there."""
-    meta = getattr(getattr(ticker, "_price_history", None), "_history_metadata", None)
-    if isinstance(meta, dict):
+    """The exchange as the chart's metadata names it, as ``history`` left it: yfinance 1.7's
+    ``get_history_metadata()`` reads it with no request of its own (1.0 to 1.6 asked Yahoo for an
+    hourly chart first, for the trading periods, which it now asks for only when that key is read).
+    None when it is not there."""
+    meta = ticker.get_history_metadata()
+    if isinstance(meta, Mapping):
         for key in ("fullExchangeName", "exchangeName"):
-            if isinstance(meta.get(key), str) and meta[key].strip():
-                return meta[key].strip()
+            value = meta.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
     return None
 
 
