@@ -2,10 +2,12 @@
 ``GET /api/docs``: Swagger UI over it.
 
 The document is made when the app factory asks for these routes, with the bounds this server's
-settings put on a request (kept, one per distinct settings). The page, made once, is the
-swagger-ui-py package's own (Swagger UI 5, which renders OpenAPI 3.1), and every file it loads is
-served from that package's directory here, by name from a fixed list: no CDN, nothing fetched from
-elsewhere (its online validator badge is off), no directory to browse.
+settings put on a request (kept, one per distinct settings). The page is ours, a few lines of HTML
+as swagger-ui-dist's own ``index.html`` (Swagger UI 5, which renders OpenAPI 3.1), pointed at the
+document. The three files it loads are swagger-ui-dist's, vendored unchanged in ``web/swagger-ui/``
+(its README says which release, from where, and how to update them; its LICENSE and NOTICE are
+beside them) and served from there by name from a fixed list: no CDN, nothing fetched from
+elsewhere (the online validator badge is off), no directory to browse.
 """
 
 from __future__ import annotations
@@ -13,9 +15,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import swagger_ui
 from aiohttp import web
-from swagger_ui.core import ApplicationDocument
 
 from orchestrator.errors import NotFound
 from orchestrator.limits import RequestLimits
@@ -25,39 +25,58 @@ from orchestrator.web.json_http import dump, json_response
 
 DOCS = "/api/docs"
 OPENAPI = "/api/openapi.json"
-ASSETS_DIR = Path(swagger_ui.__file__).resolve().parent / "static"
-#: The files the page loads, with their media types.
+#: The release of swagger-ui-dist vendored in ``ASSETS_DIR`` (its bundle says the same).
+SWAGGER_UI = "5.36.0"
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "swagger-ui"
+#: The files the page loads, with their media types: the vendored ones, and no others.
 ASSETS = {
     "swagger-ui.css": "text/css",
-    "index.css": "text/css",
     "swagger-ui-bundle.js": "text/javascript",
     "swagger-ui-standalone-preset.js": "text/javascript",
-    "favicon-32x32.png": "image/png",
-    "favicon-16x16.png": "image/png",
 }
+
+#: swagger-ui-dist's ``index.html`` with its ``index.css`` inline and its initializer's options:
+#: no online validator (its badge is an image from elsewhere), "Try it out" open.
+PAGE = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <title>Backtest orchestrator API</title>
+  <link rel="stylesheet" type="text/css" href="{DOCS}/static/swagger-ui.css">
+  <style>
+    html {{ box-sizing: border-box; overflow-y: scroll; }}
+    *, *:before, *:after {{ box-sizing: inherit; }}
+    body {{ margin: 0; background: #fafafa; }}
+  </style>
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="{DOCS}/static/swagger-ui-bundle.js" charset="UTF-8"></script>
+  <script src="{DOCS}/static/swagger-ui-standalone-preset.js" charset="UTF-8"></script>
+  <script>
+    window.onload = function () {{
+      window.ui = SwaggerUIBundle({{
+        url: "{OPENAPI}",
+        dom_id: "#swagger-ui",
+        deepLinking: true,
+        displayRequestDuration: true,
+        tryItOutEnabled: true,
+        validatorUrl: null,
+        presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+        plugins: [SwaggerUIBundle.plugins.DownloadUrl],
+        layout: "StandaloneLayout",
+      }});
+    }};
+  </script>
+</body>
+</html>
+"""
 
 
 @lru_cache(maxsize=8)
 def document(limits: RequestLimits, max_strategies: int) -> bytes:
     """The document's bytes, for a server with these settings."""
     return dump(openapi.document(limits, max_strategies, tuple(ASSETS)))
-
-
-def _page() -> str:
-    """swagger-ui-py's page, its assets under ``/api/docs/static/``, pointed at our document."""
-    page = ApplicationDocument(
-        None,
-        config_spec="{}",  # not read: the page is pointed at OPENAPI below
-        url_prefix=DOCS,
-        title="Backtest orchestrator API",
-        # JavaScript values: no online validator (its badge is an image from elsewhere)
-        parameters={"validatorUrl": "null", "tryItOutEnabled": "true"},
-    )
-    page.parameters["url"] = f'"{OPENAPI}"'
-    return page.doc_html
-
-
-PAGE = _page()
 
 
 def routes(settings: Settings) -> list[web.RouteDef]:

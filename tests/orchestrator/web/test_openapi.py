@@ -8,6 +8,7 @@ assets, each served from here. What the app answers is checked against the docum
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
@@ -180,11 +181,34 @@ async def test_the_page_is_swagger_ui_on_our_document_with_only_local_assets(cli
 
 async def test_the_assets_are_swagger_ui_5_which_renders_openapi_3_1(client):
     bundle = await (await client.get("/api/docs/static/swagger-ui-bundle.js")).text()
-    version = re.search(r'PACKAGE_VERSION:"(\d+)\.', bundle)
-    assert version is not None and int(version.group(1)) >= 5
+    version = re.search(r'PACKAGE_VERSION:"([0-9.]+)"', bundle)
+    assert version is not None and version.group(1) == api_docs.SWAGGER_UI
+    assert int(api_docs.SWAGGER_UI.split(".")[0]) >= 5
 
 
-@pytest.mark.parametrize("name", ["LICENSE", "swagger-editor-bundle.js", "..%2Fcore.py", "nope.css"])
+async def test_the_served_assets_are_the_vendored_files_byte_for_byte(client):
+    for name in api_docs.ASSETS:
+        served = await (await client.get(f"/api/docs/static/{name}")).read()
+        assert served == (api_docs.ASSETS_DIR / name).read_bytes(), name
+
+
+def test_the_vendored_files_are_swagger_ui_dists_unchanged():
+    """Their digests are those of the release README.md names (SHA256SUMS), and nothing more is served."""
+    listed = dict(
+        reversed(line.split()) for line in (api_docs.ASSETS_DIR / "SHA256SUMS").read_text().splitlines()
+    )
+    assert set(listed) == set(api_docs.ASSETS)
+    for name, digest in listed.items():
+        assert hashlib.sha256((api_docs.ASSETS_DIR / name).read_bytes()).hexdigest() == digest, name
+    assert f"swagger-ui-dist {api_docs.SWAGGER_UI}" in (api_docs.ASSETS_DIR / "README.md").read_text()
+    assert {"LICENSE", "NOTICE"} <= {path.name for path in api_docs.ASSETS_DIR.iterdir()}
+
+
+#: Beside the vendored files, or swagger-ui-dist's but not vendored, or not a file at all.
+NOT_SERVED = ["LICENSE", "NOTICE", "README.md", "SHA256SUMS", "index.css", "favicon-32x32.png"]
+
+
+@pytest.mark.parametrize("name", [*NOT_SERVED, "..%2Fapi_docs.py", "nope.css"])
 async def test_only_the_pages_assets_are_served(client, name):
     response = await client.get(f"/api/docs/static/{name}")
     assert response.status == 404
@@ -193,7 +217,7 @@ async def test_only_the_pages_assets_are_served(client, name):
 
 async def test_the_docs_are_never_refused_for_overload_or_shutdown(client):
     client.app[ADMISSION].draining = True
-    for path in ("/api/openapi.json", "/api/docs", "/api/docs/static/index.css"):
+    for path in ("/api/openapi.json", "/api/docs", "/api/docs/static/swagger-ui.css"):
         assert (await client.get(path)).status == 200, path
 
 
