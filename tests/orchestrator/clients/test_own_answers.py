@@ -20,6 +20,8 @@ from orchestrator.clients.transport import AiohttpTransport, Request, service_se
 from streams.lean import to_future
 from tests.orchestrator.clients.stray_service import POISON, StrayService, http_answer, prices
 
+#: Named in every assumption's failure: the aiohttp release that broke it.
+AIOHTTP = f"aiohttp {aiohttp.__version__}"
 #: Long enough for the stray, written 50 ms after each answer, to have arrived.
 AFTER_THE_STRAY_S = 0.15
 
@@ -78,7 +80,10 @@ async def test_every_answer_of_a_service_session_is_read_by_the_guard(pooled):
         StrayService(stray_s=None) as service,
         pooled.post(service.url + "/prices", json={"ticker": "AAA"}) as answer,
     ):
-        assert isinstance(answer, OwnAnswersOnly)
+        assert isinstance(answer, OwnAnswersOnly), (
+            f"{AIOHTTP}: ClientSession(response_class=...) no longer makes the session's answers "
+            f"(got {type(answer).__name__}): assumption 1 of own_answers.py"
+        )
 
 
 async def test_a_connection_answering_in_turn_is_kept_and_reused(pooled):
@@ -86,8 +91,14 @@ async def test_a_connection_answering_in_turn_is_kept_and_reused(pooled):
     on one kept-alive connection, none refused."""
     async with StrayService(stray_s=None) as service:
         for index in range(20):
-            assert await ticker_of(pooled, service.url, f"T{index}") == f"T{index}"
-        assert service.connections == 1
+            try:
+                assert await ticker_of(pooled, service.url, f"T{index}") == f"T{index}"
+            except UnaskedBytes:
+                pytest.fail(
+                    f"{AIOHTTP}: ClientResponse.start is called after the loop has read the answer "
+                    f"(request {index} refused): assumption 1 of own_answers.py"
+                )
+        assert service.connections == 1, f"{AIOHTTP}: an answered connection was not pooled again"
 
 
 # --- 2. should_close says when an idle connection received bytes -----------------------------------
@@ -127,7 +138,10 @@ async def test_should_close_is_true_on_a_connection_that_received_bytes_while_id
         await asyncio.sleep(AFTER_THE_STRAY_S)
         [protocol] = Recording.protocols
         assert protocol.is_connected()  # still open: the pool would hand it out again
-        assert protocol.should_close is held
+        assert protocol.should_close is held, (
+            f"{AIOHTTP}: connection.protocol.should_close is {protocol.should_close} on an idle "
+            f"connection that received {'bytes' if held else 'nothing'}: assumption 2 of own_answers.py"
+        )
 
 
 async def test_bytes_short_of_a_message_head_are_never_read_as_an_answer(pooled):
@@ -136,7 +150,10 @@ async def test_bytes_short_of_a_message_head_are_never_read_as_an_answer(pooled)
     async with StrayService(stray=STRAY[: HEAD_END // 2]) as service:
         assert await ticker_of(pooled, service.url, "AAA") == "AAA"
         await asyncio.sleep(AFTER_THE_STRAY_S)
-        assert await ticker_of(pooled, service.url, "BBB") == "BBB"
+        assert await ticker_of(pooled, service.url, "BBB") == "BBB", (
+            f"{AIOHTTP}: part of a head received while idle was read as the next answer: "
+            f"assumption 2 of own_answers.py"
+        )
 
 
 # --- 3. an exception from start closes the connection ------------------------------------------------
@@ -148,7 +165,13 @@ async def test_the_guard_closes_the_connection_rather_than_pooling_it(pooled):
         await asyncio.sleep(AFTER_THE_STRAY_S)
         with pytest.raises(UnaskedBytes):  # a POST: aiohttp does not send it again itself
             await ticker_of(pooled, service.url, "BBB")
-        await asyncio.wait_for(service.hung_up.wait(), 2)
+        try:
+            await asyncio.wait_for(service.hung_up.wait(), 2)
+        except TimeoutError:
+            pytest.fail(
+                f"{AIOHTTP}: an exception raised by ClientResponse.start no longer closes the "
+                f"connection: assumption 3 of own_answers.py"
+            )
         assert service.closed_by_client == 1
         assert await ticker_of(pooled, service.url, "CCC") == "CCC"  # on a new connection
         assert (service.connections, service.requests) == (2, 2)  # BBB was never sent
