@@ -50,7 +50,7 @@ def turns(rounds: int) -> Iterator[tuple[str, ...]]:
 
 
 async def steady(
-    clients: tuple[int, ...] = (1, 16, 32), per_round: int = 400, rounds: int = 8, delay_s: float = 0.025
+    clients: tuple[int, ...] = (1, 4, 16), per_round: int = 400, rounds: int = 8, delay_s: float = 0.025
 ) -> list[str]:
     body = orjson.dumps(backtest_request())
     lines = [
