@@ -82,9 +82,6 @@ class Settings(_ServiceSettings):  # type: ignore[misc, valid-type]
     #: How long an idle pooled connection to a service is kept: less than the services' own
     #: keep-alive (uvicorn's is 5 s), so that we never send on a connection they just closed.
     upstream_keepalive_s: Annotated[float, Field(gt=0, le=300)] = 4.0
-    #: While a call is in flight, open the connection the call after it will need
-    #: (``orchestrator/clients/preconnect.py``); false: each call opens its own when the pool has none.
-    upstream_preconnect: bool = True
     #: Strings in log lines (paths, messages, whatever a client or a service sent) are cut to this.
     log_value_chars: Annotated[int, Field(ge=16, le=100_000)] = 256
 

@@ -22,7 +22,6 @@ from reactivex.testing.coldobservable import ColdObservable
 from orchestrator.backtest.graph import Backtester
 from orchestrator.cache.calls import CallCache
 from orchestrator.clients.downstream import connect
-from orchestrator.clients.preconnect import Anticipating, Release
 from orchestrator.clients.transport import Answer, Request
 from orchestrator.registry import SERVICES
 from orchestrator.resilience.clock import clock_of
@@ -86,17 +85,6 @@ class VirtualServices:
         return subscription
 
 
-class RecordedExpectations:
-    """In place of a service's preconnector: each expectation and its release, as (tick, what)."""
-
-    def __init__(self, scheduler: TestScheduler) -> None:
-        self.scheduler, self.log = scheduler, list[tuple[float, str]]()
-
-    def expect(self) -> Release:
-        self.log.append((self.scheduler.clock, "expect"))
-        return lambda: self.log.append((self.scheduler.clock, "release"))
-
-
 #: The graph alone: one attempt per call, no hedges (the tests of those turn them on).
 PLAIN = {"retry": {"max_attempts": 1}, **{entry.hedge_setting: False for entry in SERVICES}}
 
@@ -114,13 +102,11 @@ def backtester(
     *,
     timeout: int = 100,
     deadline: int = 600,
-    preconnectors: Mapping[str, Anticipating] | None = None,
     **settings: Any,
 ) -> Backtester:
     """The app's backtester on the virtual services: per-attempt timeouts and the deadline in ticks;
     ``settings`` override :data:`PLAIN` (e.g. ``retry={"max_attempts": 3}``). Its cache is on, as
-    in the app, and today is :data:`TODAY` (the fakes' dates are long past). ``preconnectors``: by
-    service name, what readies connections (none, as a transport of the tests' has no pool)."""
+    in the app, and today is :data:`TODAY` (the fakes' dates are long past)."""
     values = {**PLAIN, **{entry.timeout_field: timeout for entry in SERVICES}, **settings}
     settings_ = Settings(_env_file=None, **values)
     downstream = connect(
@@ -128,7 +114,6 @@ def backtester(
         services,  # type: ignore[arg-type]
         scheduler,
         rng=MaxJitter(),
-        preconnectors=preconnectors,
     )
     cache = CallCache.from_config(settings_.cache, clock_of(scheduler), today=lambda: TODAY)
     return Backtester(downstream, deadline, risk_free_rate_annual=0.0, cache=cache)

@@ -245,11 +245,8 @@ def strategy_run(
     strategy_type: str,
     config: dict[str, Any],
     params: PortfolioParams,
-    scored_by: ServiceClient | None = None,
 ) -> Observable[StrategyRun]:
-    """Signals as soon as prices are in; the simulation once signals, prices and dividends are.
-    ``scored_by``: the service the simulation goes to next (the active run's metrics), readied
-    while it runs."""
+    """Signals as soon as prices are in; the simulation once signals, prices and dividends are."""
     strategy, portfolio = services.strategy, services.portfolio
     track_signals = tracker.track(
         f"signals.{name}", strategy.service.name, lambda s: {"signals": len(s.items)}
@@ -257,19 +254,12 @@ def strategy_run(
     track_simulation = tracker.track(
         f"simulate.{name}", portfolio.service.name, lambda s: {"trades": len(s.trades)}
     )
-    # Each call readies a connection for the one its answer leads to (clients/preconnect.py).
-    after_simulation = () if scored_by is None else (scored_by.ahead(),)
     signals = prices.pipe(
-        strategy.service.ahead(),
-        then(
-            lambda p: strategy.signals(strategy_type, config, p, context).pipe(
-                track_signals, portfolio.service.ahead()
-            )
-        ),
+        then(lambda p: strategy.signals(strategy_type, config, p, context).pipe(track_signals)),
         share_replay(),
     )
     simulation = zip_values(signals, prices, dividends).pipe(
-        then(lambda spd: portfolio.simulate(params, *spd, context).pipe(track_simulation, *after_simulation)),
+        then(lambda spd: portfolio.simulate(params, *spd, context).pipe(track_simulation)),
     )
     return zip_values(signals, simulation).pipe(map_value(lambda pair: StrategyRun(*pair)))
 
@@ -315,7 +305,6 @@ class _BacktestCalls:
             strategy.strategy_type,
             strategy.config,
             request.portfolio_params,
-            scored_by=services.metrics.service,
         )
         self.market_service = services.test_data if request.use_test_data else services.market_data
         metrics_call = "metrics" if name == "active" else f"metrics.{name}"

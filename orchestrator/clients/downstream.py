@@ -12,7 +12,6 @@ from orchestrator import registry
 from orchestrator.clients.market_data import MarketDataClient
 from orchestrator.clients.metrics import MetricsClient
 from orchestrator.clients.portfolio import PortfolioClient
-from orchestrator.clients.preconnect import NO_PRECONNECT, Anticipating
 from orchestrator.clients.service import ServiceClient
 from orchestrator.clients.strategy import StrategyClient
 from orchestrator.clients.transport import Transport
@@ -59,20 +58,17 @@ def connect(
     transport: Transport | Mapping[str, Transport],
     scheduler: SchedulerBase,
     rng: random.Random | None = None,
-    preconnectors: Mapping[str, Anticipating] | None = None,
 ) -> Downstream:
     """A client for every registry entry, at its configured URL, under its own policy (retries,
     budget, hedging, breaker, bulkhead); over one transport, or one per service by name. ``rng``
-    draws the retries' jitter (tests pass one that is not random); ``preconnectors``, by service
-    name, ready connections ahead of the calls (none: nothing is readied)."""
+    draws the retries' jitter (tests pass one that is not random)."""
     clock = clock_of(scheduler)
 
     def client(entry: registry.ServiceEntry) -> ServiceClient:
         name = entry.name
         own = transport[name] if isinstance(transport, Mapping) else transport
         policy = ServicePolicy.for_service(name, settings, clock, rng=rng)
-        ready = (preconnectors or {}).get(name, NO_PRECONNECT)
-        return ServiceClient(name, settings.url(name), own, scheduler, policy, ready)
+        return ServiceClient(name, settings.url(name), own, scheduler, policy)
 
     clients = {entry.name: CLIENT_KINDS[entry](client(entry)) for entry in registry.SERVICES}
     return Downstream(scheduler=scheduler, **clients)  # type: ignore[arg-type]

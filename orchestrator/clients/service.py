@@ -19,7 +19,7 @@ request's trace (``orchestrator/tracing.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -32,7 +32,6 @@ from reactivex.abc import SchedulerBase
 
 from orchestrator.clients.context import CallContext
 from orchestrator.clients.envelope import unwrap
-from orchestrator.clients.preconnect import NO_PRECONNECT, Anticipating, ahead
 from orchestrator.clients.transport import Answer, Request, Transport
 from orchestrator.errors import (
     ApiError,
@@ -83,17 +82,10 @@ class ServiceClient:
     transport: Transport
     scheduler: SchedulerBase
     policy: ServicePolicy
-    #: Readies pooled connections for calls known to be coming (``clients/preconnect.py``).
-    preconnector: Anticipating = NO_PRECONNECT
 
     @property
     def timeout_s(self) -> float:
         return self.policy.timeout_s
-
-    def ahead(self) -> Callable[[Observable[T]], Observable[T]]:
-        """An operator: while its source runs, a connection to this service is readied for the
-        call the source's value leads to."""
-        return ahead(self.preconnector)
 
     def post(
         self,

@@ -15,7 +15,6 @@ from orchestrator.backtest.graph import Backtester
 from orchestrator.cache.calls import CallCache
 from orchestrator.cache.shared import SharedStore
 from orchestrator.clients.downstream import connect
-from orchestrator.clients.preconnect import Preconnector
 from orchestrator.clients.transport import AiohttpTransport, service_session
 from orchestrator.registry import SERVICES
 from orchestrator.resilience.clock import clock_of
@@ -125,12 +124,7 @@ async def backtester(app: web.Application) -> AsyncIterator[None]:
         entry.name: AiohttpTransport(sessions[entry.name], settings.max_answer_bytes, sessions["fresh"])
         for entry in SERVICES
     }
-    preconnectors = {
-        entry.name: Preconnector(sessions[entry.name], settings.url(entry.name))
-        for entry in SERVICES
-        if settings.upstream_preconnect
-    }
-    downstream = connect(settings, transports, scheduler, preconnectors=preconnectors)
+    downstream = connect(settings, transports, scheduler)
     # With REDIS_URL, one client (and its bounded pool) for the application, closed when it stops.
     shared = SharedStore.connect(settings.redis_url, settings.cache) if settings.redis_url else None
     cache = CallCache.from_config(settings.cache, clock_of(scheduler), shared=shared, turns=Turns(scheduler))
@@ -140,8 +134,6 @@ async def backtester(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for preconnector in preconnectors.values():
-            preconnector.close()
         if shared is not None:
             await shared.close()
 
