@@ -43,7 +43,8 @@ missing prices.
 Disk cache (:mod:`.yahoo_cache`): each successful answer is kept as a JSON file per ticker and
 range, so the same request again needs no network. yfinance's own small caches (time zones, Yahoo's
 cookie) go to ``cache_dir/yfinance``; its in-memory answer cache is emptied after each call (ours is
-the cache, and it must not keep failed answers).
+the cache, and it must not keep failed answers). yfinance has no public way to empty it: that, and
+every other reach inside yfinance, is in :mod:`.yfinance_insides`, each assumption tested.
 
 Blocking. yfinance does blocking network I/O, so the provider says ``blocking = True`` and the
 service runs its calls in a worker thread (:func:`services.common.json_endpoint`), never on the
