@@ -5,7 +5,7 @@ Everything else goes through yfinance's public API: ``Ticker.history``, ``Ticker
 ``Search``, ``config`` and ``set_tz_cache_location``. Each assumption below has a test of its own in
 ``tests/services/test_yfinance_insides.py`` that names the yfinance release that broke it:
 
-1. yfinance keeps Yahoo's answers for past ranges in memory, in an ``functools.lru_cache`` on
+1. yfinance keeps Yahoo's answers for past ranges in memory, in a ``functools.lru_cache`` on
    ``yfinance.data.YfData.cache_get`` (up to 64), failed answers included (a truncated body, a 401
    refusal, a 404); its ``cache_clear()`` forgets them, so that the next call asks Yahoo again. The
    provider has a disk cache of its own, which keeps only answers it could read
