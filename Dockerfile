@@ -13,7 +13,7 @@
 #   BASE_IMAGE  the Python 3.11 image every stage starts from; a Debian with python3 and
 #               python3-venv will do (the virtualenv leaves its system Python alone)
 #   WHEELS      a directory of the build context holding a wheel of every dependency (the services'
-#               extra's too), and of setuptools and wheel to build this project: pip then reads
+#               extra's too), and of setuptools to build this project: pip then reads
 #               nothing else. Empty by default: pip downloads them from the package index.
 ARG BASE_IMAGE=python:3.11-slim
 
@@ -22,7 +22,7 @@ ARG WHEELS=
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python3 -m venv /opt/venv
 WORKDIR /src
-COPY setup.cfg pyproject.toml README.md ./
+COPY setup.cfg pyproject.toml README.md LICENSE ./
 COPY orchestrator ./orchestrator
 COPY streams ./streams
 COPY services ./services

@@ -30,7 +30,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(VENV)/bin/python -m benchmarks
 
-$(STAMP): setup.cfg pyproject.toml
+# orchestrator/__init__.py holds the version the installed metadata repeats (setup.cfg)
+$(STAMP): setup.cfg pyproject.toml orchestrator/__init__.py
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e ".[$(EXTRAS)]"

@@ -8,7 +8,7 @@ This reads what is installed here; ``.ci/run`` also resolves the gateway alone a
 
 from __future__ import annotations
 
-from importlib import metadata
+from importlib import metadata, resources
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -82,3 +82,29 @@ def test_orchestrator_dev_checks_the_modules_of_the_services_extra():
     providers = metadata.packages_distributions()
     checked = {canonicalize_name(dist) for module in SERVICES_STACK for dist in providers.get(module, [])}
     assert checked == extra
+
+
+def test_the_installed_version_is_the_packages_own():
+    """setup.cfg reads ``orchestrator.__version__``: the metadata and the code say the same version."""
+    import orchestrator
+
+    assert metadata.version(DISTRIBUTION) == orchestrator.__version__
+
+
+def test_the_license_is_mit_and_ships_with_the_distribution():
+    """The metadata's license expression, and the file it names installed beside it (the LICENSE at
+    the repository's root: what the sdist and the wheel ship, ``.ci/dist`` checks them)."""
+    distribution = metadata.distribution(DISTRIBUTION)
+    assert distribution.metadata["License-Expression"] == "MIT"
+    assert distribution.metadata.get_all("License-File") == ["LICENSE"]
+    shipped = [path for path in distribution.files or [] if path.name == "LICENSE"]
+    assert len(shipped) == 1
+    text = shipped[0].read_text()
+    assert text.startswith("MIT License")
+    assert "Copyright (c) 2026 The backtest orchestrator authors" in text
+
+
+def test_the_packages_say_they_are_typed():
+    """PEP 561: type checkers read the annotations of an installed orchestrator and streams."""
+    for package in ("orchestrator", "streams"):
+        assert resources.files(package).joinpath("py.typed").is_file(), package
