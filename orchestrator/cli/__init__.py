@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from orchestrator.build_info import build_info
 from orchestrator.cli import backtest, compare, dev, serve, sweep, tickers
 
 
@@ -13,6 +14,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="orchestrator", description="The backtesting platform's API gateway."
     )
+    # the version, and the commit where the build said it (orchestrator/build_info.py)
+    parser.add_argument("--version", action="version", version=build_info().describe())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (serve, dev, backtest, sweep, compare, tickers):
         module.register(commands)
