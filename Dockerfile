@@ -15,6 +15,9 @@
 #   WHEELS      a directory of the build context holding a wheel of every dependency (the services'
 #               extra's too), and of setuptools to build this project: pip then reads
 #               nothing else. Empty by default: pip downloads them from the package index.
+# One more, optional: GIT_COMMIT, the commit the image is built from (`--build-arg GIT_COMMIT=$(git
+# rev-parse HEAD)`), which `orchestrator --version`, GET /health and the orchestrator_build_info
+# metric report (orchestrator/build_info.py); without it they say only the version.
 ARG BASE_IMAGE=python:3.11-slim
 
 FROM ${BASE_IMAGE} AS build
@@ -44,6 +47,9 @@ ENV WORKERS=2
 RUN useradd --create-home --uid 10001 app
 USER app
 EXPOSE 8011
+# Last of the shared steps: a new commit rebuilds nothing above it.
+ARG GIT_COMMIT=
+ENV GIT_COMMIT=${GIT_COMMIT}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8011\")}/health', timeout=2)"
 CMD ["orchestrator", "serve"]

@@ -212,3 +212,7 @@ class LivenessResponse(_Answer):
 
     status: Literal["healthy"]
     service: Literal["orchestrator"]
+    #: The orchestrator's version, and the commit it was built from where the build said it
+    #: (``GIT_COMMIT``), else null.
+    version: str
+    commit: str | None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from orchestrator import __version__
 from orchestrator.limits import RequestLimits
 from orchestrator.research.config import CompareConfig
 from orchestrator.schemas.responses import (
@@ -208,7 +208,7 @@ def document(
     codes = codes_by_status()
     return {
         "openapi": OPENAPI_VERSION,
-        "info": {"title": "Backtest orchestrator", "version": _version(), "description": DESCRIPTION},
+        "info": {"title": "Backtest orchestrator", "version": __version__, "description": DESCRIPTION},
         "tags": [
             {"name": "backtest", "description": "One backtest (docs/contract.md)."},
             {"name": "research", "description": "Sweeps, walk-forwards, comparisons (docs/api.md)."},
@@ -243,10 +243,3 @@ def bounded(schemas: dict[str, Any], limits: RequestLimits, max_strategies: int)
             schemas[model]["properties"][name]["maximum"] = bound
     schemas["CompareRequest"]["properties"]["strategies"]["maxItems"] = max_strategies
     return schemas
-
-
-def _version() -> str:
-    try:
-        return metadata.version("backtest-orchestrator")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"

@@ -238,7 +238,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "getHealth",
         "health",
         "Liveness",
-        "The process answers; nothing is called.",
+        "The process answers, saying which build it runs; nothing is called.",
         {200: Answer("Alive.", (Json(LivenessResponse),), ("RequestId",))},
         EDGE_ERRORS,
         parameters=("RequestIdHeader",),

@@ -6,7 +6,8 @@
   connection errors.
 - ``GET /api/health`` (for people and monitoring): the services behind us, checked in parallel, and
   each circuit.
-- ``GET /health`` (liveness): the process answers; nothing is called.
+- ``GET /health`` (liveness): the process answers; nothing is called. It says which build answers
+  (version, and commit where known), so a rollout can be watched replica by replica.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncio
 
 from aiohttp import web
 
+from orchestrator.build_info import build_info
 from orchestrator.clients.health import check_health
 from orchestrator.registry import SERVICES
 from orchestrator.web.json_http import json_response
@@ -77,5 +79,9 @@ async def get_ready(request: web.Request) -> web.Response:
 
 @routes.get("/health")
 async def get_health(_request: web.Request) -> web.Response:
-    """Liveness only: calls nothing."""
-    return json_response({"status": "healthy", "service": "orchestrator"})
+    """Liveness only: calls nothing. The build is read at each answer (an environment lookup):
+    nothing to keep in the app for it."""
+    build = build_info()
+    return json_response(
+        {"status": "healthy", "service": "orchestrator", "version": build.version, "commit": build.commit}
+    )

@@ -121,5 +121,5 @@ async def test_health_is_200_when_all_healthy(start):
 async def test_liveness_calls_nothing(start):
     client, log = await start({})
     response = await client.get("/health")
-    assert await response.json() == {"status": "healthy", "service": "orchestrator"}
+    assert (await response.json())["status"] == "healthy"
     assert log.started == {}

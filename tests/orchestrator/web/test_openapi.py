@@ -14,6 +14,7 @@ import re
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
+import orchestrator
 from orchestrator import errors
 from orchestrator.errors import InvalidRequest
 from orchestrator.limits import RequestLimits
@@ -36,6 +37,10 @@ async def document(client) -> dict:
 async def test_the_document_is_valid_openapi_3_1(document):
     OpenAPIV31SpecValidator(document).validate()  # raises on the first problem
     assert document["openapi"].startswith("3.1.")
+
+
+async def test_the_documents_version_is_the_packages(document):
+    assert document["info"]["version"] == orchestrator.__version__
 
 
 async def test_it_has_every_route_of_the_app_and_no_other(client, document):
