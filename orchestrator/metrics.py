@@ -19,6 +19,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.registry import REGISTRY
 
+from orchestrator.build_info import BuildInfo, build_info
+
 #: Seconds: from a fast health check to a slow backtest past its deadline.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 METHODS = frozenset({"GET", "POST", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
@@ -98,6 +100,15 @@ CACHE_BYTES = Gauge(
     "orchestrator_cache_bytes", "Estimated size of the answers kept", multiprocess_mode="livesum"
 )
 CACHE_OUTCOMES = {"cache_hits": "hit", "cache_misses": "miss", "cache_coalesced": "coalesced"}
+#: Always 1: which build this process runs, in its labels (Prometheus' ``_build_info`` convention),
+#: for joining with other series (``* on (instance) group_left(version)``) and following a rollout.
+#: Every worker of a process runs the same build: the highest of the live ones is it.
+BUILD_INFO = Gauge(
+    "orchestrator_build_info",
+    "Always 1: the version, commit (unknown where the build did not say) and Python running",
+    ["version", "commit", "python"],
+    multiprocess_mode="livemax",
+)
 
 
 _CHILDREN: dict[tuple[int, tuple[str, ...]], Any] = {}
@@ -129,6 +140,13 @@ def circuit_changed(service: str, _was: str, now: str) -> None:
 
 def method_label(method: str) -> str:
     return method if method in METHODS else "other"
+
+
+def record_build(build: BuildInfo) -> None:
+    BUILD_INFO.labels(build.version, build.commit or "unknown", build.python).set(1)
+
+
+record_build(build_info())
 
 
 def registry() -> CollectorRegistry:

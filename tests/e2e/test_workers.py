@@ -196,6 +196,22 @@ async def test_metrics_count_the_backtests_of_every_worker(master):
             assert requests["/api/backtest"] == answered
 
 
+async def test_the_build_is_one_series_whichever_worker_answers(master):
+    """``orchestrator_build_info`` combines the workers' (livemax): one series, never one per worker."""
+    served = await master({}, GIT_COMMIT="0123abc")
+    async with new_connection_each_time() as session:
+        for _ in range(4):  # whichever worker answers /metrics
+            async with session.get(f"{served.url}/metrics") as answer:
+                exposition = await answer.text()
+            builds = [
+                (sample.labels, sample.value)
+                for family in text_string_to_metric_families(exposition)
+                for sample in family.samples
+                if sample.name == "orchestrator_build_info"
+            ]
+            assert [(labels["commit"], value) for labels, value in builds] == [("0123abc", 1.0)]
+
+
 def test_workers_serve_a_backtest_on_the_reference_services():
     platform = LocalPlatform.on_free_ports(env={"WORKERS": "2", "LOG_LEVEL": "WARNING"})
     platform.start()

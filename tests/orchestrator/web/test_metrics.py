@@ -6,6 +6,9 @@ import asyncio
 
 from prometheus_client.parser import text_string_to_metric_families
 
+import orchestrator
+from orchestrator import metrics
+from orchestrator.build_info import BuildInfo, build_info
 from orchestrator.web.keys import ADMISSION
 from tests import fakes
 from tests.orchestrator.conftest import MARKET, answer_instead
@@ -183,3 +186,29 @@ async def test_names_follow_prometheus_conventions(start):
     } <= counters
     assert "orchestrator_http_request_duration_seconds_bucket" in names
     assert "orchestrator_downstream_call_duration_seconds_count" in names
+
+
+async def test_the_build_is_a_gauge_at_1_labelled_with_version_commit_and_python(client):
+    samples = await scrape(client)
+    build = build_info()  # what the module read when it was imported: the same environment
+    labels = {
+        "version": orchestrator.__version__,
+        "commit": build.commit or "unknown",
+        "python": build.python,
+    }
+    assert value(samples, "orchestrator_build_info", **labels) == 1
+    assert [name for name, _ in samples if name == "orchestrator_build_info"] == ["orchestrator_build_info"]
+
+
+def test_a_build_with_no_commit_is_labelled_unknown():
+    """A label cannot be null: ``unknown`` where /health says ``"commit": null``."""
+    metrics.record_build(BuildInfo("9.9.9", None, "3.11.0"))
+    try:
+        samples = {
+            tuple(sorted(sample.labels.items())): sample.value
+            for family in metrics.BUILD_INFO.collect()
+            for sample in family.samples
+        }
+        assert samples[(("commit", "unknown"), ("python", "3.11.0"), ("version", "9.9.9"))] == 1
+    finally:
+        metrics.BUILD_INFO.remove("9.9.9", "unknown", "3.11.0")
