@@ -53,6 +53,8 @@ class DrainConfig(BaseModel):
     grace_s: Annotated[float, Field(ge=0, le=3600)] = 20.0
 
 
+# The base is a class made at import, from the registry (create_model): mypy sees a variable, not
+# a class (valid-type), and so a base of type Any (misc).
 class Settings(_ServiceSettings):  # type: ignore[misc, valid-type]
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True, env_nested_delimiter="__")
 

@@ -39,8 +39,11 @@ def from_coroutine(factory: Callable[[], Awaitable[T]]) -> Observable[T]:
 
         def done(finished: asyncio.Future[T]) -> None:
             if finished.cancelled():  # by someone else: a disposal removes this callback first
-                observer.on_error(asyncio.CancelledError())
+                # a BaseException, which observers' on_error is not typed for: the stream's error
+                observer.on_error(asyncio.CancelledError())  # type: ignore[arg-type]
             elif (error := finished.exception()) is not None:
+                # typed BaseException, but an Exception here: a cancellation is the branch above,
+                # and asyncio raises KeyboardInterrupt and SystemExit out of the loop, not into a task
                 observer.on_error(error)  # type: ignore[arg-type]
             else:
                 observer.on_next(finished.result())

@@ -93,7 +93,7 @@ class _Race(abc.DisposableBase, Generic[T]):
         return self.winner == copy
 
 
-class _Copy(Generic[T]):
+class _Copy(abc.ObserverBase[T]):
     __slots__ = ("copy", "race")
 
     def __init__(self, race: _Race[T], copy: int) -> None:

@@ -53,7 +53,7 @@ class _Join:
             slot.dispose()
 
 
-class _Branch:
+class _Branch(abc.ObserverBase[Any]):
     __slots__ = ("index", "join")
 
     def __init__(self, join: _Join, index: int) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Generator
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from reactivex import Observable, abc
 from reactivex.scheduler.eventloop import AsyncIOScheduler
@@ -51,7 +51,7 @@ class LeanObservable(Observable[T], Generic[T]):
     def __init__(self, subscribe: Subscribe) -> None:  # no super().__init__(): it makes the lock
         self._lean_subscribe = subscribe
 
-    def subscribe(  # type: ignore[override]
+    def subscribe(
         self,
         on_next: Any = None,
         on_error: Callable[[Exception], None] | None = None,
@@ -59,19 +59,20 @@ class LeanObservable(Observable[T], Generic[T]):
         *,
         scheduler: abc.SchedulerBase | None = None,
     ) -> abc.DisposableBase:
-        observer = (
+        observer: abc.ObserverBase[Any] = (
             on_next
             if callable(getattr(on_next, "on_next", None))
-            else Callbacks(on_next, on_error, on_completed)
+            # an observer by its shape: its functions are attributes, called with nothing between
+            else cast(abc.ObserverBase[Any], Callbacks(on_next, on_error, on_completed))
         )
         return self._lean_subscribe(observer, scheduler)
 
-    def _subscribe_core(  # type: ignore[override]
+    def _subscribe_core(
         self, observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None
     ) -> abc.DisposableBase:
         return self._lean_subscribe(observer, scheduler)
 
-    def pipe(self, *operators: Callable[[Any], Any]) -> Any:  # type: ignore[override]
+    def pipe(self, *operators: Callable[[Any], Any]) -> Any:
         """``operators`` applied in turn: reactivex's ``pipe`` without its composition per call."""
         result: Any = self
         for operator in operators:
@@ -93,11 +94,13 @@ def to_future(source: Observable[T]) -> asyncio.Future[T]:
     return future
 
 
-class _Outcome(Generic[T]):
+class _Outcome(abc.ObserverBase[T]):
     __slots__ = ("future", "has_value", "value")
 
+    value: T  # set by the first on_next: read only once has_value says so
+
     def __init__(self, future: asyncio.Future[T]) -> None:
-        self.future, self.has_value, self.value = future, False, None
+        self.future, self.has_value = future, False
 
     def on_next(self, value: T) -> None:
         self.value, self.has_value = value, True
@@ -110,7 +113,7 @@ class _Outcome(Generic[T]):
         if self.future.done():
             return
         if self.has_value:
-            self.future.set_result(self.value)  # type: ignore[arg-type]
+            self.future.set_result(self.value)
         else:
             self.future.set_exception(NoValue())
 

@@ -18,7 +18,7 @@ delivered as the stream's error rather than lost in a subscriber (see ``docs/rea
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from reactivex import Observable, abc
 
@@ -55,7 +55,7 @@ def observe_lifecycle(
     return _observe
 
 
-class _Lifecycle(abc.DisposableBase, Generic[T]):
+class _Lifecycle(abc.ObserverBase[T], abc.DisposableBase):
     """The source's observer, and the disposal that reports a cancel if nothing ended first."""
 
     __slots__ = ("finished", "observer", "on_cancel_", "on_completed_", "on_error_", "on_next_", "upstream")

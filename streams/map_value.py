@@ -37,7 +37,7 @@ def map_value(mapper: Callable[[T], R]) -> Callable[[Observable[T]], Observable[
     return _map
 
 
-class _Mapping(Generic[T, R]):
+class _Mapping(abc.ObserverBase[T], Generic[T, R]):
     __slots__ = ("failed", "mapper", "observer", "upstream")
 
     def __init__(self, observer: abc.ObserverBase[R], mapper: Callable[[T], R]) -> None:

@@ -19,7 +19,7 @@ reactivex's own ``retry`` resubscribes at once, with no wait and no say in which
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from reactivex import Observable, abc
 
@@ -46,7 +46,7 @@ def retry_with_backoff(
     return _retry
 
 
-class _Retrying(Generic[T]):
+class _Retrying(abc.ObserverBase[T]):
     """One subscription's attempts. ``current`` holds the attempt in course or the wait before the
     next; it is let go of at the end, so nothing here outlives the stream."""
 

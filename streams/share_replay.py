@@ -17,7 +17,7 @@ upstream of this operator. Build it per request: it holds the value for the life
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from reactivex import Observable, abc
 
@@ -35,7 +35,7 @@ def share_replay() -> Callable[[Observable[T]], Observable[T]]:
     return _share_replay
 
 
-class _Shared(Generic[T]):
+class _Shared(abc.ObserverBase[T]):
     """The one subscription to the source, its consumers, and what it has said so far."""
 
     __slots__ = ("consumers", "ended", "error", "has_value", "source", "upstream", "value")

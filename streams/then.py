@@ -41,7 +41,7 @@ def then(continuation: Callable[[T], Observable[R]]) -> Callable[[Observable[T]]
     return _then
 
 
-class _Step(Generic[T, R]):
+class _Step(abc.ObserverBase[T], Generic[T, R]):
     """Observes the source; once it has a value, the continuation's observer is ``_Next``."""
 
     __slots__ = ("continuation", "ended", "first", "observer", "scheduler", "second", "started")
@@ -86,7 +86,7 @@ class _Step(Generic[T, R]):
             self.observer.on_error(error)
 
 
-class _Next(Generic[R]):
+class _Next(abc.ObserverBase[R]):
     __slots__ = ("step",)
 
     def __init__(self, step: _Step[Any, R]) -> None:

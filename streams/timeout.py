@@ -14,7 +14,7 @@ source on timeout is what cancels the call in flight.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from reactivex import Observable, abc
 from reactivex.abc import SchedulerBase
@@ -45,7 +45,7 @@ def timeout_after(
     return _timeout
 
 
-class _Watch(Generic[T]):
+class _Watch(abc.ObserverBase[T]):
     """The source's observer, and the timer's action: whichever comes first decides."""
 
     __slots__ = ("error_factory", "observer", "timed_out", "timer", "upstream")

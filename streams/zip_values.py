@@ -55,7 +55,7 @@ class _Pairing:
             slot.dispose()
 
 
-class _Side:
+class _Side(abc.ObserverBase[Any]):
     __slots__ = ("index", "pairing")
 
     def __init__(self, pairing: _Pairing, index: int) -> None:

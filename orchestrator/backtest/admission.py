@@ -9,7 +9,7 @@ layer's ``admission`` middleware and ``drain`` hook put it in front of the backt
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import structlog
 from reactivex import Observable, abc
@@ -80,7 +80,7 @@ class Admission:
                     run.abort(ShuttingDown())
 
 
-class _Abortable(abc.DisposableBase, Generic[T]):
+class _Abortable(abc.ObserverBase[T], abc.DisposableBase):
     """One backtest in flight: its events pass through until it ends, or until it is aborted."""
 
     __slots__ = ("observer", "runs", "upstream")

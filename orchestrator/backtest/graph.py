@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from reactivex import Observable
 
@@ -36,14 +36,22 @@ from orchestrator.clients.service import ServiceClient
 from orchestrator.errors import CircuitOpen, InsufficientData, ServiceTimeout
 from orchestrator.resilience.clock import clock_of
 from orchestrator.resilience.deadline import Deadline
-from orchestrator.schemas.downstream import Dividends, Prices
+from orchestrator.schemas.downstream import Dividends, Metrics, Prices, Signals, Simulation
 from orchestrator.schemas.requests import BacktestRequest, PortfolioParams
 from orchestrator.tracing import TraceContext
 from streams import defer, join_named, map_value, share_replay, then, throw, timeout_after, zip_values
 
 BASELINE_STRATEGY = "buy_and_hold"
 
-T = TypeVar("T")
+
+class Sized(Protocol):
+    """What the cache keeps says how much it holds, for the cache's byte bound."""
+
+    @property
+    def nbytes(self) -> int: ...
+
+
+T = TypeVar("T", bound=Sized)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +131,12 @@ class Backtester:
             context.deadline.start()
             return joined
 
+        def answer(gathered: Gathered) -> Document:
+            return assemble_answer(request, gathered, rid, int(tracker.elapsed_ms()))
+
         graph = defer(begin).pipe(
             then(calls.score),
-            map_value(lambda gathered: assemble_answer(request, gathered, rid, int(tracker.elapsed_ms()))),
+            map_value(answer),
             timeout_after(
                 deadline_s, self.downstream.scheduler, lambda: _deadline_passed(tracker, deadline_s)
             ),
@@ -227,7 +238,7 @@ class _MarketCalls:
             key,
             self.request.market_params.end_date,
             load,
-            size_of=lambda value: value.nbytes,  # type: ignore[attr-defined]
+            size_of=lambda value: value.nbytes,
             name=key[0],
             stats=self.context.stats,
             shared=shared,
@@ -248,20 +259,31 @@ def strategy_run(
 ) -> Observable[StrategyRun]:
     """Signals as soon as prices are in; the simulation once signals, prices and dividends are."""
     strategy, portfolio = services.strategy, services.portfolio
-    track_signals = tracker.track(
-        f"signals.{name}", strategy.service.name, lambda s: {"signals": len(s.items)}
-    )
-    track_simulation = tracker.track(
-        f"simulate.{name}", portfolio.service.name, lambda s: {"trades": len(s.trades)}
-    )
-    signals = prices.pipe(
-        then(lambda p: strategy.signals(strategy_type, config, p, context).pipe(track_signals)),
-        share_replay(),
-    )
-    simulation = zip_values(signals, prices, dividends).pipe(
-        then(lambda spd: portfolio.simulate(params, *spd, context).pipe(track_simulation)),
-    )
-    return zip_values(signals, simulation).pipe(map_value(lambda pair: StrategyRun(*pair)))
+    track_signals = tracker.track(f"signals.{name}", strategy.service.name, _signals_facts)
+    track_simulation = tracker.track(f"simulate.{name}", portfolio.service.name, _simulation_facts)
+
+    def signals_for(given: Prices) -> Observable[Signals]:
+        return strategy.signals(strategy_type, config, given, context).pipe(track_signals)
+
+    def simulate(spd: tuple[Any, ...]) -> Observable[Simulation]:
+        signals_in, prices_in, dividends_in = spd
+        return portfolio.simulate(params, signals_in, prices_in, dividends_in, context).pipe(track_simulation)
+
+    signals = prices.pipe(then(signals_for), share_replay())
+    simulation = zip_values(signals, prices, dividends).pipe(then(simulate))
+    return zip_values(signals, simulation).pipe(map_value(_run_of))
+
+
+def _signals_facts(signals: Signals) -> dict[str, Any]:
+    return {"signals": len(signals.items)}
+
+
+def _simulation_facts(simulation: Simulation) -> dict[str, Any]:
+    return {"trades": len(simulation.trades)}
+
+
+def _run_of(pair: tuple[Any, ...]) -> StrategyRun:
+    return StrategyRun(*pair)
 
 
 def baseline_run(
@@ -308,7 +330,9 @@ class _BacktestCalls:
         )
         self.market_service = services.test_data if request.use_test_data else services.market_data
         metrics_call = "metrics" if name == "active" else f"metrics.{name}"
-        self._track_metrics = tracker.track(metrics_call, services.metrics.service.name)
+        self._track_metrics: Callable[[Observable[Metrics]], Observable[Metrics]] = tracker.track(
+            metrics_call, services.metrics.service.name
+        )
 
     def services_needed(self) -> list[ServiceClient]:
         services = self.services
@@ -322,6 +346,10 @@ class _BacktestCalls:
     def score(self, joined: dict[str, Any]) -> Observable[Gathered]:
         """Metrics over both simulations, once everything else is in."""
         market_params = self.request.market_params
+
+        def gathered(metrics: Metrics) -> Gathered:
+            return Gathered(metrics=metrics, **joined)
+
         return self.services.metrics.calculate(
             joined["active"].simulation,
             joined["baseline"].simulation,
@@ -329,7 +357,7 @@ class _BacktestCalls:
             market_params.end_date,
             self.risk_free_rate_annual,
             self.context,
-        ).pipe(self._track_metrics, map_value(lambda metrics: Gathered(metrics=metrics, **joined)))
+        ).pipe(self._track_metrics, map_value(gathered))
 
 
 def _deadline_passed(tracker: CallTracker, deadline_s: float) -> ServiceTimeout:

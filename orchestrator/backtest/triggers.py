@@ -6,7 +6,7 @@ move and threshold, as percent or as a fraction, or a ``reason``) and fall back 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 _SINCE = {"daily": "previous day", "weekly": "previous week", "monthly": "previous month"}
 
@@ -33,7 +33,7 @@ def _percent(details: dict[str, Any], percent_key: str, fraction_key: str) -> fl
     return float(value) * 100 if _is_number(value) else None
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

@@ -118,7 +118,12 @@ class CallCache:
         remote = self.shared if codec is not None else None
         # A thousand backtests coalesced on one call are woken a few per turn: each starts its next
         # call, and the first of those leave while the rest are still being woken (streams/in_turns.py).
-        woken = () if self.turns is None else (in_turns(self.turns),)
+        woken: Callable[[Observable[T]], Observable[T]] = (
+            _as_is if self.turns is None else in_turns(self.turns)
+        )
+
+        def coalesced(value: T) -> None:
+            shared(value, True)
 
         def start(_: Any) -> Observable[T]:
             kept = store.get(key)
@@ -128,7 +133,7 @@ class CallCache:
             running = self._in_flight.get(key)
             if running is not None:
                 stats.add("cache_coalesced", name)
-                return running.pipe(*woken, observe_lifecycle(on_next=lambda value: shared(value, True)))
+                return running.pipe(woken, observe_lifecycle(on_next=coalesced))
             if remote is not None and codec is not None and remote.available():
                 return self._call_through(remote, codec, key, end_date, load, size_of, name, stats, shared)
             stats.add("cache_misses", name)
@@ -176,13 +181,10 @@ class CallCache:
             def release(*_: Any) -> None:
                 remote.release(remote_key, token)
 
-            return load.pipe(
-                observe_lifecycle(
-                    on_next=lambda value: remote.keep(remote_key, lambda: codec.encode(value), ttl_s, token),
-                    on_error=release,
-                    on_cancel=release,
-                )
-            )
+            def keep_shared(value: T) -> None:
+                remote.keep(remote_key, lambda: codec.encode(value), ttl_s, token)
+
+            return load.pipe(observe_lifecycle(on_next=keep_shared, on_error=release, on_cancel=release))
 
         def keep(value: T) -> None:
             ttl_s = found.ttl_s if found.ttl_s is not None else self.ttl_s(end_date)
@@ -240,3 +242,8 @@ def _kept(value: T, delivered: Callable[[], None]) -> Observable[T]:
         return NOTHING
 
     return LeanObservable(subscribe)
+
+
+def _as_is(source: Observable[T]) -> Observable[T]:
+    """The operator that changes nothing."""
+    return source

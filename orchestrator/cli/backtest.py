@@ -31,7 +31,7 @@ from orchestrator.cli.client import (
 from orchestrator.cli.options import request_body
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "backtest",
         help="run a backtest on a running orchestrator and print a summary",

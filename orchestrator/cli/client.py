@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
@@ -58,7 +58,9 @@ class Exchange:
     final: str = "result"  # the stream's last event, whose data is the answer
 
 
-def runner(command: Callable[[argparse.Namespace, Console, Console], Awaitable[int]]) -> Callable[..., int]:
+def runner(
+    command: Callable[[argparse.Namespace, Console, Console], Coroutine[Any, Any, int]],
+) -> Callable[..., int]:
     """The ``run`` of a subcommand: the command on a fresh event loop, with the real consoles."""
 
     def run(args: argparse.Namespace) -> int:

@@ -42,7 +42,7 @@ COLUMNS = ("total_return_pct", "annualized_return_pct", "sharpe_ratio", "max_dra
 MARKS = {"started": "…", "done": "✓", "failed": "✗"}
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "compare",
         help="run several strategies on the same data and print them side by side",

@@ -16,7 +16,7 @@ from orchestrator.cli.platform import INSTALL_SERVICES, SERVICES_STACK, LocalPla
 from orchestrator.registry import ORCHESTRATOR_PORT, SERVICES
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "dev", help="run the orchestrator with the bundled reference services on loopback (no network)"
     )

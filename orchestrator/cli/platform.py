@@ -74,10 +74,9 @@ class LocalPlatform:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @classmethod
-    def on_free_ports(cls, **kwargs: object) -> LocalPlatform:
-        return cls(
-            ports={entry.name: free_port() for entry in SERVICES}, orchestrator_port=free_port(), **kwargs
-        )
+    def on_free_ports(cls, host: str = "127.0.0.1", env: Mapping[str, str] | None = None) -> LocalPlatform:
+        ports = {entry.name: free_port() for entry in SERVICES}
+        return cls(host, ports, orchestrator_port=free_port(), env=env or {})
 
     @property
     def url(self) -> str:
@@ -140,6 +139,6 @@ class LocalPlatform:
 def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1) as answer:
-            return answer.status == 200
+            return bool(answer.status == 200)  # urlopen's answer is typed Any
     except (urllib.error.URLError, OSError):
         return False

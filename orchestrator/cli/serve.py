@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from orchestrator.settings import Settings
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("serve", help="serve the API (settings from the environment)")
     parser.add_argument("--host", help="interface to bind (default: $HOST or 0.0.0.0)")
     parser.add_argument("--port", type=int, help="port to bind (default: $PORT or 8011)")

@@ -120,7 +120,7 @@ async def fetch(
     *,
     path: str = "/api/backtest",
     final: str = "result",
-) -> tuple[str, dict]:
+) -> tuple[str, dict[str, Any]]:
     """POST ``body`` to ``path`` as a stream; the ``final`` event's raw text and decoded body, or
     :class:`Failed`. Every other event whose name ``on_event`` has is handed to its handler as it
     arrives; events of other names are ignored."""
@@ -142,7 +142,9 @@ async def fetch_csv(url: str, path: str, body: dict[str, Any], timeout_s: float)
         raise Failed(f"HTTP {response.status}: asked for CSV, got {response.content_type}", 2)
 
 
-async def get_json(url: str, path: str, params: dict[str, str], timeout_s: float) -> tuple[str, dict]:
+async def get_json(
+    url: str, path: str, params: dict[str, str], timeout_s: float
+) -> tuple[str, dict[str, Any]]:
     """GET ``path`` with ``params``; the JSON answer's raw text and decoded body, or :class:`Failed`."""
     async with _posted(url, path, None, timeout_s, {"Accept": "application/json"}, params) as response:
         return _read_answer(response.status, await response.text())
@@ -178,7 +180,7 @@ async def _posted(
 
 async def _read_stream(
     response: aiohttp.ClientResponse, on_event: Mapping[str, OnEvent], final: str
-) -> tuple[str, dict]:
+) -> tuple[str, dict[str, Any]]:
     async for event in iter_events(response.content):
         if event.event == final:
             return event.data, _decode(event.data)
@@ -189,7 +191,7 @@ async def _read_stream(
     raise Failed(f"the stream ended without a {final} (did the orchestrator stop?)", 2)
 
 
-def _read_answer(status: int, text: str) -> tuple[str, dict]:
+def _read_answer(status: int, text: str) -> tuple[str, dict[str, Any]]:
     try:
         answer = _decode(text)
     except Failed:
@@ -215,7 +217,8 @@ def describe_error(envelope: dict[str, Any]) -> str:
     """``error CODE: message`` and, indented below it, each field error and the other details."""
     error = envelope["error"] if isinstance(envelope.get("error"), dict) else {}
     lines = [f"error {error.get('code', 'UNKNOWN')}: {error.get('message', '(no message)')}"]
-    details = error.get("details") if isinstance(error.get("details"), dict) else {}
+    given = error.get("details")
+    details: dict[str, Any] = given if isinstance(given, dict) else {}
     for item in details.get("errors") or []:
         is_field = isinstance(item, dict)
         lines.append(f"  {item.get('field', '?')}: {item.get('message', '?')}" if is_field else f"  {item}")

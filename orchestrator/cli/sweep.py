@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from rich import box, progress
@@ -36,6 +37,7 @@ from orchestrator.cli.client import (
     say,
     send,
 )
+from orchestrator.cli.sse_client import OnEvent
 
 DEFAULT_RANK_BY = "sharpe_ratio"
 #: Shown for every row after the rank metric.
@@ -44,7 +46,7 @@ COLUMNS = ("total_return_pct", "sharpe_ratio", "max_drawdown_pct", "total_trades
 FAILURES_LISTED = 10
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "sweep",
         help="sweep a grid of settings (or walk it forward) and print the ranked table",
@@ -187,7 +189,11 @@ class SweepDisplay:
         self.best: dict[str, Any] | None = None
         self.bar = progress.Progress(*bar_columns(56), console=console) if bar else None
         self._task = self.bar.add_task("sending", total=self.total) if self.bar else None
-        self.handlers = {"result": self.on_result, "progress": self.on_progress, "fold": self.on_fold}
+        self.handlers: Mapping[str, OnEvent] = {
+            "result": self.on_result,
+            "progress": self.on_progress,
+            "fold": self.on_fold,
+        }
 
     def __enter__(self) -> SweepDisplay:
         if self.bar is not None:

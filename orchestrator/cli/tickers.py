@@ -18,7 +18,7 @@ from orchestrator.cli.client import print_table, runner, say
 from orchestrator.cli.sse_client import Failed, get_json
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "tickers",
         help="search tickers by symbol or name",

@@ -133,7 +133,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
-class Workers(BaseApplication):  # type: ignore[misc]  # gunicorn has no type hints
+class Workers(BaseApplication):
     """gunicorn's application: ``load`` gives each worker a coroutine that builds the runner."""
 
     def __init__(self, settings: Settings, owns_metrics_dir: bool = False) -> None:
@@ -151,7 +151,9 @@ class Workers(BaseApplication):  # type: ignore[misc]  # gunicorn has no type hi
             if name in self.cfg.settings:  # a setting an older gunicorn does not have is not needed
                 self.cfg.set(name, value)
 
-    def load(self) -> Callable[[], Coroutine[Any, Any, web.AppRunner]]:
+    # aiohttp's worker takes a coroutine function making an AppRunner, which gunicorn's stubs
+    # (types-gunicorn: a WSGI or ASGI application) do not know
+    def load(self) -> Callable[[], Coroutine[Any, Any, web.AppRunner]]:  # type: ignore[override]
         settings = self.settings
 
         async def runner() -> web.AppRunner:

@@ -71,4 +71,6 @@ def connect(
         return ServiceClient(name, settings.url(name), own, scheduler, policy)
 
     clients = {entry.name: CLIENT_KINDS[entry](client(entry)) for entry in registry.SERVICES}
+    # One client per registry entry, by the field's name: mypy cannot match names made at run time
+    # to Downstream's fields, each of its own client type.
     return Downstream(scheduler=scheduler, **clients)  # type: ignore[arg-type]

@@ -45,6 +45,7 @@ def _outside_contract(service: str, status: int, document: Any) -> ApiError:
     # Another try may help when the service failed (5xx) or sent something that is not JSON at all.
     retryable = status >= 500 or document is None
     detail = document.get("detail") if isinstance(document, dict) else None
+    details: dict[str, Any]
     if isinstance(detail, str):
         message, details = f"The {service} service answered HTTP {status}", {"detail": "text"}
     elif isinstance(detail, list):

@@ -153,10 +153,14 @@ class ServiceClient:
             "X-Request-ID": context.request_id,
             TIMEOUT_HEADER: str(max(1, int(timeout_s * 1000))),
         }
+
+        def read(answer: Answer) -> T:
+            return read_answer(name, call.path, answer, kind, expect)
+
         return self._exchange(Request(call.method, call.url, call.body, headers), context).pipe(
             hedge(policy.hedge_after_s, lambda: self._may_hedge(context), self.scheduler),
             timeout_after(exact_s, self.scheduler, lambda: ServiceTimeout(name, timeout_s)),
-            map_value(lambda answer: read_answer(name, call.path, answer, kind, expect)),
+            map_value(read),
             map_error(lambda error: from_client_exception(name, timeout_s, error)),
             observe_lifecycle(
                 on_next=lambda _: policy.breaker.record_success(),
@@ -219,10 +223,10 @@ class ServiceClient:
     def _retry_delay(self, error: Exception, attempts: int, context: CallContext) -> float | None:
         """Seconds before the next attempt, or None: not worth it, no attempts, time or budget left."""
         policy = self.policy
-        if not getattr(error, "retryable", False) or attempts >= policy.retry.max_attempts:
+        if not (isinstance(error, ApiError) and error.retryable) or attempts >= policy.retry.max_attempts:
             return None
         delay = policy.retry.backoff_s(attempts, policy.rng)
-        asked_s = getattr(error, "retry_after_s", None)  # the service said when to come back
+        asked_s = error.retry_after_s  # the service said when to come back
         if asked_s is not None:
             if asked_s > policy.retry.max_backoff_s:
                 return None  # longer than we ever wait: the caller gets the error and its Retry-After

@@ -72,7 +72,11 @@ def compare_graph(
         spec.name: backtester.graph(request, tracker, context, market, name=spec.name)
         for spec, request in planned
     }
-    return join_named(**backtests).pipe(map_value(lambda answers: compare_answer(planned, answers)))
+
+    def answer(answers: dict[str, Document]) -> Document:
+        return compare_answer(planned, answers)
+
+    return join_named(**backtests).pipe(map_value(answer))
 
 
 def compare_answer(

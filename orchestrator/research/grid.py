@@ -25,7 +25,7 @@ from orchestrator.schemas.requests import BacktestRequest, parse_backtest
 #: Where a path may go: the request's parts and their fields; under ``strategy_params.config``
 #: anything (a strategy's config is its own).
 _FIELDS = {
-    name: tuple(field.annotation.model_fields) if hasattr(field.annotation, "model_fields") else ()
+    name: tuple(getattr(field.annotation, "model_fields", ()))
     for name, field in BacktestRequest.model_fields.items()
     if name != "include"
 }

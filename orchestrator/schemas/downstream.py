@@ -77,6 +77,7 @@ class AnswerKind(Generic[T]):
         compact: Callable[[Any, bytes], T],
         loose: AnswerKind[T] | None = None,
     ) -> AnswerKind[T]:
+        # _Envelope parametrised with a type given at run time, which msgspec reads: no static type
         return cls(name, msgspec.json.Decoder(_Envelope[data]), compact, loose)  # type: ignore[valid-type]
 
     def read(self, body: bytes, status: int) -> T:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from ipaddress import ip_address
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from aiohttp_remotes import XForwardedFiltered
@@ -27,7 +27,14 @@ from orchestrator.limits import EdgeConfig
 from orchestrator.web.middlewares import LOG_FIELDS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+
+
+class Middleware(Protocol):
+    """What ``web.Application(middlewares=...)`` takes: its arguments are named, as aiohttp's own
+    type says (a plain ``Callable`` would not match it)."""
+
+    def __call__(self, request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]: ...
+
 
 #: True on a request that came through a trusted proxy.
 PROXIED = "proxied"

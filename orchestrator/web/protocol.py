@@ -42,6 +42,7 @@ from orchestrator.limits import EdgeConfig
 try:
     import resource
 except ImportError:  # not a Unix: no descriptor limit to read
+    # the name is a module or None, and mypy types it as the module alone
     resource = None  # type: ignore[assignment]
 
 log = structlog.get_logger("orchestrator.edge")
@@ -158,4 +159,5 @@ def _raw_answer(error: ApiError) -> bytes:
 
 def install() -> None:
     """Make aiohttp's servers use ``EdgeRequestHandler`` for every connection."""
-    web_server.RequestHandler = EdgeRequestHandler  # type: ignore[misc]
+    # aiohttp.web_server does not export the name it imports: rebinding it is outside its API
+    web_server.RequestHandler = EdgeRequestHandler  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from orchestrator import __version__
 from orchestrator.limits import RequestLimits
@@ -87,9 +87,9 @@ def _parameters(asset_names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     }
 
 
-def models_of(operations: tuple[Operation, ...]) -> list[tuple[type[BaseModel], str]]:
+def models_of(operations: tuple[Operation, ...]) -> list[tuple[type[BaseModel], JsonSchemaMode]]:
     """Every model the operations name: bodies as validated, answers and events as written."""
-    found: dict[tuple[type[BaseModel], str], None] = {}
+    found: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {}
     for operation in operations:
         if operation.request is not None:
             found[(operation.request, "validation")] = None
