@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 LOWEST := .venv-lowest
 EXTRAS := test,services,yahoo
 
-.PHONY: run test test-lowest lint bench clean
+.PHONY: run test test-lowest lint typecheck bench clean
 
 run: $(STAMP)
 	$(VENV)/bin/orchestrator dev
@@ -27,6 +27,10 @@ test-lowest: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
+# mypy, strict on orchestrator/ and streams/ (setup.cfg's [mypy] says what and why)
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
 bench: $(STAMP)
 	$(VENV)/bin/python -m benchmarks
 
@@ -38,4 +42,4 @@ $(STAMP): setup.cfg pyproject.toml orchestrator/__init__.py
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) $(LOWEST) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) build *.egg-info .pytest_cache .ruff_cache .mypy_cache
