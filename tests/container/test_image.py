@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+import orchestrator
 from orchestrator.cli.platform import free_port
 from orchestrator.registry import SERVICES
 from tests.requests import TQQQ
@@ -180,6 +181,13 @@ def test_the_health_check_reports_healthy(platform: ContainerPlatform) -> None:
         health = docker("inspect", "--format", "{{json .State.Health}}", container)
         assert status in ("starting", "") and time.monotonic() < deadline, f"{status}: {health}"
         time.sleep(1)
+
+
+def test_the_image_says_the_version_and_the_commit_it_was_built_from(_selected: None) -> None:
+    """``.ci/container build`` passes ``git rev-parse HEAD`` as the GIT_COMMIT build argument."""
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout
+    shown = docker("run", "--rm", "--network", "host", IMAGE, "orchestrator", "--version")
+    assert shown == f"orchestrator {orchestrator.__version__} (commit {head.strip()})"
 
 
 def installed(image: str) -> set[str]:
