@@ -8,6 +8,7 @@ This reads what is installed here; ``.ci/run`` also resolves the gateway alone a
 
 from __future__ import annotations
 
+import sysconfig
 from importlib import metadata, resources
 
 from packaging.requirements import Requirement
@@ -88,20 +89,60 @@ def test_the_installed_version_is_the_packages_own():
     """setup.cfg reads ``orchestrator.__version__``: the metadata and the code say the same version."""
     import orchestrator
 
-    assert metadata.version(DISTRIBUTION) == orchestrator.__version__
+    assert installed().version == orchestrator.__version__
 
 
-def test_the_license_is_mit_and_ships_with_the_distribution():
-    """The metadata's license expression, and the file it names installed beside it (the LICENSE at
-    the repository's root: what the sdist and the wheel ship, ``.ci/dist`` checks them)."""
-    distribution = metadata.distribution(DISTRIBUTION)
-    assert distribution.metadata["License-Expression"] == "MIT"
-    assert distribution.metadata.get_all("License-File") == ["LICENSE"]
-    shipped = [path for path in distribution.files or [] if path.name == "LICENSE"]
-    assert len(shipped) == 1
-    text = shipped[0].read_text()
+#: What the distribution is licensed under, and the files that say so: ours, and the vendored Swagger
+#: UI's (orchestrator/web/swagger-ui/README.md).
+LICENSE_EXPRESSION = "MIT AND Apache-2.0"
+LICENSE_FILES = [
+    "LICENSE",
+    "orchestrator/web/swagger-ui/LICENSE",
+    "orchestrator/web/swagger-ui/NOTICE",
+    "orchestrator/web/swagger-ui/swagger-ui-bundle.js.LICENSE.txt",
+    "orchestrator/web/swagger-ui/swagger-ui-standalone-preset.js.LICENSE.txt",
+]
+
+
+def installed() -> metadata.Distribution:
+    """The distribution pip installed in site-packages (its dist-info), not the ``.egg-info`` an
+    editable install leaves in the source tree, which comes first on ``sys.path`` here."""
+    (found,) = metadata.Distribution.discover(name=DISTRIBUTION, path=[sysconfig.get_paths()["purelib"]])
+    return found
+
+
+def licenses(distribution: metadata.Distribution) -> dict[str, str]:
+    """The license files installed in the distribution's ``licenses/`` folder, by their path in it."""
+    marker = ".dist-info/licenses/"
+    return {
+        str(path).split(marker, 1)[1]: path.read_text()
+        for path in distribution.files or []
+        if marker in str(path)
+    }
+
+
+def test_the_license_expression_names_ours_and_swagger_uis():
+    distribution = installed()
+    assert distribution.metadata["License-Expression"] == LICENSE_EXPRESSION
+    assert distribution.metadata.get_all("License-File") == LICENSE_FILES
+
+
+def test_every_license_file_is_installed_with_the_distribution():
+    """What the sdist and the wheel ship (``.ci/dist`` checks them) is installed here too."""
+    assert sorted(licenses(installed())) == sorted(LICENSE_FILES)
+
+
+def test_our_license_is_mit_by_the_authors():
+    text = licenses(installed())["LICENSE"]
     assert text.startswith("MIT License")
     assert "Copyright (c) 2026 The backtest orchestrator authors" in text
+
+
+def test_swagger_uis_license_is_apache_2_0_with_its_notice():
+    shipped = licenses(installed())
+    assert "Apache License" in shipped["orchestrator/web/swagger-ui/LICENSE"]
+    assert "Version 2.0" in shipped["orchestrator/web/swagger-ui/LICENSE"]
+    assert "SmartBear" in shipped["orchestrator/web/swagger-ui/NOTICE"]
 
 
 def test_the_packages_say_they_are_typed():
