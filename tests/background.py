@@ -1,5 +1,6 @@
 """aiohttp apps served from an event loop in a thread, for tests that speak to them synchronously
-(Playwright's synchronous API, raw sockets, hypothesis)."""
+(Playwright's synchronous API, raw sockets, hypothesis): fakes on aiohttp's plain runner, the
+orchestrator's application on its own (``web/server.py``), as production serves it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import asyncio
 import threading
 
 from aiohttp import web
+
+from orchestrator.web import server
 
 
 class BackgroundServers:
@@ -32,11 +35,14 @@ class BackgroundServers:
         self._loop.close()
 
     def serve(self, app: web.Application) -> str:
-        """Start ``app`` on a free loopback port; its base URL."""
-        return asyncio.run_coroutine_threadsafe(self._start(app), self._loop).result(10)
+        """Start ``app`` (a fake's) on a free loopback port; its base URL."""
+        return asyncio.run_coroutine_threadsafe(self._start(web.AppRunner(app)), self._loop).result(10)
 
-    async def _start(self, app: web.Application) -> str:
-        runner = web.AppRunner(app)
+    def serve_orchestrator(self, app: web.Application) -> str:
+        """Start ``app``, made by ``create_app``, as production serves it; its base URL."""
+        return asyncio.run_coroutine_threadsafe(self._start(server.runner(app)), self._loop).result(10)
+
+    async def _start(self, runner: web.AppRunner) -> str:
         await runner.setup()
         self._runners.append(runner)
         await web.TCPSite(runner, "127.0.0.1", 0).start()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from orchestrator.logs import configure_logging
+from tests.serving import Client, Served, Serving
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -41,3 +43,23 @@ def _no_loop_errors(_loop_errors: list[dict[str, Any]]) -> Iterator[None]:
     yield
     errors = [f"{context.get('message')}: {context.get('exception')!r}" for context in _loop_errors]
     assert not errors, f"exceptions reached the event loop's handler: {errors}"
+
+
+@pytest.fixture
+async def _serving() -> AsyncIterator[Serving]:
+    serving = Serving()
+    yield serving
+    await serving.close()
+
+
+@pytest.fixture
+def orchestrator_server(_serving: Serving) -> Callable[[web.Application], Awaitable[Served]]:
+    """``await orchestrator_server(create_app(...))``: served as production serves it
+    (``tests/serving.py``)."""
+    return _serving.server
+
+
+@pytest.fixture
+def orchestrator_client(_serving: Serving) -> Callable[..., Awaitable[Client]]:
+    """``await orchestrator_client(create_app(...))``: a client of it, served as production serves it."""
+    return _serving.client

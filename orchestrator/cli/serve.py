@@ -5,10 +5,6 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from orchestrator.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,10 +51,9 @@ def raise_file_limit() -> tuple[int, int] | None:
 def run(args: argparse.Namespace) -> int:
     # Imported here: the other commands share this command line, and `orchestrator backtest` is a
     # plain HTTP client that loads nothing of the server.
-    from aiohttp import web
-
     from orchestrator.logs import configure_logging
     from orchestrator.settings import SettingsError, load_settings
+    from orchestrator.web import server
     from orchestrator.web.app import create_app
 
     keys = ("host", "port", "workers")
@@ -76,23 +71,5 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, settings.log_format, max_chars=settings.log_value_chars)
     app = create_app(settings)
     tune_garbage_collection(settings.gc_thresholds)
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        **server_options(settings),
-        print=lambda message: print(message, file=sys.stderr),
-    )
+    server.run(app, announce=lambda message: print(message, file=sys.stderr))
     return 0
-
-
-def server_options(settings: Settings) -> dict[str, Any]:
-    """How aiohttp serves the application, in this process or in each gunicorn worker."""
-    return {
-        # Cancel a handler whose client went away, so its downstream calls are cancelled too.
-        "handler_cancellation": True,
-        # On SIGTERM the drain gives backtests their grace period; this is only a last resort.
-        "shutdown_timeout": settings.drain.grace_s + 5,
-        "access_log": None,  # the canonical line per request replaces the access log
-        "backlog": settings.edge.backlog,
-    }

@@ -11,8 +11,10 @@ multiprocess mode, which must be chosen before ``prometheus_client`` is first im
 the settings imports it: so ``serve_workers`` prepares its directory, then replaces the process with
 the master, ``python -m orchestrator.cli.workers``; the pid stays the same).
 
-Each worker runs the application as ``orchestrator serve`` does in one process: the same server
-options (``serve.server_options``: cancelled handlers, no access log, the shutdown timeout), logging
+Each worker runs the application as ``orchestrator serve`` does in one process: through the same
+runner (``web/server.py``: the orchestrator's own server, each connection handled by the edge, with
+cancelled handlers, no access log and the shutdown timeout), which aiohttp's worker serves on the
+socket gunicorn's master bound; logging
 as JSON lines to stdout with each line's ``pid`` saying which worker wrote it, and the collector
 tuned once the application is built.
 
@@ -41,13 +43,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import structlog
 from gunicorn.app.base import BaseApplication
 
-from orchestrator.cli.serve import server_options, tune_garbage_collection
+from orchestrator.cli.serve import tune_garbage_collection
 from orchestrator.logs import configure_logging
 
 if TYPE_CHECKING:
-    from aiohttp import web
-
     from orchestrator.settings import Settings
+    from orchestrator.web.server import EdgeRunner
 
 #: Where prometheus_client's multiprocess mode keeps each process's metrics (its variable).
 METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -108,13 +109,15 @@ def worker_class() -> str:
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
     """gunicorn's settings, all of them from ours."""
     host = f"[{settings.host}]" if ":" in settings.host else settings.host  # an IPv6 address
+    from orchestrator.web.server import listen_options, runner_options
+
     # The worker's own shutdown: ``shutdown_timeout`` covers the drain's grace (and 5 s more).
-    shutdown_s = server_options(settings)["shutdown_timeout"]
+    shutdown_s = runner_options(settings)["shutdown_timeout"]
     graceful_s = math.ceil(shutdown_s) + SHUTDOWN_MARGIN_S
     options: dict[str, Any] = {
         "bind": [f"{host}:{settings.port}"],
         "workers": settings.workers,
-        "backlog": settings.edge.backlog,
+        "backlog": listen_options(settings)["backlog"],
         "worker_class": worker_class(),
         # SIGTERM to the master: workers still alive this long after it are killed.
         "graceful_timeout": graceful_s,
@@ -153,22 +156,23 @@ class Workers(BaseApplication):
 
     # aiohttp's worker takes a coroutine function making an AppRunner, which gunicorn's stubs
     # (types-gunicorn: a WSGI or ASGI application) do not know
-    def load(self) -> Callable[[], Coroutine[Any, Any, web.AppRunner]]:  # type: ignore[override]
+    def load(self) -> Callable[[], Coroutine[Any, Any, EdgeRunner]]:  # type: ignore[override]
         settings = self.settings
 
-        async def runner() -> web.AppRunner:
+        async def runner() -> EdgeRunner:
             """Called by aiohttp's worker in the worker process, after the fork, on its loop."""
-            from aiohttp import web
-
+            from orchestrator.web import server
             from orchestrator.web.app import create_app
 
             configure_logging(settings.log_level, settings.log_format, max_chars=settings.log_value_chars)
             tag_lines_with_pid()
             app = create_app(settings)
             tune_garbage_collection(settings.gc_thresholds)
-            return web.AppRunner(app, **server_options(settings))
+            return server.runner(app)
 
-        return runner  # a coroutine function: aiohttp's worker awaits it and serves the runner
+        # A coroutine function: aiohttp's worker awaits it and, given a web.AppRunner (ours is one),
+        # serves that runner as it is, on the socket gunicorn's master bound.
+        return runner
 
 
 def tag_lines_with_pid() -> None:

@@ -1,9 +1,16 @@
-"""The application factory: reads as the table of contents of the service."""
+"""The application factory: reads as the table of contents of the service.
+
+``create_app(settings)`` reaches the services over pooled aiohttp sessions of its own;
+``create_app(settings, transport=...)`` sends every exchange with them (the calls and the health
+checks) through the transport given instead, the way httpx's client takes a transport: tests hand
+it fake services that answer from functions, on the real loop, with no HTTP underneath and no
+patching of aiohttp. The application is served by ``web/server.py``'s runner.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 import aiohttp_cors
@@ -15,7 +22,7 @@ from orchestrator.backtest.graph import Backtester
 from orchestrator.cache.calls import CallCache
 from orchestrator.cache.shared import SharedStore
 from orchestrator.clients.downstream import connect
-from orchestrator.clients.transport import AiohttpTransport, service_session
+from orchestrator.clients.transport import AiohttpTransport, Transport, service_session
 from orchestrator.registry import SERVICES
 from orchestrator.resilience.clock import clock_of
 from orchestrator.settings import Settings, load_settings
@@ -24,7 +31,14 @@ from orchestrator.web import protocol
 from orchestrator.web.admission import admission, drain
 from orchestrator.web.client_share import client_share
 from orchestrator.web.forwarded import forwarded_client
-from orchestrator.web.keys import ADMISSION, BACKTESTER, HEALTH_TRANSPORT, HTTP_SESSIONS, SETTINGS
+from orchestrator.web.keys import (
+    ADMISSION,
+    BACKTESTER,
+    HEALTH_TRANSPORT,
+    HTTP_SESSIONS,
+    SERVICE_TRANSPORTS,
+    SETTINGS,
+)
 from orchestrator.web.middlewares import add_request_id_header, error_envelopes, request_context
 from orchestrator.web.routes import api_docs, backtest, compare, health, metrics, page, sweep, tickers
 from orchestrator.web.trace_context import TRACE_HEADERS, add_traceresponse_header
@@ -34,9 +48,8 @@ from streams import Turns
 HEALTH_POOL_SIZE = 10
 
 
-def create_app(settings: Settings | None = None) -> web.Application:
+def create_app(settings: Settings | None = None, *, transport: Transport | None = None) -> web.Application:
     settings = settings or load_settings()
-    protocol.install()
     app = web.Application(
         middlewares=[
             request_context,
@@ -46,11 +59,10 @@ def create_app(settings: Settings | None = None) -> web.Application:
             admission,
         ],
         client_max_size=settings.max_body_bytes,
-        handler_args=edge_limits(settings),
     )
     app[SETTINGS] = settings
     app[ADMISSION] = Admission(settings.admission)
-    app.cleanup_ctx.append(http_sessions)
+    app.cleanup_ctx.append(http_sessions if transport is None else through(transport))
     app.cleanup_ctx.append(backtester)
     app.on_response_prepare.append(add_request_id_header)
     app.on_response_prepare.append(add_traceresponse_header)
@@ -66,22 +78,6 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.add_routes(page.routes)
     allow_cors(app, settings.cors_origins)
     return app
-
-
-def edge_limits(settings: Settings) -> dict[str, object]:
-    """What each connection's handler enforces (``web/protocol.py``). Compressed bodies are not
-    inflated at all: a 65 KB gzip body can inflate to 64 MB before any size limit could apply, so a
-    body with a Content-Encoding is refused instead (``json_http.read_json``)."""
-    edge = settings.edge
-    return {
-        "edge": edge,
-        "keepalive_timeout": edge.idle_timeout_s,
-        "lingering_time": edge.linger_s,
-        "max_line_size": edge.max_header_bytes,
-        "max_field_size": edge.max_header_bytes,
-        "max_headers": edge.max_headers,
-        "auto_decompress": False,
-    }
 
 
 async def quiet_server_header(_request: web.Request, response: web.StreamResponse) -> None:
@@ -101,10 +97,25 @@ async def http_sessions(app: web.Application) -> AsyncIterator[None]:
     sessions["fresh"] = _session(0, settings.upstream_keepalive_s, force_close=True)
     app[HTTP_SESSIONS] = sessions
     app[HEALTH_TRANSPORT] = AiohttpTransport(sessions["health"], max_answer_bytes=64 * 1024)
+    app[SERVICE_TRANSPORTS] = {
+        entry.name: AiohttpTransport(sessions[entry.name], settings.max_answer_bytes, sessions["fresh"])
+        for entry in SERVICES
+    }
     try:
         yield
     finally:
         await asyncio.gather(*(session.close() for session in sessions.values()))
+
+
+def through(transport: Transport) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The cleanup context that sends every exchange with the services through ``transport``."""
+
+    async def given(app: web.Application) -> AsyncIterator[None]:
+        app[HEALTH_TRANSPORT] = transport
+        app[SERVICE_TRANSPORTS] = {entry.name: transport for entry in SERVICES}
+        yield
+
+    return given
 
 
 def _session(pool_size: int, keepalive_s: float, force_close: bool = False) -> aiohttp.ClientSession:
@@ -118,12 +129,8 @@ def _session(pool_size: int, keepalive_s: float, force_close: bool = False) -> a
 async def backtester(app: web.Application) -> AsyncIterator[None]:
     """The service clients, each under its policy, the cache of market data and baseline runs, and
     the backtest graph's settings, on the loop's scheduler (no timer threads)."""
-    settings, sessions = app[SETTINGS], app[HTTP_SESSIONS]
+    settings, transports = app[SETTINGS], app[SERVICE_TRANSPORTS]
     scheduler = AsyncIOScheduler(asyncio.get_running_loop())
-    transports = {
-        entry.name: AiohttpTransport(sessions[entry.name], settings.max_answer_bytes, sessions["fresh"])
-        for entry in SERVICES
-    }
     downstream = connect(settings, transports, scheduler)
     # With REDIS_URL, one client (and its bounded pool) for the application, closed when it stops.
     shared = SharedStore.connect(settings.redis_url, settings.cache) if settings.redis_url else None

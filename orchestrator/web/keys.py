@@ -7,12 +7,15 @@ from aiohttp import web
 
 from orchestrator.backtest.admission import Admission
 from orchestrator.backtest.graph import Backtester
-from orchestrator.clients.transport import AiohttpTransport
+from orchestrator.clients.transport import Transport
 from orchestrator.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 #: One pooled session per service (its pool sized to its bulkhead), and one for health checks.
 HTTP_SESSIONS = web.AppKey("http_sessions", dict[str, aiohttp.ClientSession])
-HEALTH_TRANSPORT = web.AppKey("health_transport", AiohttpTransport)
+#: How each service is reached, by name: over its session, or through the transport ``create_app`` was given.
+SERVICE_TRANSPORTS = web.AppKey("service_transports", dict[str, Transport])
+#: How health checks reach the services: over the health session, or through the transport given.
+HEALTH_TRANSPORT = web.AppKey("health_transport", Transport)
 BACKTESTER = web.AppKey("backtester", Backtester)
 ADMISSION = web.AppKey("admission", Admission)

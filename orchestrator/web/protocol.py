@@ -17,9 +17,11 @@ middleware can, because they happen before a request exists or instead of one:
   connection past the cap is closed at once, so that one address cannot take the descriptors
   every other client needs.
 
-aiohttp's server makes a connection's handler from the module-level name ``RequestHandler`` of
-``aiohttp.web_server``, with the application's ``handler_args`` as keyword arguments; ``install``
-points that name at this subclass (once, idempotently), and ``handler_args`` carries our config.
+Only the orchestrator's own server makes this handler (``web/server.py``'s ``EdgeServer``, which
+``orchestrator serve``, each gunicorn worker and the tests all run): any other aiohttp server in the
+process keeps aiohttp's own. The server hands each handler its config and the count of connections
+per address it keeps; the handler reads one private name of aiohttp's, through
+``web/aiohttp_internals.py``.
 """
 
 from __future__ import annotations
@@ -30,14 +32,12 @@ from typing import Any
 
 import orjson
 import structlog
-from aiohttp import web_server
-from aiohttp.web_protocol import RequestHandler
-from aiohttp.web_request import BaseRequest
-from aiohttp.web_response import Response, StreamResponse
+from aiohttp import web
 
 from orchestrator import metrics
 from orchestrator.errors import ApiError, RequestTimeout, from_http_status, to_api_error
 from orchestrator.limits import EdgeConfig
+from orchestrator.web.aiohttp_internals import requests_parsed
 
 try:
     import resource
@@ -53,12 +53,29 @@ _UNLIMITED = 1 << 30
 SERVER = "orchestrator"
 
 
-class EdgeRequestHandler(RequestHandler):
-    def __init__(self, manager: Any, *, edge: EdgeConfig | None = None, **kwargs: Any) -> None:
-        super().__init__(manager, **kwargs)
-        self._edge = edge or EdgeConfig()
-        self._header_deadline: asyncio.TimerHandle | None = None
-        self._peer: str | None = None
+#: The connections of each client address, kept by the server that makes the handlers.
+Clients = Counter[str | None]
+
+
+class EdgeRequestHandler(web.RequestHandler):
+    """aiohttp's handler of one connection, with the edge's deadline and cap. Its own attributes
+    are named ``_edge_*`` (and ``over_cap``), names aiohttp's handler does not use."""
+
+    def __init__(
+        self,
+        manager: web.Server,
+        *,
+        loop: asyncio.AbstractEventLoop,
+        edge: EdgeConfig,
+        clients: Clients,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(manager, loop=loop, **kwargs)
+        self._edge_loop = loop
+        self._edge = edge
+        self._edge_clients = clients
+        self._edge_deadline: asyncio.TimerHandle | None = None
+        self._edge_peer: str | None = None
         #: The cap this connection's address is past, if it is: its one request is refused
         #: (``web/client_share.py``).
         self.over_cap: int | None = None
@@ -66,39 +83,39 @@ class EdgeRequestHandler(RequestHandler):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         peer = transport.get_extra_info("peername")
-        self._peer = peer[0] if isinstance(peer, tuple) and peer else None
-        clients = _clients(self._manager)
-        clients[self._peer] += 1
+        self._edge_peer = peer[0] if isinstance(peer, tuple) and peer else None
+        clients = self._edge_clients
+        clients[self._edge_peer] += 1
         timeout_s = self._edge.header_timeout_s
-        cap = self._edge.connection_cap(self._peer)
-        if clients[self._peer] > cap:
+        cap = self._edge.connection_cap(self._edge_peer)
+        if clients[self._edge_peer] > cap:
             if _short_of_descriptors(transport, self._edge.spare_descriptors):
                 metrics.child(metrics.SHED, "descriptors").inc()
                 self.force_close()
                 return
             self.over_cap = cap
             timeout_s = min(timeout_s, self._edge.over_cap_timeout_s)
-        self._header_deadline = self._loop.call_later(timeout_s, self._headers_overdue)
+        self._edge_deadline = self._edge_loop.call_later(timeout_s, self._headers_overdue)
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self._header_deadline is not None and self._request_count:
-            self._header_deadline.cancel()  # the first request's headers are in
-            self._header_deadline = None
+        if self._edge_deadline is not None and requests_parsed(self):
+            self._edge_deadline.cancel()  # the first request's headers are in
+            self._edge_deadline = None
 
     def connection_lost(self, exc: BaseException | None) -> None:
-        if self._header_deadline is not None:
-            self._header_deadline.cancel()
-            self._header_deadline = None
-        clients = _clients(self._manager)
-        clients[self._peer] -= 1
-        if clients[self._peer] <= 0:
-            del clients[self._peer]
+        if self._edge_deadline is not None:
+            self._edge_deadline.cancel()
+            self._edge_deadline = None
+        clients = self._edge_clients
+        clients[self._edge_peer] -= 1
+        if clients[self._edge_peer] <= 0:
+            del clients[self._edge_peer]
         super().connection_lost(exc)
 
     def _headers_overdue(self) -> None:
-        self._header_deadline = None
-        if self._request_count or self.transport is None or self.transport.is_closing():
+        self._edge_deadline = None
+        if requests_parsed(self) or self.transport is None or self.transport.is_closing():
             return
         error = RequestTimeout("The request's headers took too long to arrive", {})
         self.transport.write(_raw_answer(error))
@@ -106,29 +123,21 @@ class EdgeRequestHandler(RequestHandler):
 
     def handle_error(
         self,
-        request: BaseRequest,
+        request: web.BaseRequest,
         status: int = 500,
         exc: BaseException | None = None,
         message: str | None = None,
-    ) -> StreamResponse:
+    ) -> web.StreamResponse:
         """What the parser or a broken handler left: the envelope, never the input quoted back."""
         if status >= 500 and not isinstance(exc, ApiError):
             log.error("unexpected error below the application", exc_info=exc)
         error = to_api_error(exc) if exc is not None else from_http_status(status)
-        response = Response(
+        response = web.Response(
             body=orjson.dumps(error.envelope().model_dump()), status=error.status, headers={"Server": SERVER}
         )
         response.content_type = "application/json"
         response.force_close()
         return response
-
-
-def _clients(manager: Any) -> Counter[str | None]:
-    """The connections of each client address, kept on the server that made the handlers."""
-    clients = getattr(manager, "_orchestrator_clients", None)
-    if clients is None:
-        clients = manager._orchestrator_clients = Counter()
-    return clients
 
 
 def _short_of_descriptors(transport: asyncio.BaseTransport, spare: int) -> bool:
@@ -155,9 +164,3 @@ def _raw_answer(error: ApiError) -> bytes:
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
     return head.encode() + body
-
-
-def install() -> None:
-    """Make aiohttp's servers use ``EdgeRequestHandler`` for every connection."""
-    # aiohttp.web_server does not export the name it imports: rebinding it is outside its API
-    web_server.RequestHandler = EdgeRequestHandler  # type: ignore[attr-defined]

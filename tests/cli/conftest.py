@@ -151,7 +151,7 @@ def orchestrator(aiohttp_server: Any) -> Callable[..., Awaitable[Fake]]:
 
 
 @pytest.fixture
-def platform(aiohttp_server: Any) -> Callable[..., Awaitable[str]]:
+def platform(aiohttp_server: Any, orchestrator_server: Any) -> Callable[..., Awaitable[str]]:
     """Start the real orchestrator on a loopback port, the fake services behind it on another: its URL.
 
     ``url = await platform()``; settings may be overridden by keyword."""
@@ -159,7 +159,7 @@ def platform(aiohttp_server: Any) -> Callable[..., Awaitable[str]]:
     async def start(**settings: Any) -> str:
         services = str((await aiohttp_server(fake_services())).make_url("")).rstrip("/")
         urls = {entry.url_setting: services for entry in SERVICES}
-        server = await aiohttp_server(create_app(Settings(**urls, **settings)))
+        server = await orchestrator_server(create_app(Settings(**urls, **settings)))
         return str(server.make_url("/"))
 
     return start

@@ -9,19 +9,19 @@ import sys
 import pytest
 
 from orchestrator.cli import workers
-from orchestrator.cli.serve import server_options
 from orchestrator.settings import Settings
+from orchestrator.web.server import listen_options
 
 resource = pytest.importorskip("resource")
 
 
 def test_the_listen_backlog_holds_a_burst_in_one_process_and_under_gunicorn():
     settings = Settings(edge={"backlog": 2048})
-    assert server_options(settings)["backlog"] == workers.gunicorn_options(settings)["backlog"] == 2048
+    assert listen_options(settings)["backlog"] == workers.gunicorn_options(settings)["backlog"] == 2048
 
 
 def test_the_default_backlog_is_over_aiohttps_128():
-    assert server_options(Settings())["backlog"] >= 1000
+    assert listen_options(Settings())["backlog"] >= 1000
 
 
 def test_the_soft_file_limit_is_raised_to_the_hard_one():

@@ -7,9 +7,12 @@ import shutil
 import sys
 
 import pytest
+from aiohttp import web
 
 from orchestrator.cli import main, workers
 from orchestrator.settings import Settings
+from orchestrator.web.protocol import EdgeRequestHandler
+from orchestrator.web.server import EdgeServer
 
 
 def test_binds_host_and_port_from_the_settings():
@@ -49,12 +52,17 @@ def test_gunicorn_reads_only_our_settings(monkeypatch):
 async def test_each_worker_serves_as_serve_does(monkeypatch):
     for name in ("configure_logging", "tag_lines_with_pid", "tune_garbage_collection"):
         monkeypatch.setattr(workers, name, lambda *args, **kwargs: None)  # this process's, untouched
-    runner = await workers.Workers(Settings()).load()()
+    settings = Settings(edge={"header_timeout_s": 3.5, "max_headers": 40})
+    runner = await workers.Workers(settings).load()()
     await runner.setup()
     try:
-        assert runner.server is not None
+        assert isinstance(runner, web.AppRunner)  # what aiohttp's worker serves as it is
+        assert isinstance(runner.server, EdgeServer)
         assert runner.server.handler_cancellation is True
-        assert runner.server._kwargs["access_log"] is None  # the canonical line replaces it
+        handler = runner.server()  # a connection's handler: the edge's, with the settings' limits
+        assert isinstance(handler, EdgeRequestHandler)
+        assert (runner.server.edge.header_timeout_s, handler.max_headers) == (3.5, 40)
+        assert handler.access_logger is None  # the canonical line replaces it
     finally:
         await runner.cleanup()
 

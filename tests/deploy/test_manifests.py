@@ -437,9 +437,9 @@ def test_the_adapter_rule_is_in_flight_over_the_limit_per_pod() -> None:
     assert re.fullmatch(rule["name"]["matches"], "orchestrator_admission_in_flight")
 
 
-async def test_every_metric_the_adapter_reads_is_one_the_app_exports(aiohttp_client) -> None:
+async def test_every_metric_the_adapter_reads_is_one_the_app_exports(orchestrator_client) -> None:
     """The names in the rule's queries, against the app's own /metrics."""
-    client = await aiohttp_client(create_app(Settings(_env_file=None, redis_url=None)))
+    client = await orchestrator_client(create_app(Settings(_env_file=None, redis_url=None)))
     response = await client.get("/metrics")
     exported = {family.name for family in text_string_to_metric_families(await response.text())}
     for rule in _adapter_rules():
@@ -454,9 +454,9 @@ def test_prometheus_scrapes_the_pods_at_their_http_port() -> None:
     assert int(annotations["prometheus.io/port"]) == _container_port(container, "http")
 
 
-async def test_prometheus_scrapes_the_path_the_app_serves_its_metrics_at(aiohttp_client) -> None:
+async def test_prometheus_scrapes_the_path_the_app_serves_its_metrics_at(orchestrator_client) -> None:
     path = _orchestrator()["spec"]["template"]["metadata"]["annotations"]["prometheus.io/path"]
-    client = await aiohttp_client(create_app(Settings(_env_file=None, redis_url=None)))
+    client = await orchestrator_client(create_app(Settings(_env_file=None, redis_url=None)))
     response = await client.get(path)
     assert (response.status, response.content_type) == (200, "text/plain")
     assert "orchestrator_admission_in_flight" in await response.text()

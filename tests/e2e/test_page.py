@@ -56,7 +56,7 @@ def orchestrator_url(servers: BackgroundServers) -> str:
     urls = {
         f"{name}_url": services for name in ("market_data", "strategy", "portfolio", "metrics", "test_data")
     }
-    return servers.serve(create_app(Settings(**urls, sse_heartbeat_s=0.05)))
+    return servers.serve_orchestrator(create_app(Settings(**urls, sse_heartbeat_s=0.05)))
 
 
 def fill_form(page: Any, ticker: str = "TQQQ", threshold: str = "-5") -> None:

@@ -1,19 +1,17 @@
-"""The orchestrator app in-process, its services answered by aioresponses (or fakes on loopback)."""
+"""The orchestrator app in-process, served as production serves it (``tests/serving.py``), its
+services a table handed to ``create_app`` (``tests/services_table.py``) or fakes on loopback."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aioresponses import CallbackResult, aioresponses
-from yarl import URL
 
 from orchestrator.registry import SERVICES
 from orchestrator.settings import Settings
 from orchestrator.web.app import create_app
-from tests import fakes
+from tests.services_table import ServiceTable, as_the_fakes_do, failing, json_answer, raw_answer
 
 #: Each service's base URL in these tests, by registry name: ``http://market-data.test`` and so on.
 URLS = {entry.name: f"http://{entry.default_host}.test" for entry in SERVICES}
@@ -33,20 +31,19 @@ def make_settings(**overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def mocked():
-    """aioresponses for the services; the test client's own requests to the app pass through."""
-    with aioresponses(passthrough=["http://127.0.0.1", "http://localhost"]) as mock:
-        yield mock
+def services() -> ServiceTable:
+    """The services, answering nothing until told (a call fails as a refused connection)."""
+    return ServiceTable()
 
 
 @pytest.fixture
-def happy(mocked: aioresponses) -> aioresponses:
+def happy(services: ServiceTable) -> ServiceTable:
     """Every service answers as docs/contract.md says."""
-    answer_every_call(mocked)
-    return mocked
+    answer_every_call(services)
+    return services
 
 
-def answer_every_call(mock: aioresponses, market: str = MARKET) -> None:
+def answer_every_call(services: ServiceTable, market: str = MARKET) -> None:
     """Answer each call of a backtest as the fakes do; the market-data calls at ``market``."""
     for base, path in (
         (market, "/prices"),
@@ -55,26 +52,37 @@ def answer_every_call(mock: aioresponses, market: str = MARKET) -> None:
         (PORTFOLIO, "/simulate"),
         (METRICS, "/calculate"),
     ):
-        mock.post(base + path, callback=_answer(path), repeat=True)
+        services.answer(base + path, as_the_fakes_do(path))
 
 
-def answer_instead(mock: aioresponses, url: str, **answer: Any) -> None:
-    """Make ``url`` answer otherwise than the happy fixture does, from now on."""
-    mock._matches.pop(next(key for key in mock._matches if str(mock._matches[key].url_or_pattern) == url))
-    mock.post(url, repeat=True, **answer)
-
-
-def _answer(path: str) -> Callable[..., CallbackResult]:
-    def callback(_url: Any, **kwargs: Any) -> CallbackResult:
-        return CallbackResult(payload=fakes.answer(path, json.loads(kwargs["data"])))
-
-    return callback
+def answer_instead(
+    services: ServiceTable,
+    url: str,
+    *,
+    status: int = 200,
+    payload: Any = None,
+    body: bytes | str | None = None,
+    exception: BaseException | None = None,
+    reply: Any = None,
+) -> None:
+    """Make ``url`` answer otherwise than the happy fixture does, from now on: ``payload`` as JSON,
+    ``body`` as it is, ``exception`` raised, or ``reply`` (a function of the request)."""
+    if reply is None:
+        if exception is not None:
+            reply = failing(exception)
+        elif body is not None:
+            reply = raw_answer(body, status)
+        else:
+            reply = json_answer(payload, status)
+    services.answer(url, reply)
 
 
 @pytest.fixture
-def client_for(aiohttp_client: Callable[..., Any]):
+def client_for(orchestrator_client: Callable[..., Any], services: ServiceTable):
+    """``await client_for(**settings)``: a client of the app, its services the ``services`` table."""
+
     async def make(**overrides: Any):
-        return await aiohttp_client(create_app(make_settings(**overrides)))
+        return await orchestrator_client(create_app(make_settings(**overrides), transport=services))
 
     return make
 
@@ -84,13 +92,13 @@ async def client(client_for):
     return await client_for()
 
 
-def sent_bodies(mock: aioresponses, url: str) -> list[dict[str, Any]]:
+def sent_bodies(services: ServiceTable, url: str) -> list[dict[str, Any]]:
     """The JSON bodies we POSTed to ``url``."""
-    return [json.loads(call.kwargs["data"]) for call in mock.requests.get(("POST", URL(url)), [])]
+    return services.bodies(url)
 
 
 @pytest.fixture
-def start(aiohttp_server, aiohttp_client):
+def start(aiohttp_server, orchestrator_client):
     """Fake services on a loopback server with ``delays``, and the orchestrator pointed at them.
 
     Returns ``(client, call_log)``; settings may be overridden by keyword.
@@ -102,7 +110,7 @@ def start(aiohttp_server, aiohttp_client):
         services = await aiohttp_server(fake_services(delays, log))
         url = str(services.make_url("")).rstrip("/")
         urls = {entry.url_setting: url for entry in SERVICES}
-        client = await aiohttp_client(create_app(make_settings(**urls, **settings)))
+        client = await orchestrator_client(create_app(make_settings(**urls, **settings)))
         return client, log
 
     return _start

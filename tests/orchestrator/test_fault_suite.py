@@ -15,7 +15,7 @@ import time
 from collections import Counter
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
 from orchestrator.registry import SERVICES
 from orchestrator.web.app import create_app
@@ -23,6 +23,7 @@ from services.chaos import FAULTS, Chaos
 from tests import fakes
 from tests.loopback import fake_services
 from tests.orchestrator.conftest import make_settings
+from tests.serving import Client, Serving
 
 #: The error table of docs/contract.md: what a backtest against failing services may answer.
 CONTRACT = {
@@ -67,8 +68,8 @@ async def test_every_answer_keeps_the_contract_and_nothing_is_left_over():
         breaker={"open_s": 0.3},
         hedge={"min_samples": 5},
     )
-    client = TestClient(TestServer(create_app(settings)))
-    await client.start_server()
+    serving = Serving()
+    client = await serving.client(create_app(settings))
     outcomes: Counter[str] = Counter()
 
     async def backtest() -> None:
@@ -104,7 +105,7 @@ async def test_every_answer_keeps_the_contract_and_nothing_is_left_over():
         await asyncio.sleep(0.1)
     assert response.status == 200
 
-    await client.close()
+    await serving.close()
     assert await settle(tasks_before) <= tasks_before
     assert open_fds() <= fds_before
     await services.close()
@@ -131,10 +132,10 @@ async def test_wrong_shapes_are_not_retried(start_with_chaos):
 
 
 @pytest.fixture
-def start_with_chaos(aiohttp_server, aiohttp_client):
+def start_with_chaos(aiohttp_server, orchestrator_client):
     """Every call answered by one fault; one attempt each, short timeouts."""
 
-    async def start(fault: str) -> TestClient:
+    async def start(fault: str) -> Client:
         chaos = Chaos(rate=1.0, faults=[fault], stall_s=5)
         services = await aiohttp_server(fake_services(middlewares=(chaos.middleware,)))
         url = str(services.make_url("")).rstrip("/")
@@ -144,6 +145,6 @@ def start_with_chaos(aiohttp_server, aiohttp_client):
             **{entry.hedge_setting: False for entry in SERVICES},
             retry={"max_attempts": 1},
         )
-        return await aiohttp_client(create_app(settings))
+        return await orchestrator_client(create_app(settings))
 
     return start

@@ -33,7 +33,7 @@ async def test_one_canonical_line_per_backtest(client, happy, logs):
     assert all(ms >= 0 for ms in line["calls_ms"].values())
 
 
-async def test_canonical_line_names_the_error(client, mocked, logs):
+async def test_canonical_line_names_the_error(client, services, logs):
     await client.post("/api/backtest", json=fakes.backtest_request(market_params__ticker=""))
     [line] = [entry for entry in logs if entry["event"] == "backtest" or entry["event"] == "request"]
     assert (line["outcome"], line["status"]) == ("INVALID_REQUEST", 400)

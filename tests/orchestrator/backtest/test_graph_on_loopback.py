@@ -74,11 +74,11 @@ async def test_no_thread_started_while_a_backtest_with_timeouts_runs(start):
     assert seen - before == set()
 
 
-async def test_refused_connection_is_503(aiohttp_client):
+async def test_refused_connection_is_503(orchestrator_client):
     from orchestrator.cli.platform import free_port
 
     closed = f"http://127.0.0.1:{free_port()}"
-    client = await aiohttp_client(create_app(make_settings(market_data_url=closed)))
+    client = await orchestrator_client(create_app(make_settings(market_data_url=closed)))
     response = await client.post("/api/backtest", json=fakes.backtest_request())
     error = (await response.json())["error"]
     assert (response.status, error["code"], error["details"]["service"]) == (

@@ -58,7 +58,7 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 
 
 @pytest.fixture
-def replicas(aiohttp_server: Any, aiohttp_client: Any):
+def replicas(aiohttp_server: Any, orchestrator_client: Any):
     """``replicas(count, redis_url, ...)``: that many orchestrators with the same settings, in front
     of one set of fake services on loopback; returns their test clients and the services' log."""
 
@@ -75,7 +75,7 @@ def replicas(aiohttp_server: Any, aiohttp_client: Any):
         services = await aiohttp_server(fake_services(delays, log, middlewares))
         urls = {entry.url_setting: str(services.make_url("")).rstrip("/") for entry in SERVICES}
         clients = [
-            await aiohttp_client(create_app(make_settings(**urls, redis_url=redis_url, **settings)))
+            await orchestrator_client(create_app(make_settings(**urls, redis_url=redis_url, **settings)))
             for _ in range(count)
         ]
         return clients, log

@@ -214,7 +214,7 @@ def test_signals_that_answer_the_question_pass(answer):
 # --- never cached ----------------------------------------------------------------------------------
 
 
-async def test_an_answer_for_another_ticker_is_a_502_and_is_not_kept(aiohttp_server, aiohttp_client):
+async def test_an_answer_for_another_ticker_is_a_502_and_is_not_kept(aiohttp_server, orchestrator_client):
     """With the cache on: the refused answer is not kept, so the next backtest asks again."""
     calls: Counter[str] = Counter()
 
@@ -227,7 +227,7 @@ async def test_an_answer_for_another_ticker_is_a_502_and_is_not_kept(aiohttp_ser
 
     services = await aiohttp_server(fake_services(middlewares=(another_ticker_once,)))
     urls = {entry.url_setting: str(services.make_url("")).rstrip("/") for entry in SERVICES}
-    client = await aiohttp_client(create_app(make_settings(**urls, cache={"enabled": True})))
+    client = await orchestrator_client(create_app(make_settings(**urls, cache={"enabled": True})))
 
     first = await client.post("/api/backtest", json=fakes.backtest_request())
     error = (await first.json())["error"]

@@ -44,13 +44,15 @@ def compressing(paths: tuple[str, ...], body: bytes | None = None) -> Any:
     return middleware
 
 
-async def app_over(aiohttp_server: Any, aiohttp_client: Any, *middlewares: Any) -> Any:
+async def app_over(aiohttp_server: Any, orchestrator_client: Any, *middlewares: Any) -> Any:
     services = await aiohttp_server(fake_services(middlewares=middlewares))
     urls = {entry.url_setting: str(services.make_url("")).rstrip("/") for entry in SERVICES}
-    return await aiohttp_client(create_app(make_settings(**urls)))
+    return await orchestrator_client(create_app(make_settings(**urls)))
 
 
-async def test_every_call_and_health_check_asks_for_an_uncompressed_answer(aiohttp_server, aiohttp_client):
+async def test_every_call_and_health_check_asks_for_an_uncompressed_answer(
+    aiohttp_server, orchestrator_client
+):
     asked: Counter[str] = Counter()
 
     @web.middleware
@@ -58,13 +60,13 @@ async def test_every_call_and_health_check_asks_for_an_uncompressed_answer(aioht
         asked[request.headers.get("Accept-Encoding", "(none)")] += 1
         return await handler(request)
 
-    client = await app_over(aiohttp_server, aiohttp_client, record)
+    client = await app_over(aiohttp_server, orchestrator_client, record)
     assert (await client.post("/api/backtest", json=fakes.backtest_request())).status == 200
     assert (await client.get("/api/health")).status == 200
     assert list(asked) == ["identity"] and asked["identity"] >= 11  # seven calls, four checks
 
 
-async def test_a_compressed_answer_is_refused_and_not_retried(aiohttp_server, aiohttp_client):
+async def test_a_compressed_answer_is_refused_and_not_retried(aiohttp_server, orchestrator_client):
     seen: Counter[str] = Counter()
 
     @web.middleware
@@ -72,7 +74,7 @@ async def test_a_compressed_answer_is_refused_and_not_retried(aiohttp_server, ai
         seen[request.path] += 1
         return await handler(request)
 
-    client = await app_over(aiohttp_server, aiohttp_client, count, compressing(("/prices",)))
+    client = await app_over(aiohttp_server, orchestrator_client, count, compressing(("/prices",)))
     response = await client.post("/api/backtest", json=fakes.backtest_request())
     error = (await response.json())["error"]
     assert (response.status, error["code"], error["details"]["service"]) == (
@@ -159,7 +161,7 @@ def reset_peak() -> bool:
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="reads peak memory from /proc")
-async def test_ten_gzip_bombs_at_once_do_not_raise_peak_memory_by_50_mb(aiohttp_server, aiohttp_client):
+async def test_ten_gzip_bombs_at_once_do_not_raise_peak_memory_by_50_mb(aiohttp_server, orchestrator_client):
     """Half a megabyte each, inflating to 512 MiB: aiohttp used to inflate each network chunk up
     to 32 MiB before the answer's cap could count it (128 MB above rest for one answer)."""
     bombing, bomb = compressing(("/prices",), gzip_bomb(512)), False
@@ -168,7 +170,7 @@ async def test_ten_gzip_bombs_at_once_do_not_raise_peak_memory_by_50_mb(aiohttp_
     async def once_warm(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await (bombing(request, handler) if bomb else handler(request))
 
-    client = await app_over(aiohttp_server, aiohttp_client, once_warm)
+    client = await app_over(aiohttp_server, orchestrator_client, once_warm)
     # connections and imports warm, on a plain answer: memory that once held an inflated bomb
     # would stay resident, and hide the next
     assert (await client.post("/api/backtest", json=fakes.backtest_request())).status == 200

@@ -6,10 +6,11 @@ import asyncio
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 from aiohttp.client_reqrep import ConnectionKey
-from aioresponses import CallbackResult
 
+from orchestrator.clients.transport import Answer, Request
 from tests import fakes
 from tests.orchestrator.conftest import MARKET, METRICS, PORTFOLIO, STRATEGY, answer_instead, sent_bodies
 
@@ -85,11 +86,7 @@ async def test_no_prices_is_insufficient_data_before_any_strategy_call(client, h
     ("answer", "status_seen"),
     [
         (
-            {
-                "status": 500,
-                "body": "<html><body>Internal Server Error</body></html>",
-                "content_type": "text/html",
-            },
+            {"status": 500, "body": "<html><body>Internal Server Error</body></html>"},
             500,
         ),
         ({"status": 503, "body": ""}, 503),
@@ -171,11 +168,11 @@ async def test_service_unavailable_code_passes_naming_the_service(client, happy)
 async def test_stall_is_504_naming_the_service_and_timeout(client_for, happy):
     client = await client_for(metrics_timeout_s=0.2)
 
-    async def stall(url, **kwargs):
+    async def stall(_request: Request) -> Answer:
         await asyncio.sleep(5)
-        return CallbackResult(payload=fakes.metrics())
+        return Answer(200, orjson.dumps(fakes.metrics()))
 
-    answer_instead(happy, f"{METRICS}/calculate", callback=stall)
+    answer_instead(happy, f"{METRICS}/calculate", reply=stall)
     status, error = await _error(client)
     assert (status, error["code"]) == (504, "SERVICE_TIMEOUT")
     assert error["details"] == {"service": "metrics", "timeout_s": 0.2}
@@ -184,11 +181,11 @@ async def test_stall_is_504_naming_the_service_and_timeout(client_for, happy):
 async def test_overall_deadline_is_504_naming_the_pending_call(client_for, happy):
     client = await client_for(backtest_deadline_s=0.3, portfolio_timeout_s=5)
 
-    async def slow(url, **kwargs):
+    async def slow(_request: Request) -> Answer:
         await asyncio.sleep(5)
-        return CallbackResult(payload=fakes.simulation())
+        return Answer(200, orjson.dumps(fakes.simulation()))
 
-    answer_instead(happy, f"{PORTFOLIO}/simulate", callback=slow)
+    answer_instead(happy, f"{PORTFOLIO}/simulate", reply=slow)
     status, error = await _error(client)
     assert (status, error["code"]) == (504, "SERVICE_TIMEOUT")
     assert error["details"]["service"] == "portfolio"

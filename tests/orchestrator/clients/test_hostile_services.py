@@ -37,13 +37,13 @@ def services(misbehave: dict[str, Misbehaviour], seen: Counter[str] | None = Non
     return app
 
 
-async def start(aiohttp_server: Any, aiohttp_client: Any, app: web.Application, **settings: Any) -> Any:
+async def start(aiohttp_server: Any, orchestrator_client: Any, app: web.Application, **settings: Any) -> Any:
     server = await aiohttp_server(app)
     url = str(server.make_url("")).rstrip("/")
     values = {entry.url_setting: url for entry in SERVICES} | {
         entry.hedge_setting: False for entry in SERVICES
     }
-    return await aiohttp_client(create_app(make_settings(**values, **settings)))
+    return await orchestrator_client(create_app(make_settings(**values, **settings)))
 
 
 async def backtest(client: Any) -> tuple[int, dict[str, Any], str]:
@@ -57,38 +57,42 @@ def envelope(status: int, code: str, message: str, details: dict[str, Any]) -> w
     return web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
 
 
-async def test_a_verbose_internal_error_reaches_the_caller_in_our_words_only(aiohttp_server, aiohttp_client):
+async def test_a_verbose_internal_error_reaches_the_caller_in_our_words_only(
+    aiohttp_server, orchestrator_client
+):
     async def leak(_request: web.Request) -> web.Response:
         return envelope(500, "INTERNAL_ERROR", f"{TRACE}\n{SECRET}", {"dsn": SECRET, "trace": TRACE})
 
-    client = await start(aiohttp_server, aiohttp_client, services({"/calculate": leak}))
+    client = await start(aiohttp_server, orchestrator_client, services({"/calculate": leak}))
     status, body, text = await backtest(client)
     assert (status, body["error"]["code"]) == (502, "EXTERNAL_API_ERROR")
     assert "hunter2" not in text and "Traceback" not in text and "handlers.py" not in text
 
 
-async def test_a_passed_through_code_keeps_plain_details_and_drops_the_rest(aiohttp_server, aiohttp_client):
+async def test_a_passed_through_code_keeps_plain_details_and_drops_the_rest(
+    aiohttp_server, orchestrator_client
+):
     async def unknown(_request: web.Request) -> web.Response:
         details = {"ticker": "NOPE", "query": "SELECT * FROM prices WHERE t='x'", "dsn": SECRET, "n": 3}
         return envelope(404, "INVALID_TICKER", f"no such ticker; see {SECRET}", details)
 
-    client = await start(aiohttp_server, aiohttp_client, services({"/prices": unknown}))
+    client = await start(aiohttp_server, orchestrator_client, services({"/prices": unknown}))
     status, body, text = await backtest(client)
     assert (status, body["error"]["message"]) == (400, "No such ticker")
     assert body["error"]["details"] == {"ticker": "NOPE", "n": 3, "service": "market_data"}
     assert "hunter2" not in text and "SELECT" not in text
 
 
-async def test_a_service_cannot_blame_another(aiohttp_server, aiohttp_client):
+async def test_a_service_cannot_blame_another(aiohttp_server, orchestrator_client):
     async def spoof(_request: web.Request) -> web.Response:
         return envelope(503, "SERVICE_UNAVAILABLE", "down", {"service": "metrics"})
 
-    client = await start(aiohttp_server, aiohttp_client, services({"/signals": spoof}))
+    client = await start(aiohttp_server, orchestrator_client, services({"/signals": spoof}))
     status, body, _ = await backtest(client)
     assert (status, body["error"]["details"]["service"]) == (503, "strategy")
 
 
-async def test_a_redirect_is_not_followed_and_is_a_contract_error(aiohttp_server, aiohttp_client):
+async def test_a_redirect_is_not_followed_and_is_a_contract_error(aiohttp_server, orchestrator_client):
     elsewhere_seen: Counter[str] = Counter()
     elsewhere = await aiohttp_server(services({}, elsewhere_seen))
 
@@ -96,7 +100,7 @@ async def test_a_redirect_is_not_followed_and_is_a_contract_error(aiohttp_server
         raise web.HTTPTemporaryRedirect(str(elsewhere.make_url("/simulate")))
 
     seen: Counter[str] = Counter()
-    client = await start(aiohttp_server, aiohttp_client, services({"/simulate": redirect}, seen))
+    client = await start(aiohttp_server, orchestrator_client, services({"/simulate": redirect}, seen))
     status, body, text = await backtest(client)
     assert (status, body["error"]["code"], body["error"]["details"]["status"]) == (
         502,
@@ -108,7 +112,7 @@ async def test_a_redirect_is_not_followed_and_is_a_contract_error(aiohttp_server
     assert str(elsewhere.port) not in text
 
 
-async def test_an_answer_over_the_cap_is_not_read_past_it(aiohttp_server, aiohttp_client):
+async def test_an_answer_over_the_cap_is_not_read_past_it(aiohttp_server, orchestrator_client):
     async def flood(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "application/json"})
         await response.prepare(request)
@@ -120,14 +124,16 @@ async def test_an_answer_over_the_cap_is_not_read_past_it(aiohttp_server, aiohtt
         return response
 
     client = await start(
-        aiohttp_server, aiohttp_client, services({"/prices": flood}), max_answer_bytes=1024 * 1024
+        aiohttp_server, orchestrator_client, services({"/prices": flood}), max_answer_bytes=1024 * 1024
     )
     status, body, _ = await backtest(client)
     assert (status, body["error"]["code"]) == (502, "EXTERNAL_API_ERROR")
     assert body["error"]["message"] == "The market_data service answered more than we read"
 
 
-async def test_a_pooled_connection_the_service_just_closed_is_retried_at_once(aiohttp_server, aiohttp_client):
+async def test_a_pooled_connection_the_service_just_closed_is_retried_at_once(
+    aiohttp_server, orchestrator_client
+):
     """The race of a keep-alive pool: the service drops an idle connection as a request goes out on it."""
     answered: dict[int, int] = Counter()
 
@@ -141,7 +147,7 @@ async def test_a_pooled_connection_the_service_just_closed_is_retried_at_once(ai
 
     client = await start(
         aiohttp_server,
-        aiohttp_client,
+        orchestrator_client,
         services(dict.fromkeys(fakes.SERVICE_PATHS, close_the_second)),
         retry={"max_attempts": 1},  # no retry of ours: only the transport's own, for this race
     )

@@ -75,7 +75,7 @@ def outcome(status: int, document: dict[str, Any], ticker: str) -> str:
 
 
 @pytest.mark.parametrize("cache", [True, False], ids=["cache-on", "cache-off"])
-async def test_no_backtest_is_answered_with_another_requests_data(aiohttp_server, aiohttp_client, cache):
+async def test_no_backtest_is_answered_with_another_requests_data(aiohttp_server, orchestrator_client, cache):
     async with StrayService(stray_s=0.05) as market:
         others = await aiohttp_server(priced_services())
         other_url = str(others.make_url("")).rstrip("/")
@@ -86,7 +86,7 @@ async def test_no_backtest_is_answered_with_another_requests_data(aiohttp_server
             metrics_url=other_url,
             cache={"enabled": cache},
         )
-        client = await aiohttp_client(create_app(settings))
+        client = await orchestrator_client(create_app(settings))
         tickers = iter([f"P{index % TICKERS:03d}" for index in range(BACKTESTS)])
         outcomes: Counter[str] = Counter()
 

@@ -60,17 +60,17 @@ def _fields(error: dict[str, Any]) -> set[str]:
         ({"include": "signals"}, "include"),
     ],
 )
-async def test_field_rule_is_invalid_request_naming_the_field(client, mocked, changes, field):
+async def test_field_rule_is_invalid_request_naming_the_field(client, services, changes, field):
     status, error = await _post(client, fakes.backtest_request(**changes))
     assert (status, error["code"]) == (400, "INVALID_REQUEST")
     assert field in _fields(error)
-    assert not mocked.requests  # nothing was called downstream
+    assert not services.requests  # nothing was called downstream
 
 
 @pytest.mark.parametrize(
     "section", ["market_params", "strategy_params", "portfolio_params", "baseline_params"]
 )
-async def test_missing_section_is_reported(client, mocked, section):
+async def test_missing_section_is_reported(client, services, section):
     body = fakes.backtest_request()
     del body[section]
     status, error = await _post(client, body)
@@ -78,14 +78,14 @@ async def test_missing_section_is_reported(client, mocked, section):
 
 
 @pytest.mark.parametrize("field", ["ticker", "market_type", "start_date", "end_date"])
-async def test_missing_market_field_is_reported(client, mocked, field):
+async def test_missing_market_field_is_reported(client, services, field):
     body = fakes.backtest_request()
     del body["market_params"][field]
     _, error = await _post(client, body)
     assert _fields(error) == {f"market_params.{field}"}
 
 
-async def test_every_problem_listed_at_once(client, mocked):
+async def test_every_problem_listed_at_once(client, services):
     body = fakes.backtest_request(
         market_params__ticker="",
         portfolio_params__initial_capital=-1,
@@ -111,12 +111,12 @@ async def test_every_problem_listed_at_once(client, mocked):
         ("2020-01-01", "tomorrow"),
     ],
 )
-async def test_bad_date_range(client, mocked, start, end):
+async def test_bad_date_range(client, services, start, end):
     status, error = await _post(
         client, fakes.backtest_request(market_params__start_date=start, market_params__end_date=end)
     )
     assert (status, error["code"]) == (400, "INVALID_DATE_RANGE")
-    assert not mocked.requests
+    assert not services.requests
 
 
 async def test_defaults_are_applied(client, happy):
@@ -146,7 +146,7 @@ async def test_unknown_strategies_are_left_to_the_strategy_service(client, happy
 
 
 @pytest.mark.parametrize("body", [[1, 2], "a string", 42, None])
-async def test_body_not_an_object(client, mocked, body):
+async def test_body_not_an_object(client, services, body):
     import orjson
 
     response = await client.post(

@@ -13,7 +13,7 @@ from tests import fakes
 
 
 @pytest.mark.parametrize("value", ["²", "٣٠٠٠", "\uff11\uff10"])
-async def test_a_deadline_header_of_other_digits_is_a_400(client, mocked, value):
+async def test_a_deadline_header_of_other_digits_is_a_400(client, services, value):
     response = await client.post(
         "/api/backtest", json=fakes.backtest_request(), headers={"X-Request-Timeout-Ms": value}
     )

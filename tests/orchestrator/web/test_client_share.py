@@ -13,10 +13,10 @@ import pytest
 from aiohttp import web
 
 from orchestrator.limits import EdgeConfig
-from orchestrator.web import protocol
 from orchestrator.web.client_share import client_share
 from orchestrator.web.forwarded import forwarded_client
 from orchestrator.web.middlewares import error_envelopes, request_context
+from orchestrator.web.server import EdgeRunner
 
 
 @pytest.fixture
@@ -25,26 +25,43 @@ def release() -> asyncio.Event:
     return asyncio.Event()
 
 
+class Server:
+    """Where a test's server listens."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+
+    def make_url(self, path: str) -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+
 @pytest.fixture
-def proxied(aiohttp_server: Any, release: asyncio.Event):
-    """``await proxied(**edge)``: a server whose ``/slow`` waits for ``release``, behind the edge's
-    middlewares; 127.0.0.1, where the tests connect from, is a trusted proxy."""
+async def proxied(release: asyncio.Event):
+    """``await proxied(**edge)``: a server of ours (``web/server.py``) whose ``/slow`` waits for
+    ``release``, behind the edge's middlewares; 127.0.0.1, where the tests connect from, is a
+    trusted proxy."""
+    runners: list[EdgeRunner] = []
 
     async def slow(_request: web.Request) -> web.Response:
         await release.wait()
         return web.Response(text="done")
 
-    async def start(**edge: Any) -> Any:
+    async def start(**edge: Any) -> Server:
         config = EdgeConfig(trusted_proxies=["127.0.0.0/8"], **edge)
-        protocol.install()
         app = web.Application(
-            middlewares=[request_context, error_envelopes, forwarded_client(config), client_share(config)],
-            handler_args={"edge": config},
+            middlewares=[request_context, error_envelopes, forwarded_client(config), client_share(config)]
         )
         app.router.add_get("/slow", slow)
-        return await aiohttp_server(app)
+        runner = EdgeRunner(app, config)
+        await runner.setup()
+        runners.append(runner)
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        return Server(*runner.addresses[0][:2])
 
-    return start
+    yield start
+    release.set()
+    for runner in runners:
+        await runner.cleanup()
 
 
 async def get(session: aiohttp.ClientSession, server: Any, client: str) -> tuple[int, dict[str, str]]:

@@ -27,8 +27,8 @@ FAST_EDGE = {
 }
 
 
-async def served(aiohttp_server: Any, **settings: Any) -> Any:
-    return await aiohttp_server(create_app(make_settings(**settings)))
+async def served(orchestrator_server: Any, **settings: Any) -> Any:
+    return await orchestrator_server(create_app(make_settings(**settings)))
 
 
 async def raw(server: Any, data: bytes, wait_s: float = 2.0) -> bytes:
@@ -66,7 +66,7 @@ async def test_the_static_directory_is_not_found_not_a_500(client):
         assert (response.status, (await response.json())["error"]["code"]) == (404, "NOT_FOUND"), path
 
 
-async def test_a_compressed_body_is_refused_unread(client, mocked):
+async def test_a_compressed_body_is_refused_unread(client, services):
     not_gzip = b"this is not gzip at all"
     response = await client.post(
         "/api/backtest",
@@ -76,7 +76,7 @@ async def test_a_compressed_body_is_refused_unread(client, mocked):
     assert (response.status, (await response.json())["error"]["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
 
 
-async def test_a_config_nested_deep_is_a_400_not_a_500(client, mocked):
+async def test_a_config_nested_deep_is_a_400_not_a_500(client, services):
     config: dict[str, Any] = {}
     for _ in range(250):
         config = {"x": config}
@@ -86,7 +86,7 @@ async def test_a_config_nested_deep_is_a_400_not_a_500(client, mocked):
     assert "nested deeper" in error["message"]
 
 
-async def test_a_body_with_too_many_values_is_a_400(client, mocked):
+async def test_a_body_with_too_many_values_is_a_400(client, services):
     config = {f"k{i}": i for i in range(2500)}
     response = await client.post("/api/backtest", json=fakes.backtest_request(strategy_params__config=config))
     assert (response.status, (await response.json())["error"]["code"]) == (400, "INVALID_REQUEST")
@@ -101,7 +101,7 @@ def rss_mb() -> float:
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads memory from /proc")
-async def test_thirty_compression_bombs_at_once_leave_memory_flat(client, mocked):
+async def test_thirty_compression_bombs_at_once_leave_memory_flat(client, services):
     bomb = gzip.compress(b" " * (64 * 1024 * 1024), compresslevel=9)  # 64 MB of spaces in about 65 KB
     headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
     before = rss_mb()
@@ -115,8 +115,8 @@ async def test_thirty_compression_bombs_at_once_leave_memory_flat(client, mocked
 # --- slow, idle and greedy clients ---------------------------------------------------------------
 
 
-async def test_headers_that_never_finish_are_cut_off_with_408(aiohttp_server):
-    server = await served(aiohttp_server, edge=FAST_EDGE)
+async def test_headers_that_never_finish_are_cut_off_with_408(orchestrator_server):
+    server = await served(orchestrator_server, edge=FAST_EDGE)
     began = asyncio.get_running_loop().time()
     answer = await raw(server, b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
     status, error, _ = envelope_of(answer)
@@ -124,14 +124,14 @@ async def test_headers_that_never_finish_are_cut_off_with_408(aiohttp_server):
     assert asyncio.get_running_loop().time() - began < 1.5
 
 
-async def test_a_connection_that_sends_nothing_is_closed(aiohttp_server):
-    server = await served(aiohttp_server, edge=FAST_EDGE)
+async def test_a_connection_that_sends_nothing_is_closed(orchestrator_server):
+    server = await served(orchestrator_server, edge=FAST_EDGE)
     answer = await raw(server, b"")
     assert envelope_of(answer)[0] == 408
 
 
-async def test_a_trickled_body_is_cut_off_with_408_while_others_are_served(aiohttp_server, client_for):
-    server = await served(aiohttp_server, edge=FAST_EDGE)
+async def test_a_trickled_body_is_cut_off_with_408_while_others_are_served(orchestrator_server, client_for):
+    server = await served(orchestrator_server, edge=FAST_EDGE)
     head = b"POST /api/backtest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
     head += b"Content-Length: 1000\r\n\r\n{"
     slow = asyncio.create_task(raw(server, head, wait_s=3))
@@ -144,8 +144,8 @@ async def test_a_trickled_body_is_cut_off_with_408_while_others_are_served(aioht
     assert (status, error["code"]) == (408, "REQUEST_TIMEOUT")
 
 
-async def test_an_idle_keep_alive_connection_is_closed(aiohttp_server):
-    server = await served(aiohttp_server, edge=FAST_EDGE)
+async def test_an_idle_keep_alive_connection_is_closed(orchestrator_server):
+    server = await served(orchestrator_server, edge=FAST_EDGE)
     reader, writer = await asyncio.open_connection(server.host, server.port)
     writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
     assert b"200 OK" in await reader.readline()
@@ -186,8 +186,8 @@ def close_all(connections: list[Connection]) -> None:
         writer.close()
 
 
-async def test_a_connection_past_the_cap_is_answered_503_with_retry_after_then_closed(aiohttp_server):
-    server = await served(aiohttp_server, edge={**FAST_EDGE, "max_connections_per_client": 5})
+async def test_a_connection_past_the_cap_is_answered_503_with_retry_after_then_closed(orchestrator_server):
+    server = await served(orchestrator_server, edge={**FAST_EDGE, "max_connections_per_client": 5})
     connections = await held(server, 5)
     answer = await raw(server, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")  # whole, then end of stream
     status, error, head = envelope_of(answer)
@@ -196,8 +196,8 @@ async def test_a_connection_past_the_cap_is_answered_503_with_retry_after_then_c
     close_all(connections)
 
 
-async def test_a_backtest_past_the_cap_is_answered_though_its_body_is_never_read(aiohttp_server):
-    server = await served(aiohttp_server, edge={**FAST_EDGE, "max_connections_per_client": 1})
+async def test_a_backtest_past_the_cap_is_answered_though_its_body_is_never_read(orchestrator_server):
+    server = await served(orchestrator_server, edge={**FAST_EDGE, "max_connections_per_client": 1})
     connections = await held(server, 1)
     body = orjson.dumps(fakes.backtest_request())
     head = b"POST /api/backtest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -206,23 +206,23 @@ async def test_a_backtest_past_the_cap_is_answered_though_its_body_is_never_read
     close_all(connections)
 
 
-async def test_the_connections_under_the_cap_are_still_served(aiohttp_server):
-    server = await served(aiohttp_server, edge={**FAST_EDGE, "max_connections_per_client": 2})
+async def test_the_connections_under_the_cap_are_still_served(orchestrator_server):
+    server = await served(orchestrator_server, edge={**FAST_EDGE, "max_connections_per_client": 2})
     connections = await held(server, 2)
     assert envelope_of(await raw(server, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"))[0] == 503
     assert all([await served_on(connection) for connection in connections])
     close_all(connections)
 
 
-async def test_another_address_is_not_held_to_the_first_one_s_cap(aiohttp_server):
-    server = await served(aiohttp_server, edge={**FAST_EDGE, "max_connections_per_client": 2})
+async def test_another_address_is_not_held_to_the_first_one_s_cap(orchestrator_server):
+    server = await served(orchestrator_server, edge={**FAST_EDGE, "max_connections_per_client": 2})
     connections = await held(server, 2, source="127.0.0.1")
     others = await held(server, 2, source="127.0.0.2")  # each answered 200 (see held)
     close_all(connections + others)
 
 
-async def test_the_cap_frees_as_connections_close(aiohttp_server):
-    server = await served(aiohttp_server, edge={**FAST_EDGE, "max_connections_per_client": 2})
+async def test_the_cap_frees_as_connections_close(orchestrator_server):
+    server = await served(orchestrator_server, edge={**FAST_EDGE, "max_connections_per_client": 2})
     first, second = await held(server, 2)
     first[1].close()
     await first[1].wait_closed()
@@ -231,10 +231,10 @@ async def test_the_cap_frees_as_connections_close(aiohttp_server):
 
 
 async def test_a_connection_past_the_cap_that_sends_no_request_is_closed_after_the_short_deadline(
-    aiohttp_server,
+    orchestrator_server,
 ):
     edge = {**FAST_EDGE, "header_timeout_s": 30, "over_cap_timeout_s": 0.2, "max_connections_per_client": 1}
-    server = await served(aiohttp_server, edge=edge)
+    server = await served(orchestrator_server, edge=edge)
     connections = await held(server, 1)
     began = asyncio.get_running_loop().time()
     status, error, _ = envelope_of(await raw(server, b"GET /health HTTP/1.1\r\nHost: x\r\n", wait_s=5))
@@ -243,18 +243,18 @@ async def test_a_connection_past_the_cap_that_sends_no_request_is_closed_after_t
     close_all(connections)
 
 
-async def test_short_of_file_descriptors_a_connection_past_the_cap_is_closed_at_once(aiohttp_server):
+async def test_short_of_file_descriptors_a_connection_past_the_cap_is_closed_at_once(orchestrator_server):
     # every descriptor "spare": the process is always short, as if its table were nearly full
     edge = {**FAST_EDGE, "max_connections_per_client": 1, "spare_descriptors": 1_000_000}
-    server = await served(aiohttp_server, edge=edge)
+    server = await served(orchestrator_server, edge=edge)
     connections = await held(server, 1)
     reader, writer = await asyncio.open_connection(server.host, server.port)
     assert await _closed(reader, wait_s=1)  # closed, nothing read, nothing answered
     close_all([*connections, (reader, writer)])
 
 
-async def test_a_burst_from_one_address_is_answered_every_time(aiohttp_server):
-    server = await served(aiohttp_server, edge={**FAST_EDGE, "max_connections_per_client": 5})
+async def test_a_burst_from_one_address_is_answered_every_time(orchestrator_server):
+    server = await served(orchestrator_server, edge={**FAST_EDGE, "max_connections_per_client": 5})
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
     async with aiohttp.ClientSession(connector=connector) as session:
 
@@ -274,8 +274,8 @@ async def _closed(reader: asyncio.StreamReader, wait_s: float = 0.05) -> bool:
         return False
 
 
-async def test_a_declared_gigabyte_body_is_refused_before_it_is_sent(aiohttp_server):
-    server = await served(aiohttp_server)
+async def test_a_declared_gigabyte_body_is_refused_before_it_is_sent(orchestrator_server):
+    server = await served(orchestrator_server)
     head = b"POST /api/backtest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
     head += b"Content-Length: 1073741824\r\n\r\n"
     status, error, _ = envelope_of(await raw(server, head))
@@ -305,9 +305,9 @@ async def test_a_declared_gigabyte_body_is_refused_before_it_is_sent(aiohttp_ser
     ids=["nul-in-method", "header-too-long", "line-too-long", "too-many-headers", "garbage"],
 )
 async def test_what_the_parser_rejects_is_the_envelope_and_quotes_nothing_back(
-    aiohttp_server, request_bytes, status, code
+    orchestrator_server, request_bytes, status, code
 ):
-    server = await served(aiohttp_server)
+    server = await served(orchestrator_server)
     answered, error, head = envelope_of(await raw(server, request_bytes))
     assert (answered, error["code"]) == (status, code)
     assert b"secret-input" not in head + orjson.dumps(error) and b"aaaaaaaa" not in orjson.dumps(error)
@@ -316,7 +316,7 @@ async def test_what_the_parser_rejects_is_the_envelope_and_quotes_nothing_back(
 # --- unbounded work and quiet answers ------------------------------------------------------------
 
 
-async def test_a_date_range_of_millennia_is_refused(client, mocked):
+async def test_a_date_range_of_millennia_is_refused(client, services):
     request = fakes.backtest_request(
         market_params__start_date="0001-01-01", market_params__end_date="9999-12-31"
     )
@@ -338,7 +338,7 @@ async def test_a_date_range_of_millennia_is_refused(client, mocked):
         ("baseline_params__initial_capital", 1e13),
     ],
 )
-async def test_numbers_past_sane_bounds_are_refused(client, mocked, field, value):
+async def test_numbers_past_sane_bounds_are_refused(client, services, field, value):
     response = await client.post("/api/backtest", json=fakes.backtest_request(**{field: value}))
     error = (await response.json())["error"]
     assert (response.status, error["code"]) == (400, "INVALID_REQUEST")
@@ -350,7 +350,7 @@ async def test_the_server_header_names_no_version(client):
     assert response.headers["Server"] == "orchestrator"
 
 
-async def test_validation_messages_name_no_python_class(client, mocked):
+async def test_validation_messages_name_no_python_class(client, services):
     body = {"market_params": 5, "strategy_params": [], "portfolio_params": "x", "baseline_params": None}
     response = await client.post("/api/backtest", json=body)
     text = await response.text()

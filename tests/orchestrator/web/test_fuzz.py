@@ -102,7 +102,7 @@ def app_url() -> Iterator[str]:
     with BackgroundServers() as servers:
         services_url = servers.serve(fake_services())
         urls = {entry.url_setting: services_url for entry in SERVICES}
-        yield servers.serve(create_app(make_settings(**urls)))
+        yield servers.serve_orchestrator(create_app(make_settings(**urls)))
 
 
 def send(

@@ -27,19 +27,19 @@ async def test_wrong_method_is_405(client):
 
 
 @pytest.mark.parametrize("body", [b"{not json", b'{"a": 1', b"\xff\xfe", b"[1,]"])
-async def test_body_not_json_is_400(client, mocked, body):
+async def test_body_not_json_is_400(client, services, body):
     response = await client.post("/api/backtest", data=body, headers={"Content-Type": "application/json"})
     error = await _envelope(response)
     assert (response.status, error["code"]) == (400, "INVALID_REQUEST")
     assert "not valid JSON" in error["message"]
 
 
-async def test_empty_body_is_400(client, mocked):
+async def test_empty_body_is_400(client, services):
     response = await client.post("/api/backtest", data=b"", headers={"Content-Type": "application/json"})
     assert (response.status, (await _envelope(response))["code"]) == (400, "INVALID_REQUEST")
 
 
-async def test_body_too_large_is_413(client_for, mocked):
+async def test_body_too_large_is_413(client_for, services):
     client = await client_for(max_body_bytes=2048)
     padded = fakes.backtest_request(padding="x" * 4096)
     response = await client.post("/api/backtest", json=padded)
@@ -48,7 +48,7 @@ async def test_body_too_large_is_413(client_for, mocked):
     assert error["details"]["max_bytes"] == 2048
 
 
-async def test_body_too_large_sent_in_chunks_is_413(client_for, mocked):
+async def test_body_too_large_sent_in_chunks_is_413(client_for, services):
     """No Content-Length to refuse up front: aiohttp stops reading at the limit, and it is the same code."""
     client = await client_for(max_body_bytes=2048)
 
@@ -61,7 +61,7 @@ async def test_body_too_large_sent_in_chunks_is_413(client_for, mocked):
     assert (response.status, error["code"]) == (413, "PAYLOAD_TOO_LARGE")
 
 
-async def test_non_json_media_type_is_415(client, mocked):
+async def test_non_json_media_type_is_415(client, services):
     response = await client.post(
         "/api/backtest", data="ticker=TQQQ", headers={"Content-Type": "application/x-www-form-urlencoded"}
     )

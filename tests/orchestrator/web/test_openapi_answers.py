@@ -9,16 +9,17 @@ the code are held together.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 import pytest
-from aioresponses import CallbackResult
 from jsonschema import Draft202012Validator
 
+from orchestrator.clients.transport import Answer, Request
 from orchestrator.web.keys import ADMISSION
 from tests import fakes, sse
 from tests.orchestrator.conftest import STRATEGY, answer_every_call, answer_instead
+from tests.services_table import body_of
 
 STREAM = {"Accept": "text/event-stream"}
 THRESHOLD = "strategy_params.config.price_change_threshold"
@@ -122,16 +123,16 @@ async def test_a_sweep_with_time_series(start, described):
     described.check_json("/api/sweep", "post", 200, answer)
 
 
-async def test_a_sweep_with_a_failed_row(client_for, mocked, described):
-    answer_every_call(mocked)
+async def test_a_sweep_with_a_failed_row(client_for, services, described):
+    answer_every_call(services)
 
-    def signals(_url: Any, **kwargs: Any) -> CallbackResult:
-        request = json.loads(kwargs["data"])
-        if request["strategy_type"] == "nope":
-            return CallbackResult(status=400, payload=fakes.error_envelope("STRATEGY_NOT_FOUND"))
-        return CallbackResult(payload=fakes.answer("/signals", request))
+    def signals(request: Request) -> Answer:
+        body = body_of(request)
+        if body["strategy_type"] == "nope":
+            return Answer(400, orjson.dumps(fakes.error_envelope("STRATEGY_NOT_FOUND")))
+        return Answer(200, orjson.dumps(fakes.answer("/signals", body)))
 
-    answer_instead(mocked, STRATEGY + "/signals", callback=signals)
+    answer_instead(services, STRATEGY + "/signals", reply=signals)
     client = await client_for()
     grid = {"strategy_params.strategy_type": ["buy_the_dip", "nope"]}
     answer = await _answer(client, "/api/sweep", sweep_request(grid))

@@ -54,11 +54,11 @@ async def test_draining_wins_over_saturated(start):
     await running
 
 
-async def test_ready_asks_no_service_even_when_all_are_unreachable(client, mocked):
-    """``mocked`` answers nothing: any call to a service would fail, and would be recorded."""
+async def test_ready_asks_no_service_even_when_all_are_unreachable(client, services):
+    """``services`` answers nothing: any call to a service would fail, and would be recorded."""
     assert (await client.get("/api/health")).status == 503  # the full view sees them down
-    calls_by_health = len(mocked.requests)
+    calls_by_health = len(services.requests)
     assert calls_by_health == 4  # market_data, strategy, portfolio, metrics: each asked once
     status, body = await _ready(client)
     assert (status, body["status"]) == (200, "ready")
-    assert len(mocked.requests) == calls_by_health
+    assert len(services.requests) == calls_by_health

@@ -80,7 +80,7 @@ def app_url() -> Iterator[str]:
         # No cache: every generated backtest goes through the services; a generated grid of a
         # thousand valid combinations would take seconds, so fewer are allowed (more: a 400).
         settings = make_settings(**urls, cache={"enabled": False}, sweep={"max_combinations": 64})
-        yield servers.serve(create_app(settings))
+        yield servers.serve_orchestrator(create_app(settings))
 
 
 @pytest.fixture(scope="module")

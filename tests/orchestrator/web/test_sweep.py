@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 from typing import Any
 
-from aioresponses import CallbackResult
+import orjson
 
+from orchestrator.clients.transport import Answer, Request
 from orchestrator.web.keys import ADMISSION
 from tests import fakes, sse
 from tests.orchestrator.conftest import STRATEGY, answer_every_call, answer_instead
+from tests.services_table import body_of
 
 THRESHOLD = "strategy_params.config.price_change_threshold"
 STREAM = {"Accept": "text/event-stream"}
@@ -64,16 +65,16 @@ async def test_time_series_are_kept_only_when_asked(start):
     assert all(row["time_series"]["dates"] == fakes.DATES for row in rows)
 
 
-async def test_a_failing_combination_is_reported_in_its_row_and_the_rest_succeed(client_for, mocked):
-    answer_every_call(mocked)
+async def test_a_failing_combination_is_reported_in_its_row_and_the_rest_succeed(client_for, services):
+    answer_every_call(services)
 
-    def signals(_url: Any, **kwargs: Any) -> CallbackResult:
-        body = json.loads(kwargs["data"])
+    def signals(request: Request) -> Answer:
+        body = body_of(request)
         if body["strategy_type"] == "nope":
-            return CallbackResult(status=400, payload=fakes.error_envelope("STRATEGY_NOT_FOUND", "no such"))
-        return CallbackResult(payload=fakes.answer("/signals", body))
+            return Answer(400, orjson.dumps(fakes.error_envelope("STRATEGY_NOT_FOUND", "no such")))
+        return Answer(200, orjson.dumps(fakes.answer("/signals", body)))
 
-    answer_instead(mocked, STRATEGY + "/signals", callback=signals)
+    answer_instead(services, STRATEGY + "/signals", reply=signals)
     client = await client_for()
     grid = {"strategy_params.strategy_type": ["buy_the_dip", "nope"]}
     response = await client.post("/api/sweep", json=sweep_request(grid))

@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 import structlog
-from aioresponses import aioresponses
 from structlog.testing import capture_logs
 
+from orchestrator.registry import SERVICES
 from tests import fakes
+from tests.orchestrator.conftest import URLS
+from tests.services_table import ServiceTable, json_answer
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
@@ -26,14 +28,13 @@ def logs():
         yield captured
 
 
-def sent(mock: aioresponses) -> list[tuple[str, str, str]]:
+def sent(services: ServiceTable) -> list[tuple[str, str, str]]:
     """``(trace id, span id, flags)`` of the ``traceparent`` of every call the services were sent."""
     found = []
-    for calls in mock.requests.values():
-        for call in calls:
-            matched = SENT.fullmatch(call.kwargs["headers"]["traceparent"])
-            assert matched is not None, call.kwargs["headers"]
-            found.append(matched.groups())
+    for request in services.requests:
+        matched = SENT.fullmatch(request.headers["traceparent"])
+        assert matched is not None, request.headers
+        found.append(matched.groups())
     return found
 
 
@@ -101,15 +102,13 @@ async def test_an_invalid_traceparent_starts_a_new_trace_never_an_error(client, 
     trace_id, _, _ = traceresponse(response)
     assert trace_id.lower() != TRACE_ID and trace_id != "0" * 32
     assert {trace for trace, _, _ in sent(happy)} == {trace_id}
-    assert all(
-        "tracestate" not in call.kwargs["headers"] for calls in happy.requests.values() for call in calls
-    )
+    assert happy.requests and all("tracestate" not in request.headers for request in happy.requests)
 
 
 async def test_tracestate_goes_with_the_callers_traceparent_on_every_call(client, happy):
     headers = {"traceparent": TRACEPARENT, "tracestate": "congo=t61rcWkgMzE, rojo=00f067aa0ba902b7"}
     await client.post("/api/backtest", json=fakes.backtest_request(), headers=headers)
-    states = [call.kwargs["headers"].get("tracestate") for calls in happy.requests.values() for call in calls]
+    states = [request.headers.get("tracestate") for request in happy.requests]
     assert states == ["congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"] * 7
 
 
@@ -182,11 +181,14 @@ async def test_every_call_of_a_comparison_carries_the_callers_trace(client, happ
     assert {trace for trace, _, _ in calls} == {TRACE_ID}
 
 
-async def test_health_checks_are_spans_of_the_callers_trace(client, mocked):
-    mocked.get(re.compile(r"http://.*\.test/health"), payload={"status": "healthy"}, repeat=True)
+async def test_health_checks_are_spans_of_the_callers_trace(client, services):
+    for entry in SERVICES:
+        services.answer(
+            URLS[entry.name] + entry.health_path, json_answer({"status": "healthy"}), method="GET"
+        )
     response = await client.get("/api/health", headers={"traceparent": TRACEPARENT})
     assert response.status == 200
-    calls = sent(mocked)
+    calls = sent(services)
     assert len(calls) == len((await response.json())["services"]) > 0
     assert {trace for trace, _, _ in calls} == {TRACE_ID}
     assert len({span for _, span, _ in calls}) == len(calls)
