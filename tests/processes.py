@@ -19,3 +19,14 @@ async def until_serving(base: str, attempts: int = 100) -> None:
                 pass
             await asyncio.sleep(0.1)
     raise TimeoutError(f"{base} never answered /health")
+
+
+async def unfinished_headers(port: int, wait_s: float = 5.0) -> bytes:
+    """What ``127.0.0.1:port`` answers a connection that sends half a request's headers and then
+    nothing, before it closes the connection (or ``wait_s`` passes)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+    try:
+        return await asyncio.wait_for(reader.read(), wait_s)
+    finally:
+        writer.close()

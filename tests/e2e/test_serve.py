@@ -1,9 +1,11 @@
-"""`orchestrator serve` as a real process: a client that leaves cancels the calls in flight."""
+"""`orchestrator serve` as a real process: a client that leaves cancels the calls in flight; the
+edge's connection handler serves it; SIGINT and SIGTERM stop it with exit status 0."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 
 import aiohttp
@@ -13,7 +15,7 @@ from orchestrator.cli.platform import free_port
 from orchestrator.registry import SERVICES
 from tests import fakes, sse
 from tests.loopback import CallLog, fake_services
-from tests.processes import until_serving
+from tests.processes import unfinished_headers, until_serving
 
 
 @pytest.fixture
@@ -119,4 +121,30 @@ async def test_sigterm_cuts_a_json_backtest_short_after_the_grace_with_503(serve
             True,
         )
         assert response.headers["Retry-After"] == "1"
+    assert await asyncio.wait_for(process.wait(), 10) == 0
+
+
+async def test_headers_that_never_finish_are_answered_408_in_the_envelope(serve):
+    base, _, _ = await serve({}, EDGE__HEADER_TIMEOUT_S="0.5")
+    answer = await unfinished_headers(int(base.rsplit(":", 1)[1]))
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert b'"code":"REQUEST_TIMEOUT"' in answer
+
+
+async def test_it_says_where_it_serves_on_stderr_and_sigint_stops_it(aiohttp_server):
+    services = await aiohttp_server(fake_services())
+    url = str(services.make_url("")).rstrip("/")
+    port = free_port()
+    env = {**os.environ, "LOG_LEVEL": "WARNING", **{entry.url_variable: url for entry in SERVICES}}
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "orchestrator", "serve", "--host", "127.0.0.1", "--port", str(port)),
+        env=env,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    banner = await asyncio.wait_for(process.stderr.readline(), 30)
+    assert banner.decode().strip() == f"======== Running on http://127.0.0.1:{port} ========"
+    assert (await process.stderr.readline()).decode().strip() == "(Press CTRL+C to quit)"
+    await until_serving(f"http://127.0.0.1:{port}")
+    process.send_signal(signal.SIGINT)
     assert await asyncio.wait_for(process.wait(), 10) == 0

@@ -27,6 +27,7 @@ from orchestrator.cli.platform import LocalPlatform, free_port
 from orchestrator.registry import SERVICES
 from tests import fakes
 from tests.loopback import CallLog, fake_services
+from tests.processes import unfinished_headers
 from tests.requests import TQQQ
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc (Linux)")
@@ -284,3 +285,14 @@ async def test_sigterm_past_the_grace_answers_503_draining_and_the_master_exits_
     )
     assert await asyncio.wait_for(served.process.wait(), grace_s + EXIT_MARGIN_S) == 0
     assert time.monotonic() - began < grace_s + EXIT_MARGIN_S
+
+
+async def test_each_worker_is_the_orchestrator_s_own_server_with_the_edge_s_settings(master):
+    """The header deadline of the settings, answered in the envelope, by whichever worker accepts."""
+    served = await master({}, EDGE__HEADER_TIMEOUT_S="0.5")
+    began = time.monotonic()
+    answers = await asyncio.gather(*(unfinished_headers(served.port) for _ in range(8)))
+    assert time.monotonic() - began < 3  # 0.5 s, not the default 10 s
+    for answer in answers:
+        assert answer.startswith(b"HTTP/1.1 408 ")
+        assert b'"code":"REQUEST_TIMEOUT"' in answer
