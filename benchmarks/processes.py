@@ -91,9 +91,12 @@ def _status_kb(pid: int, field: str) -> int:
 
 
 @asynccontextmanager
-async def serving(app: web.Application, **runner_options: Any) -> AsyncIterator[str]:
-    """Serve ``app`` on a free loopback port; yield its base URL."""
-    runner = web.AppRunner(app, access_log=None, **runner_options)
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """Serve ``app``, made by ``create_app``, on a free loopback port as ``orchestrator serve`` does
+    (``web/server.py``'s runner); yield its base URL."""
+    from orchestrator.web import server
+
+    runner = server.runner(app)
     await runner.setup()
     try:
         site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -67,7 +67,7 @@ async def soak(backtests: int, clients: int, faults: float) -> None:
         settings = Settings(
             _env_file=None, log_level="WARNING", **{e.url_setting: services_url for e in SERVICES}
         )
-        async with serving(create_app(settings), handler_cancellation=True) as url:
+        async with serving(create_app(settings)) as url:
             outcomes: Counter[str] = Counter()
             connector = aiohttp.TCPConnector(limit=clients)
             async with aiohttp.ClientSession(connector=connector) as session:
