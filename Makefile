@@ -6,9 +6,12 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 LOWEST := .venv-lowest
+HIGHEST := .venv-highest
 EXTRAS := test,services,yahoo
+# The versions test-lowest and test-highest print, of what they install.
+SHOWN := (aiohttp|aiohttp-cors|aiohttp-remotes|aiohttp-sse|aioresponses-ng|pydantic|reactivex|structlog|rich|orjson|redis|gunicorn|starlette|uvicorn|exchange-calendars|yfinance|pytest|pytest-aiohttp)
 
-.PHONY: run test test-lowest lint typecheck bench clean
+.PHONY: run test test-lowest test-highest lint typecheck bench clean
 
 run: $(STAMP)
 	$(VENV)/bin/orchestrator dev
@@ -21,8 +24,18 @@ test-lowest: $(STAMP)
 	$(VENV)/bin/pip install --quiet "uv>=0.5"
 	$(VENV)/bin/uv venv --quiet --allow-existing --python $(VENV)/bin/python $(LOWEST)
 	$(VENV)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e ".[$(EXTRAS)]"
-	$(VENV)/bin/uv pip list --python $(LOWEST)/bin/python | grep -iE "^(aiohttp|pydantic|reactivex|structlog|rich|orjson|redis|starlette|uvicorn|exchange-calendars|yfinance|pytest)[- ]"
+	$(VENV)/bin/uv pip list --python $(LOWEST)/bin/python | grep -iE "^$(SHOWN)[- ]"
 	$(LOWEST)/bin/pytest
+
+# The other end: a new virtualenv with every dependency at the newest version setup.cfg allows, as a
+# fresh install today resolves them, so that a new release that breaks something is seen at once.
+test-highest: $(STAMP)
+	$(VENV)/bin/pip install --quiet "uv>=0.5"
+	rm -rf $(HIGHEST)
+	$(VENV)/bin/uv venv --quiet --python $(VENV)/bin/python $(HIGHEST)
+	$(VENV)/bin/uv pip install --quiet --python $(HIGHEST)/bin/python --resolution highest -e ".[$(EXTRAS)]"
+	$(VENV)/bin/uv pip list --python $(HIGHEST)/bin/python | grep -iE "^$(SHOWN)[- ]"
+	$(HIGHEST)/bin/pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
@@ -42,4 +55,4 @@ $(STAMP): setup.cfg pyproject.toml orchestrator/__init__.py
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) $(LOWEST) build *.egg-info .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(LOWEST) $(HIGHEST) build *.egg-info .pytest_cache .ruff_cache .mypy_cache
