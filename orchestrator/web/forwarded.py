@@ -24,6 +24,7 @@ from aiohttp import web
 from aiohttp_remotes import XForwardedFiltered
 
 from orchestrator.limits import EdgeConfig
+from orchestrator.web.keys import request_key
 from orchestrator.web.middlewares import LOG_FIELDS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -37,7 +38,7 @@ class Middleware(Protocol):
 
 
 #: True on a request that came through a trusted proxy.
-PROXIED = "proxied"
+PROXIED = request_key("proxied", bool)
 
 
 def forwarded_client(edge: EdgeConfig) -> Middleware:

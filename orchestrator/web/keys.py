@@ -1,6 +1,8 @@
-"""Typed keys for what the application holds."""
+"""Typed keys for what the application holds, and the maker of the keys of what a request holds."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -19,3 +21,10 @@ SERVICE_TRANSPORTS = web.AppKey("service_transports", dict[str, Transport])
 HEALTH_TRANSPORT = web.AppKey("health_transport", Transport)
 BACKTESTER = web.AppKey("backtester", Backtester)
 ADMISSION = web.AppKey("admission", Admission)
+
+
+def request_key(name: str, kind: type[Any]) -> Any:
+    """A key for what each request holds: a ``web.RequestKey`` where aiohttp has them (3.14 on, which
+    warns about a plain string), else the name itself."""
+    make = getattr(web, "RequestKey", None)
+    return name if make is None else make(name, kind)

@@ -22,12 +22,13 @@ from aiohttp import web
 from orchestrator import metrics
 from orchestrator.errors import ApiError, is_unexpected, to_api_error
 from orchestrator.web.json_http import json_response
+from orchestrator.web.keys import request_key
 from orchestrator.web.trace_context import trace_request
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-REQUEST_ID = "request_id"
-LOG_FIELDS = "log_fields"
+REQUEST_ID = request_key("request_id", str)
+LOG_FIELDS = request_key("log_fields", dict)
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 # nginx's code for "the client closed the request": it never reaches a client, only the log.

@@ -7,8 +7,9 @@ middleware can, because they happen before a request exists or instead of one:
   answered by aiohttp itself as ``text/plain`` quoting the input back; here it is the error
   envelope, mapped by ``errors.to_api_error`` like everything else, with our words only;
 * **a client that never finishes its first request's headers** is answered 408 and closed after
-  ``header_timeout_s``; aiohttp waits for ever (later requests on a connection are bounded by the
-  keep-alive timeout, which aiohttp enforces);
+  ``header_timeout_s``; aiohttp 3.13 waits for ever, 3.14 closes such a connection unanswered after
+  the keep-alive timeout (``idle_timeout_s``, which is longer by default; it also bounds later
+  requests on a connection);
 * **one address holding too many connections** (``EDGE__MAX_CONNECTIONS_PER_CLIENT``, or
   ``..._PER_PROXY`` for a trusted proxy): the connection past the cap is marked ``over_cap`` and
   given ``over_cap_timeout_s`` to send its request, which ``web/client_share.py`` answers 503 with

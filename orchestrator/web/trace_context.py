@@ -9,9 +9,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from orchestrator.tracing import TRACEPARENT, TRACERESPONSE, TRACESTATE, TraceContext
+from orchestrator.web.keys import request_key
 
 #: The request's :class:`TraceContext`.
-TRACE = "trace"
+TRACE = request_key("trace", TraceContext)
 #: What a browser on another origin may send (CORS).
 TRACE_HEADERS = (TRACEPARENT, TRACESTATE)
 
