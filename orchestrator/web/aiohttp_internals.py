@@ -26,7 +26,10 @@ and nowhere else (the client side's are in ``orchestrator/clients/``):
 What the edge relies on that is public but not promised by aiohttp's documentation, tested the
 same way: ``web.Server`` is the protocol factory sites hand to ``loop.create_server`` (its
 ``__call__`` makes each connection's handler); ``RequestHandler.handle_error`` answers what the
-parser rejects; and ``RequestHandler`` defines none of the attribute names our subclass adds.
+parser rejects; the keyword arguments the edge passes are ``RequestHandler``'s; aiohttp's classes
+define none of the attribute names our subclasses add; and aiohttp's gunicorn worker serves the
+``web.AppRunner`` our coroutine hands it as it is (``cli/workers.py``; checked on real processes
+by ``tests/e2e/test_workers.py``).
 
 ``tests/orchestrator/web/test_aiohttp_internals.py`` checks each assumption on the aiohttp
 installed; a failure names the assumption and the aiohttp version that broke it.
