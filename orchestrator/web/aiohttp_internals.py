@@ -3,7 +3,7 @@
 The orchestrator's own server (``web/server.py``) and its connection handler (``web/protocol.py``)
 are built on aiohttp's public classes, ``web.AppRunner``, ``web.Server`` and ``web.RequestHandler``,
 and their documented keyword arguments. Two things they need have no public door; they are here,
-and nowhere else (the client side's are in ``orchestrator/clients/``):
+and nowhere else (the client side's are in ``orchestrator/clients/own_answers.py``):
 
 1. **The application's server, made by a runner of ours.** ``AppRunner.setup()`` runs the
    application's startup, then makes the ``web.Server`` that every site accepts connections for,
