@@ -97,10 +97,11 @@ async def http_sessions(app: web.Application) -> AsyncIterator[None]:
     sessions["fresh"] = _session(0, settings.upstream_keepalive_s, force_close=True)
     app[HTTP_SESSIONS] = sessions
     app[HEALTH_TRANSPORT] = AiohttpTransport(sessions["health"], max_answer_bytes=64 * 1024)
-    app[SERVICE_TRANSPORTS] = {
+    transports: dict[str, Transport] = {
         entry.name: AiohttpTransport(sessions[entry.name], settings.max_answer_bytes, sessions["fresh"])
         for entry in SERVICES
     }
+    app[SERVICE_TRANSPORTS] = transports
     try:
         yield
     finally:
