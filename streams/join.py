@@ -18,7 +18,8 @@ from typing import Any
 
 from reactivex import Observable, abc
 
-from streams.lean import LeanObservable, Many, Slot
+from streams.lean import LeanObservable
+from streams.subscriptions import Many, Slot
 
 
 def join_named(**branches: Observable[Any]) -> Observable[dict[str, Any]]:

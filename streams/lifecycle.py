@@ -22,7 +22,8 @@ from typing import Any, TypeVar
 
 from reactivex import Observable, abc
 
-from streams.lean import LeanObservable, Many, Slot
+from streams.lean import LeanObservable
+from streams.subscriptions import Many, Slot
 
 T = TypeVar("T")
 

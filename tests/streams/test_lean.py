@@ -10,7 +10,9 @@ import reactivex
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 from reactivex.testing import TestScheduler
 
-from streams.lean import NoValue, after, just, soon, to_future
+from streams.lean import NoValue, to_future
+from streams.scheduling import after, soon
+from streams.sources import just
 
 
 async def test_awaiting_an_empty_observable_is_no_value() -> None:
