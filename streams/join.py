@@ -78,6 +78,7 @@ class _Branch(abc.ObserverBase[Any]):
             join.end()
             join.observer.on_completed()
             return
+        join.slots[self.index].dispose()  # it has ended: let go of it (and it of us)
         join.finished += 1
         if join.finished == len(join.names):
             join.end()

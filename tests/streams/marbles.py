@@ -110,7 +110,7 @@ class Unguarded(LeanObservable[Any]):
         index = len(self.subscriptions)
         self.subscriptions.append(Subscription(int(self.scheduler.clock)))
         pending = [
-            self.scheduler.schedule_relative(message.time, lambda *_, m=message: m.value.accept(observer))
+            self.scheduler.schedule_relative(message.time, lambda *_, m=message: _say(m.value, observer))
             for message in self.messages
         ]
         return _Stop(self, index, pending)
@@ -138,6 +138,17 @@ def _notifications(
         "C": lambda tick, _: ReactiveTest.on_completed(tick),
     }
     return [made[kind](tick, value) for tick, kind, value in parse(diagram, values)]
+
+
+def _say(notification: Any, observer: abc.ObserverBase[Any]) -> None:
+    """``notification`` to ``observer`` by its methods (``Notification.accept`` takes an observer
+    for three functions unless it subclasses reactivex's ``ObserverBase``, and lean observers need not)."""
+    if notification.kind == "N":
+        observer.on_next(notification.value)
+    elif notification.kind == "E":
+        observer.on_error(notification.exception)
+    else:
+        observer.on_completed()
 
 
 def _the(error: Exception | None, diagram: str) -> Exception:
