@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from streams import observe_lifecycle
@@ -203,3 +204,19 @@ def test_disposal_disposes_the_source_and_nothing_comes_after() -> None:
     assert expect("-a") == results.messages
     assert source.subscriptions == [span("^--!")]
     assert events[-1] == (203, "cancel")
+
+
+def test_an_on_cancel_that_raises_reaches_whoever_disposed_once_the_source_is_disposed() -> None:
+    """Disposed, the stream has no one left to tell: the disposer hears it, and the source is let go of."""
+    scheduler, bug = TestScheduler(), CallbackBug("on_cancel failed")
+
+    def broken() -> None:
+        raise bug
+
+    source = cold(scheduler, "-----a|")
+    subscription = source.pipe(observe_lifecycle(on_cancel=broken)).subscribe(scheduler.create_observer())
+    scheduler.advance_to(2)
+
+    with pytest.raises(CallbackBug):
+        subscription.dispose()
+    assert source.subscriptions == [subscribe(0, 2)]
