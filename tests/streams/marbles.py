@@ -5,7 +5,8 @@ subscription, an expectation's at :data:`SUBSCRIBED`, the tick ``TestScheduler.s
 
     -          a tick with nothing
     a-z, 0-9   a value: the character, or what ``values`` maps it to
-    (ab)       several at one tick: the group takes the tick of its "("
+    (ab)       several at one tick, the tick of its "(" (every character of it still counts a
+               tick for what follows, as in RxJS: "(a|)" is three ticks long)
     |          completion
     #          the error (``error``: the very exception, compared by identity)
     ^  !       in :func:`span`: subscribed, disposed
