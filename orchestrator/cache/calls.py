@@ -37,7 +37,8 @@ from orchestrator.cache.store import CacheConfig, MemoryStore, Store
 from orchestrator.clients.context import CallStats
 from orchestrator.resilience.clock import Clock
 from streams import Turns, defer, from_coroutine, in_turns, just, observe_lifecycle, share_replay, then
-from streams.lean import NOTHING, LeanObservable
+from streams.lean import LeanObservable
+from streams.subscriptions import NOTHING
 
 T = TypeVar("T")
 
