@@ -86,7 +86,7 @@ def replicas(aiohttp_server: Any, orchestrator_client: Any):
 async def settled(*clients: Any) -> None:
     """Until what each replica writes to Redis in the background is written."""
     for client in clients:
-        shared = client.app[BACKTESTER].cache.shared
+        shared = client.app[BACKTESTER].cache.shared_store
         if shared is not None:
             await shared.flush()
 
