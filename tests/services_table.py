@@ -23,9 +23,9 @@ import orjson
 from reactivex import Observable
 from yarl import URL
 
+import fakes
 from orchestrator.clients.transport import Answer, Request
 from streams import from_coroutine
-from tests import fakes
 
 #: How a URL answers: a function of the request, giving (or awaiting) an answer, or raising.
 Reply = Callable[[Request], Answer | Awaitable[Answer]]

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from fakes.services import CallLog, fake_services
 from orchestrator.registry import SERVICES
 from orchestrator.web.app import create_app
 from orchestrator.web.keys import BACKTESTER
-from tests.loopback import CallLog, fake_services
 from tests.orchestrator.cache.redis_server import RedisServer, require_binary
 from tests.orchestrator.conftest import make_settings
 
