@@ -93,5 +93,5 @@ def failing(error: BaseException) -> Reply:
 
 
 def as_the_fakes_do(path: str) -> Reply:
-    """What ``tests/fakes.py`` answers for a service's ``path``, to the body asked."""
+    """What the small fakes (``fakes/__init__.py``) answer for a service's ``path``, to the body asked."""
     return lambda request: Answer(200, orjson.dumps(fakes.answer(path, body_of(request))))
