@@ -30,7 +30,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from benchmarks.fixtures import LONG_TRADING_DAYS, Payloads
+from fakes.realistic import LONG_TRADING_DAYS, Payloads
 
 LEVEL = 6
 

@@ -36,10 +36,10 @@ from typing import Any
 
 import aiohttp
 
-from benchmarks.fixtures import backtest_request
 from benchmarks.processes import cpu_s, peak_rss_mb, process, rss_mb, wait_healthy
 from benchmarks.resilience import health_polled, platform, quantile, quiet_collector, spread
 from benchmarks.service_process import ticker_price
+from fakes.realistic import backtest_request
 from orchestrator.cli.platform import free_port
 from orchestrator.cli.serve import raise_file_limit
 

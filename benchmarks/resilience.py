@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 import aiohttp
 import orjson
 
-from benchmarks.fixtures import backtest_request
 from benchmarks.processes import cpu_s, json_lines, process, wait_healthy
+from fakes.realistic import backtest_request
 from orchestrator.cli.platform import free_port
 from orchestrator.cli.serve import tune_garbage_collection
 from orchestrator.registry import SERVICES

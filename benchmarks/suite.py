@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 import aiohttp
 import orjson
 
-from benchmarks.fixtures import LONG_TRADING_DAYS, TRADING_DAYS, backtest_request
 from benchmarks.processes import cpu_s, peak_rss_mb, process, rss_mb, wait_healthy
+from fakes.realistic import LONG_TRADING_DAYS, TRADING_DAYS, backtest_request
 from orchestrator.cli.platform import free_port
 from orchestrator.registry import SERVICES
 

@@ -29,7 +29,6 @@ from typing import Any
 import aiohttp
 import orjson
 
-from benchmarks.fixtures import INVESTMENT_PER_TRADE, backtest_request
 from benchmarks.processes import json_lines, peak_rss_mb, rss_mb
 from benchmarks.suite import (
     JSON,
@@ -43,6 +42,7 @@ from benchmarks.suite import (
     services,
     target,
 )
+from fakes.realistic import INVESTMENT_PER_TRADE, backtest_request
 from orchestrator.registry import SERVICES
 
 SWEPT = "strategy_params.config.price_change_threshold"

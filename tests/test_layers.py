@@ -82,14 +82,15 @@ def test_the_reference_services_read_only_the_registry_of_the_orchestrator():
 
 
 @pytest.mark.parametrize(
-    "statement", ["import orchestrator.cli.backtest", "from orchestrator.cli import main"]
+    "statement",
+    ["import orchestrator.cli.backtest", "from orchestrator.cli import main", "import orchestrator.client"],
 )
 def test_the_command_line_client_loads_nothing_of_the_server(statement):
     loaded = loaded_by(statement)
     ours = [name for name in loaded if name.startswith("orchestrator.")]
     # the registry, and what the build is (orchestrator --version): both standard library only
     shared = ("orchestrator.registry", "orchestrator.build_info")
-    assert all(name.startswith("orchestrator.cli") or name in shared for name in ours), ours
+    assert all(name.split(".")[1] in ("cli", "client") or name in shared for name in ours), ours
     assert [name for name in loaded if name in AIOHTTP_SERVER or name.startswith("aiohttp.web")] == []
 
 

@@ -19,6 +19,7 @@ from reactivex import Observable
 from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.coldobservable import ColdObservable
 
+import fakes
 from orchestrator.backtest.graph import Backtester
 from orchestrator.cache.calls import CallCache
 from orchestrator.clients.downstream import connect
@@ -26,7 +27,6 @@ from orchestrator.clients.transport import Answer, Request
 from orchestrator.registry import SERVICES
 from orchestrator.resilience.clock import clock_of
 from orchestrator.settings import Settings
-from tests import fakes
 
 DELAY = 10  # ticks a call takes unless told otherwise
 TODAY = date(2026, 11, 25)

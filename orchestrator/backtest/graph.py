@@ -241,7 +241,7 @@ class _MarketCalls:
             size_of=lambda value: value.nbytes,
             name=key[0],
             stats=self.context.stats,
-            shared=shared,
+            on_shared=shared,
             codec=codec,
         )
 

@@ -31,7 +31,7 @@ from reactivex import Observable
 from reactivex.abc import SchedulerBase
 
 from orchestrator.clients.context import CallContext
-from orchestrator.clients.envelope import unwrap
+from orchestrator.clients.envelope import error_of
 from orchestrator.clients.transport import Answer, Request, Transport
 from orchestrator.errors import (
     ApiError,
@@ -249,7 +249,7 @@ def read_answer(
     """The ``data`` of ``service``'s answer to ``path``, read as ``kind``; or the error it amounts to.
 
     The usual answer, a success envelope, is decoded and checked in one typed pass, then against
-    ``expect`` (what was asked); anything else is sorted out by ``unwrap`` (an error envelope,
+    ``expect`` (what was asked); anything else is sorted out by ``error_of`` (an error envelope,
     FastAPI's ``detail``, a proxy's page). An answer to another question is not worth another try:
     a service that says it answered another ticker says so again.
     """
@@ -272,7 +272,8 @@ def read_answer(
             f"The {service} service answered {path} with what was not asked",
             problems=[mismatch],
         )
-    unwrap(service, answer.status, answer.body)  # raises, unless this was a success envelope
+    if (stands_for := error_of(service, answer.status, answer.body)) is not None:
+        raise stands_for
     raise ExternalApiError(
         service,
         answer.status,

@@ -134,16 +134,18 @@ async def backtester(app: web.Application) -> AsyncIterator[None]:
     scheduler = AsyncIOScheduler(asyncio.get_running_loop())
     downstream = connect(settings, transports, scheduler)
     # With REDIS_URL, one client (and its bounded pool) for the application, closed when it stops.
-    shared = SharedStore.connect(settings.redis_url, settings.cache) if settings.redis_url else None
-    cache = CallCache.from_config(settings.cache, clock_of(scheduler), shared=shared, turns=Turns(scheduler))
+    redis = SharedStore.connect(settings.redis_url, settings.cache) if settings.redis_url else None
+    cache = CallCache.from_config(
+        settings.cache, clock_of(scheduler), shared_store=redis, turns=Turns(scheduler)
+    )
     app[BACKTESTER] = Backtester(
         downstream, settings.backtest_deadline_s, settings.risk_free_rate_annual, cache
     )
     try:
         yield
     finally:
-        if shared is not None:
-            await shared.close()
+        if redis is not None:
+            await redis.close()
 
 
 def allow_cors(app: web.Application, origins: tuple[str, ...]) -> None:

@@ -103,7 +103,7 @@ def start(aiohttp_server, orchestrator_client):
 
     Returns ``(client, call_log)``; settings may be overridden by keyword.
     """
-    from tests.loopback import CallLog, fake_services
+    from fakes.services import CallLog, fake_services
 
     async def _start(delays: dict[str, float] | None = None, **settings: Any):
         log = CallLog()

@@ -17,11 +17,11 @@ from collections import Counter
 import pytest
 from aiohttp.test_utils import TestServer
 
+import fakes
+from fakes.services import fake_services
 from orchestrator.registry import SERVICES
 from orchestrator.web.app import create_app
 from services.chaos import FAULTS, Chaos
-from tests import fakes
-from tests.loopback import fake_services
 from tests.orchestrator.conftest import make_settings
 from tests.serving import Client, Serving
 

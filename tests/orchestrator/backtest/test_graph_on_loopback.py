@@ -9,8 +9,8 @@ import time
 import aiohttp
 import pytest
 
+import fakes
 from orchestrator.web.app import create_app
-from tests import fakes
 from tests.orchestrator.conftest import make_settings
 
 

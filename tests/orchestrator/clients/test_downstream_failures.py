@@ -10,8 +10,8 @@ import orjson
 import pytest
 from aiohttp.client_reqrep import ConnectionKey
 
+import fakes
 from orchestrator.clients.transport import Answer, Request
-from tests import fakes
 from tests.orchestrator.conftest import MARKET, METRICS, PORTFOLIO, STRATEGY, answer_instead, sent_bodies
 
 NESTED_INVALID_TICKER = {

@@ -11,9 +11,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+import fakes
 from orchestrator.registry import SERVICES
 from orchestrator.web.app import create_app
-from tests import fakes
 from tests.orchestrator.conftest import make_settings
 
 SECRET = "postgres://admin:hunter2@db.internal:5432/prod"

@@ -13,6 +13,7 @@ from reactivex import Observable
 from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.coldobservable import ColdObservable
 
+import fakes
 from orchestrator.clients.context import CallContext
 from orchestrator.clients.service import ServiceClient
 from orchestrator.clients.transport import Answer, Request
@@ -21,7 +22,6 @@ from orchestrator.resilience.deadline import Deadline
 from orchestrator.resilience.policy import ServicePolicy
 from orchestrator.schemas.downstream import DIVIDENDS
 from orchestrator.settings import Settings
-from tests import fakes
 from tests.virtual import MaxJitter
 
 on_next, on_completed, on_error = ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.on_error

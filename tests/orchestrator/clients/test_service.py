@@ -18,6 +18,7 @@ from reactivex.abc import SchedulerBase
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 from reactivex.testing import ReactiveTest, TestScheduler
 
+import fakes
 from orchestrator.clients.context import CallContext
 from orchestrator.clients.health import check_health
 from orchestrator.clients.service import ServiceClient
@@ -28,7 +29,6 @@ from orchestrator.resilience.deadline import Deadline
 from orchestrator.resilience.policy import ServicePolicy
 from orchestrator.schemas.downstream import DIVIDENDS
 from orchestrator.settings import Settings
-from tests import fakes
 from tests.virtual import PLAIN
 
 

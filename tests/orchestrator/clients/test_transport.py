@@ -15,6 +15,7 @@ import pytest
 from aioresponses import aioresponses
 from yarl import URL
 
+import fakes
 from orchestrator.clients.transport import (
     AiohttpTransport,
     Answer,
@@ -24,7 +25,6 @@ from orchestrator.clients.transport import (
     service_session,
 )
 from streams.lean import to_future
-from tests import fakes
 
 PRICES = "http://market-data.test/prices"
 ELSEWHERE = "http://elsewhere.test/prices"

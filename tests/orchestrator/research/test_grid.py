@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+import fakes
 from orchestrator.errors import InvalidDateRange, InvalidRequest
 from orchestrator.limits import RequestLimits
 from orchestrator.research.grid import combinations, path_problem, settings, written
-from tests import fakes
 
 THRESHOLD = "strategy_params.config.price_change_threshold"
 TICKER = "market_params.ticker"

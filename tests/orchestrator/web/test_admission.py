@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from structlog.testing import capture_logs
 
+import fakes
 from orchestrator.web.keys import ADMISSION
-from tests import fakes
 from tests.orchestrator.conftest import MARKET, METRICS, answer_instead, sent_bodies
 
 ONE_AT_A_TIME = {"admission": {"min_limit": 1, "initial_limit": 1, "max_limit": 1}}

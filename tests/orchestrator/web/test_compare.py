@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests import fakes, sse
+import fakes
+from orchestrator.client import sse
 
 STREAM = {"Accept": "text/event-stream"}
 DIP = {"name": "dip 5%", "strategy_type": "buy_the_dip", "config": {"price_change_threshold": -0.05}}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from tests import fakes
+import fakes
 from tests.orchestrator.web.test_sweep import THRESHOLD, sweep_request
 
 

@@ -6,8 +6,9 @@ import asyncio
 
 import aiohttp
 
-from tests import fakes, sse
-from tests.fakes import CALLS
+import fakes
+from fakes import CALLS
+from orchestrator.client import sse
 
 STREAM = {"Accept": "text/event-stream"}
 

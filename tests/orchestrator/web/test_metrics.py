@@ -6,11 +6,11 @@ import asyncio
 
 from prometheus_client.parser import text_string_to_metric_families
 
+import fakes
 import orchestrator
 from orchestrator import metrics
 from orchestrator.build_info import BuildInfo, build_info
 from orchestrator.web.keys import ADMISSION
-from tests import fakes
 from tests.orchestrator.conftest import MARKET, answer_instead
 
 

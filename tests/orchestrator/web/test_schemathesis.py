@@ -27,11 +27,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from fakes.services import fake_services
 from orchestrator.registry import SERVICES
 from orchestrator.web import openapi
 from orchestrator.web.app import create_app
 from tests.background import BackgroundServers
-from tests.loopback import fake_services
 from tests.orchestrator.conftest import make_settings
 
 CHECKS = [

@@ -10,11 +10,11 @@ import structlog
 from structlog.testing import capture_logs
 from yarl import URL
 
+import fakes
 from orchestrator.cli.platform import free_port
 from orchestrator.clients.transport import Answer, Request
 from orchestrator.web.app import create_app
 from orchestrator.web.keys import ADMISSION
-from tests import fakes
 from tests.orchestrator.conftest import MARKET, make_settings
 from tests.orchestrator.web.test_openapi_answers import Described
 from tests.services_table import ServiceTable, json_answer, raw_answer
