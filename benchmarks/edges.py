@@ -469,12 +469,17 @@ SCENARIOS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    quiet_collector()
-    raise_file_limit()  # this process holds the slow connections
+def parser() -> argparse.ArgumentParser:
+    """The command line (tests/test_docs.py parses every command the docs give with it)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.edges", description=__doc__.splitlines()[0])
     parser.add_argument("scenario", nargs="*", choices=[*SCENARIOS, []], help="default: all of them")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    quiet_collector()
+    raise_file_limit()  # this process holds the slow connections
     for name in args.scenario or SCENARIOS:
         began = time.perf_counter()
         lines = asyncio.run(SCENARIOS[name]())
