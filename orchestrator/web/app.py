@@ -23,6 +23,7 @@ from orchestrator.cache.calls import CallCache
 from orchestrator.cache.shared import SharedStore
 from orchestrator.clients.downstream import connect
 from orchestrator.clients.transport import AiohttpTransport, Transport, service_session
+from orchestrator.headers import REQUEST_TIMEOUT_MS
 from orchestrator.registry import SERVICES
 from orchestrator.resilience.clock import clock_of
 from orchestrator.settings import Settings, load_settings
@@ -40,7 +41,7 @@ from orchestrator.web.keys import (
     SETTINGS,
 )
 from orchestrator.web.middlewares import add_request_id_header, error_envelopes, request_context
-from orchestrator.web.routes import api_docs, backtest, compare, health, metrics, page, sweep, tickers
+from orchestrator.web.routes import api_docs, backtest, health, metrics, page, sweep, tickers
 from orchestrator.web.trace_context import TRACE_HEADERS, add_traceresponse_header
 from streams import Turns
 
@@ -70,7 +71,6 @@ def create_app(settings: Settings | None = None, *, transport: Transport | None 
     app.on_shutdown.append(drain)
     app.add_routes(backtest.routes)
     app.add_routes(sweep.routes)
-    app.add_routes(compare.routes)
     app.add_routes(tickers.routes)
     app.add_routes(health.routes)
     app.add_routes(api_docs.routes(settings))
@@ -149,7 +149,7 @@ async def backtester(app: web.Application) -> AsyncIterator[None]:
 def allow_cors(app: web.Application, origins: tuple[str, ...]) -> None:
     """Let the frontend, served from another origin, call every route (and read the request id)."""
     options = aiohttp_cors.ResourceOptions(
-        allow_headers=("Content-Type", "Accept", "X-Request-ID", "X-Request-Timeout-Ms", *TRACE_HEADERS),
+        allow_headers=("Content-Type", "Accept", "X-Request-ID", REQUEST_TIMEOUT_MS, *TRACE_HEADERS),
         expose_headers=("X-Request-ID", "Retry-After", TRACERESPONSE),
         allow_methods=("GET", "POST"),
         max_age=600,

@@ -8,11 +8,13 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from orchestrator import __version__
+from orchestrator.headers import REQUEST_TIMEOUT_MS
 from orchestrator.limits import RequestLimits
 from orchestrator.research.config import CompareConfig
 from orchestrator.schemas.responses import (
     ErrorResponse,
 )
+from orchestrator.web.csv_export import BACKTEST_TABLES, FORMATS, SWEEP_TABLES
 from orchestrator.web.openapi.operations import (
     OPERATIONS,
 )
@@ -40,7 +42,7 @@ def _parameters(asset_names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
             "schema": {"type": "string"},
         },
         "TimeoutHeader": {
-            "name": "X-Request-Timeout-Ms",
+            "name": REQUEST_TIMEOUT_MS,
             "in": "header",
             "description": "Less time than `BACKTEST_DEADLINE_S`, in whole milliseconds above 0 (more is "
             "capped to it; anything else is INVALID_REQUEST).",
@@ -50,19 +52,21 @@ def _parameters(asset_names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
             "name": "format",
             "in": "query",
             "description": "`csv` for a CSV table (it wins over `Accept`).",
-            "schema": {"type": "string", "enum": ["json", "csv"]},
+            "schema": {"type": "string", "enum": list(FORMATS)},
         },
         "BacktestTable": {
             "name": "table",
             "in": "query",
-            "description": "The CSV table (read only for CSV).",
-            "schema": {"type": "string", "enum": ["time_series", "trades"], "default": "time_series"},
+            "description": "The CSV table (used only for CSV; any other value is INVALID_REQUEST, whatever "
+            "the form).",
+            "schema": {"type": "string", "enum": list(BACKTEST_TABLES), "default": BACKTEST_TABLES[0]},
         },
         "SweepTable": {
             "name": "table",
             "in": "query",
-            "description": "The CSV table (read only for CSV): `rows`, or `folds` for a walk-forward.",
-            "schema": {"type": "string", "enum": ["rows", "folds"]},
+            "description": "The CSV table (used only for CSV; any other value is INVALID_REQUEST, whatever "
+            "the form): `rows`, or `folds` for a walk-forward (for CSV, the other is INVALID_REQUEST).",
+            "schema": {"type": "string", "enum": list(SWEEP_TABLES)},
         },
         "TickerQuery": {
             "name": "q",
