@@ -27,6 +27,7 @@ from orchestrator.headers import REQUEST_TIMEOUT_MS
 from orchestrator.registry import SERVICES
 from orchestrator.resilience.clock import clock_of
 from orchestrator.settings import Settings, load_settings
+from orchestrator.span_export import span_export
 from orchestrator.tracing import TRACERESPONSE
 from orchestrator.web import protocol
 from orchestrator.web.admission import admission, drain
@@ -39,6 +40,7 @@ from orchestrator.web.keys import (
     HTTP_SESSIONS,
     SERVICE_TRANSPORTS,
     SETTINGS,
+    SPAN_EXPORT,
 )
 from orchestrator.web.middlewares import add_request_id_header, error_envelopes, request_context
 from orchestrator.web.routes import api_docs, backtest, health, metrics, page, sweep, tickers
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None, *, transport: Transport | None 
     app[ADMISSION] = Admission(settings.admission)
     app.cleanup_ctx.append(http_sessions if transport is None else through(transport))
     app.cleanup_ctx.append(backtester)
+    app.cleanup_ctx.append(span_export_of)
     app.on_response_prepare.append(add_request_id_header)
     app.on_response_prepare.append(add_traceresponse_header)
     app.on_response_prepare.append(quiet_server_header)
@@ -144,6 +147,15 @@ async def backtester(app: web.Application) -> AsyncIterator[None]:
     finally:
         if shared is not None:
             await shared.close()
+
+
+async def span_export_of(app: web.Application) -> AsyncIterator[None]:
+    """Where request spans go (``TRACING__EXPORT``); on the way out, what is queued is sent."""
+    app[SPAN_EXPORT] = spans = span_export(app[SETTINGS].tracing)
+    try:
+        yield
+    finally:
+        await spans.close()
 
 
 def allow_cors(app: web.Application, origins: tuple[str, ...]) -> None:
