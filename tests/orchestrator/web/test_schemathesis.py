@@ -56,8 +56,9 @@ def cross_field_refusal(response: Response) -> bool:
 
 
 #: The fields a rule between fields names: a walk-forward's grid varying the market, the strategies'
-#: distinct names, a sweep's CSV table (``folds`` for a walk-forward only, ``rows`` for the others).
-CROSS_FIELD = re.compile(r"^(grid\.market_params\.|strategies$|query table$)")
+#: distinct names, a sweep's CSV table (``folds`` for a walk-forward only, ``rows`` for the others);
+#: and the whole body's (how deep it nests, how many values it holds).
+CROSS_FIELD = re.compile(r"^(grid\.market_params\.|strategies$|query table$|body$)")
 
 
 def valid_data_is_accepted_but_for_rules_between_fields(
