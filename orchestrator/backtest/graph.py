@@ -32,6 +32,7 @@ from orchestrator.cache.calls import CallCache
 from orchestrator.cache.codecs import Codec
 from orchestrator.clients.context import CallContext, CallStats
 from orchestrator.clients.downstream import Downstream
+from orchestrator.clients.market_data import MarketDataClient
 from orchestrator.clients.service import ServiceClient
 from orchestrator.errors import CircuitOpen, InsufficientData, ServiceTimeout
 from orchestrator.resilience.clock import clock_of
@@ -152,6 +153,12 @@ class Backtester:
         return defer(start)
 
 
+def market_source(services: Downstream, request: BacktestRequest) -> MarketDataClient:
+    """Where a backtest's prices and dividends come from: the test-data service's fixed series
+    when the request asks for it (``use_test_data``), else the market-data service."""
+    return services.test_data if request.use_test_data else services.market_data
+
+
 @dataclass(frozen=True, slots=True)
 class Market:
     """The part of the graph that backtests over the same market share: each is made once, for
@@ -179,7 +186,7 @@ class _MarketCalls:
     ) -> None:
         self.services, self.request, self.tracker, self.context = services, request, tracker, context
         self.cache = cache
-        self.source = services.test_data if request.use_test_data else services.market_data
+        self.source = market_source(services, request)
 
     def market(self) -> Market:
         source, market_params, tracker = self.source.service.name, self.request.market_params, self.tracker
@@ -328,7 +335,7 @@ class _BacktestCalls:
             strategy.config,
             request.portfolio_params,
         )
-        self.market_service = services.test_data if request.use_test_data else services.market_data
+        self.market_service = market_source(services, request).service
         metrics_call = "metrics" if name == "active" else f"metrics.{name}"
         self._track_metrics: Callable[[Observable[Metrics]], Observable[Metrics]] = tracker.track(
             metrics_call, services.metrics.service.name
@@ -337,7 +344,7 @@ class _BacktestCalls:
     def services_needed(self) -> list[ServiceClient]:
         services = self.services
         return [
-            self.market_service.service,
+            self.market_service,
             services.strategy.service,
             services.portfolio.service,
             services.metrics.service,

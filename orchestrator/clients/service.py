@@ -42,6 +42,7 @@ from orchestrator.errors import (
     ServiceTimeout,
     from_client_exception,
 )
+from orchestrator.headers import REQUEST_TIMEOUT_MS
 from orchestrator.resilience.policy import ServicePolicy
 from orchestrator.schemas.downstream import AnswerKind, Expect, NotSuccess, OutsideContract, problem
 from streams import (
@@ -56,9 +57,6 @@ from streams import (
 )
 
 T = TypeVar("T")
-
-#: The header telling a service how many milliseconds it has to answer this attempt.
-TIMEOUT_HEADER = "X-Request-Timeout-Ms"
 
 log = structlog.get_logger("orchestrator.clients")
 
@@ -151,7 +149,7 @@ class ServiceClient:
         headers = {
             **({"Content-Type": "application/json"} if call.body is not None else {}),
             "X-Request-ID": context.request_id,
-            TIMEOUT_HEADER: str(max(1, int(timeout_s * 1000))),
+            REQUEST_TIMEOUT_MS: str(max(1, int(timeout_s * 1000))),
         }
 
         def read(answer: Answer) -> T:

@@ -23,9 +23,11 @@ from orchestrator.cache.calls import CallCache
 from orchestrator.cache.shared import SharedStore
 from orchestrator.clients.downstream import connect
 from orchestrator.clients.transport import AiohttpTransport, Transport, service_session
+from orchestrator.headers import REQUEST_TIMEOUT_MS
 from orchestrator.registry import SERVICES
 from orchestrator.resilience.clock import clock_of
 from orchestrator.settings import Settings, load_settings
+from orchestrator.span_export import span_export
 from orchestrator.tracing import TRACERESPONSE
 from orchestrator.web import protocol
 from orchestrator.web.admission import admission, drain
@@ -38,9 +40,10 @@ from orchestrator.web.keys import (
     HTTP_SESSIONS,
     SERVICE_TRANSPORTS,
     SETTINGS,
+    SPAN_EXPORT,
 )
 from orchestrator.web.middlewares import add_request_id_header, error_envelopes, request_context
-from orchestrator.web.routes import api_docs, backtest, compare, health, metrics, page, sweep, tickers
+from orchestrator.web.routes import api_docs, backtest, health, metrics, page, sweep, tickers
 from orchestrator.web.trace_context import TRACE_HEADERS, add_traceresponse_header
 from streams import Turns
 
@@ -64,13 +67,13 @@ def create_app(settings: Settings | None = None, *, transport: Transport | None 
     app[ADMISSION] = Admission(settings.admission)
     app.cleanup_ctx.append(http_sessions if transport is None else through(transport))
     app.cleanup_ctx.append(backtester)
+    app.cleanup_ctx.append(span_export_of)
     app.on_response_prepare.append(add_request_id_header)
     app.on_response_prepare.append(add_traceresponse_header)
     app.on_response_prepare.append(quiet_server_header)
     app.on_shutdown.append(drain)
     app.add_routes(backtest.routes)
     app.add_routes(sweep.routes)
-    app.add_routes(compare.routes)
     app.add_routes(tickers.routes)
     app.add_routes(health.routes)
     app.add_routes(api_docs.routes(settings))
@@ -148,10 +151,19 @@ async def backtester(app: web.Application) -> AsyncIterator[None]:
             await redis.close()
 
 
+async def span_export_of(app: web.Application) -> AsyncIterator[None]:
+    """Where request spans go (``TRACING__EXPORT``); on the way out, what is queued is sent."""
+    app[SPAN_EXPORT] = spans = span_export(app[SETTINGS].tracing)
+    try:
+        yield
+    finally:
+        await spans.close()
+
+
 def allow_cors(app: web.Application, origins: tuple[str, ...]) -> None:
     """Let the frontend, served from another origin, call every route (and read the request id)."""
     options = aiohttp_cors.ResourceOptions(
-        allow_headers=("Content-Type", "Accept", "X-Request-ID", "X-Request-Timeout-Ms", *TRACE_HEADERS),
+        allow_headers=("Content-Type", "Accept", "X-Request-ID", REQUEST_TIMEOUT_MS, *TRACE_HEADERS),
         expose_headers=("X-Request-ID", "Retry-After", TRACERESPONSE),
         allow_methods=("GET", "POST"),
         max_age=600,

@@ -11,6 +11,7 @@ from orchestrator.backtest.admission import Admission
 from orchestrator.backtest.graph import Backtester
 from orchestrator.clients.transport import Transport
 from orchestrator.settings import Settings
+from orchestrator.span_export import SpanExport
 
 SETTINGS = web.AppKey("settings", Settings)
 #: One pooled session per service (its pool sized to its bulkhead), and one for health checks.
@@ -21,6 +22,8 @@ SERVICE_TRANSPORTS = web.AppKey("service_transports", dict[str, Transport])
 HEALTH_TRANSPORT = web.AppKey("health_transport", Transport)
 BACKTESTER = web.AppKey("backtester", Backtester)
 ADMISSION = web.AppKey("admission", Admission)
+#: Where each request's span goes (``TRACING__EXPORT``): nowhere, or over OTLP/HTTP.
+SPAN_EXPORT = web.AppKey("span_export", SpanExport)
 
 
 def request_key(name: str, kind: type[Any]) -> Any:
