@@ -37,7 +37,8 @@ from orchestrator.errors import (
     ApiError,
     BulkheadFull,
     CircuitOpen,
-    ExternalApiError,
+    ContractBreach,
+    DeadlinePassed,
     Refused,
     ServiceTimeout,
     from_client_exception,
@@ -140,7 +141,7 @@ class ServiceClient:
         context.stats.add("attempts", name)
         left = context.deadline.remaining_s()
         if left <= 0:
-            return throw(ServiceTimeout(name, context.deadline.budget_s, {"deadline": True}))
+            return throw(DeadlinePassed(context.deadline.budget_s, name))
         if not policy.breaker.allow():
             context.stats.add("circuit_open", name)
             return throw(CircuitOpen(name, policy.breaker.retry_after_s()))
@@ -266,14 +267,14 @@ def read_answer(
         mismatch = None if expect is None else expect(value)
         if mismatch is None:
             return value
-        raise ExternalApiError(
+        raise ContractBreach(
             service,
             answer.status,
             f"The {service} service answered {path} with what was not asked",
             problems=[mismatch],
         )
     unwrap(service, answer.status, answer.body)  # raises, unless this was a success envelope
-    raise ExternalApiError(
+    raise ContractBreach(
         service,
         answer.status,
         f"The {service} service answered {path} outside its contract",

@@ -15,14 +15,8 @@ import pytest
 from aioresponses import aioresponses
 from yarl import URL
 
-from orchestrator.clients.transport import (
-    AiohttpTransport,
-    Answer,
-    AnswerTooLarge,
-    CompressedAnswer,
-    Request,
-    service_session,
-)
+from orchestrator.clients.transport import AiohttpTransport, Answer, Request, service_session
+from orchestrator.errors import AnswerTooLarge, CompressedAnswer
 from streams.lean import to_future
 from tests import fakes
 
