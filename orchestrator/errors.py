@@ -7,18 +7,18 @@ switched by a subclass; every downstream call is a pure computation, so repeatin
 varies is whether a repeat can go differently)::
 
     ApiError
-      RequestError      4xx: the request cannot be answered as sent          never retried
-      InternalError     500: a bug of ours                                   never retried
-      DownstreamError   a service behind us failed; details.service names it
-        ServiceUnavailable  503: refused, dropped, or said it is unavailable retried
-        ServiceTimeout      504: no answer within its timeout                retried
+      RequestError        4xx: the request cannot be answered as sent       not retried
+      InternalError       500: a bug of ours                                not retried
+      DownstreamError     a service behind us failed (details.service)
+        ServiceUnavailable  503: refused, dropped, or said so               retried
+        ServiceTimeout      504: no answer within its timeout               retried
         ExternalApiError    502: an answer outside the service's contract
-          BrokenAnswer        a 5xx, not its JSON at all, a body cut off     retried
-          ContractBreach      well-formed but wrong: it would say it again   never retried
-      Refused           503, with Retry-After: refused here, before any call  never retried
-        CircuitOpen, BulkheadFull                    protecting a service (details.service)
-        Overloaded, OverClientShare, ShuttingDown    protecting the orchestrator
-      DeadlinePassed    504: the orchestrator's own deadline passed          never retried
+          BrokenAnswer        a 5xx, not its JSON at all, a body cut off    retried
+          ContractBreach      well-formed but wrong: it would say it again  not retried
+      Refused             503, Retry-After: refused here, before any call  not retried
+        CircuitOpen, BulkheadFull                  protecting a service
+        Overloaded, OverClientShare, ShuttingDown  protecting the orchestrator
+      DeadlinePassed      504: the orchestrator's own deadline passed       not retried
 
 Four data-driven tables map what lower layers raise:
 
@@ -65,6 +65,8 @@ class ApiError(Exception):
     retry_after_s: float | None = None
 
     def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        if not hasattr(self, "retryable"):  # ApiError, DownstreamError, ExternalApiError
+            raise TypeError(f"{type(self).__name__} is a branch of the tree: raise one of its kinds")
         super().__init__(message)
         self.message = message
         self.details = details or {}

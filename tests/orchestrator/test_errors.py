@@ -218,6 +218,20 @@ def test_every_error_answered_has_a_code_and_a_status():
     assert [cls.__name__ for cls in leaves if not (hasattr(cls, "code") and hasattr(cls, "status"))] == []
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ApiError("which?"),
+        lambda: DownstreamError("metrics", "which?"),
+        lambda: ExternalApiError("metrics", 500, "which?", retryable=True),
+    ],
+    ids=["root", "downstream", "external"],
+)
+def test_a_branch_that_leaves_retryable_to_its_kinds_cannot_be_raised_itself(make):
+    with pytest.raises(TypeError, match="raise one of its kinds"):
+        make()
+
+
 def test_the_orchestrators_refusals_and_deadlines_are_not_downstream_failures():
     for cls in (Refused, DeadlinePassed):
         assert not issubclass(cls, DownstreamError)
