@@ -34,7 +34,7 @@ from orchestrator.clients.context import CallContext, CallStats
 from orchestrator.clients.downstream import Downstream
 from orchestrator.clients.market_data import MarketDataClient
 from orchestrator.clients.service import ServiceClient
-from orchestrator.errors import CircuitOpen, InsufficientData, ServiceTimeout
+from orchestrator.errors import ORCHESTRATOR, CircuitOpen, DeadlinePassed, InsufficientData
 from orchestrator.resilience.clock import clock_of
 from orchestrator.resilience.deadline import Deadline
 from orchestrator.schemas.downstream import Dividends, Metrics, Prices, Signals, Simulation
@@ -367,11 +367,11 @@ class _BacktestCalls:
         ).pipe(self._track_metrics, map_value(gathered))
 
 
-def _deadline_passed(tracker: CallTracker, deadline_s: float) -> ServiceTimeout:
+def _deadline_passed(tracker: CallTracker, deadline_s: float) -> DeadlinePassed:
     """Name the oldest call still running when the overall deadline passed."""
     pending = tracker.in_flight()
-    service = pending[0][1] if pending else "orchestrator"
-    return ServiceTimeout(service, deadline_s, {"deadline": True, "pending": [call for call, _ in pending]})
+    service = pending[0][1] if pending else ORCHESTRATOR
+    return DeadlinePassed(deadline_s, service, [call for call, _ in pending])
 
 
 def baseline_portfolio(request: BacktestRequest) -> PortfolioParams:

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from orchestrator.errors import ApiError, ExternalApiError, from_service_error
+from orchestrator.errors import ApiError, BrokenAnswer, ContractBreach, from_service_error
 
 
 def error_of(service: str, status: int, body: bytes) -> ApiError | None:
@@ -42,9 +42,9 @@ def _outside_contract(service: str, status: int, document: Any) -> ApiError:
     """Our own words for an answer outside the contract, and what kind of answer it was: never the
     service's text, which could hold anything (a stack trace, a database URL)."""
     if 300 <= status < 400:  # a redirect is not followed, and not retried: it will say the same
-        return ExternalApiError(service, status, f"The {service} service redirected the request")
+        return ContractBreach(service, status, f"The {service} service redirected the request")
     # Another try may help when the service failed (5xx) or sent something that is not JSON at all.
-    retryable = status >= 500 or document is None
+    kind = BrokenAnswer if status >= 500 or document is None else ContractBreach
     detail = document.get("detail") if isinstance(document, dict) else None
     details: dict[str, Any]
     if isinstance(detail, str):
@@ -56,4 +56,4 @@ def _outside_contract(service: str, status: int, document: Any) -> ApiError:
         message, details = f"The {service} service failed with HTTP {status}", {}
     else:
         message, details = f"The {service} service sent an answer outside its contract", {}
-    return ExternalApiError(service, status, message, retryable=retryable, **details)
+    return kind(service, status, message, **details)

@@ -37,7 +37,8 @@ from orchestrator.errors import (
     ApiError,
     BulkheadFull,
     CircuitOpen,
-    ExternalApiError,
+    ContractBreach,
+    DeadlinePassed,
     Refused,
     ServiceTimeout,
     from_client_exception,
@@ -138,7 +139,7 @@ class ServiceClient:
         context.stats.add("attempts", name)
         left = context.deadline.remaining_s()
         if left <= 0:
-            return throw(ServiceTimeout(name, context.deadline.budget_s, {"deadline": True}))
+            return throw(DeadlinePassed(context.deadline.budget_s, name))
         if not policy.breaker.allow():
             context.stats.add("circuit_open", name)
             return throw(CircuitOpen(name, policy.breaker.retry_after_s()))
@@ -264,7 +265,7 @@ def read_answer(
         mismatch = None if expect is None else expect(value)
         if mismatch is None:
             return value
-        raise ExternalApiError(
+        raise ContractBreach(
             service,
             answer.status,
             f"The {service} service answered {path} with what was not asked",
@@ -272,7 +273,7 @@ def read_answer(
         )
     if (stands_for := error_of(service, answer.status, answer.body)) is not None:
         raise stands_for
-    raise ExternalApiError(
+    raise ContractBreach(
         service,
         answer.status,
         f"The {service} service answered {path} outside its contract",

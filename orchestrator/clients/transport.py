@@ -17,6 +17,7 @@ import aiohttp
 from reactivex import Observable
 
 from orchestrator.clients.own_answers import OwnAnswersOnly
+from orchestrator.errors import AnswerTooLarge, CompressedAnswer
 from streams import from_coroutine
 
 
@@ -38,21 +39,6 @@ class Transport(Protocol):
     def send(self, request: Request) -> Observable[Answer]:
         """A cold observable of the answer; it errors with what the HTTP layer raised."""
         ...
-
-
-class AnswerTooLarge(aiohttp.ClientPayloadError):
-    """A service's answer ran past the size we read; reading stopped there."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"answer over {limit} bytes")
-        self.limit = limit
-
-
-class CompressedAnswer(aiohttp.ClientPayloadError):
-    """A service answered with a ``Content-Encoding`` we did not ask for; it was not read."""
-
-    def __init__(self) -> None:
-        super().__init__("a compressed answer, not asked for")
 
 
 #: What a service session asks for, and how it reads: see :func:`service_session`.

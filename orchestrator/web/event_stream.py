@@ -23,6 +23,7 @@ from aiohttp_sse import sse_response
 from reactivex import Observable
 
 from orchestrator.backtest.calls import CallTracker
+from orchestrator.schemas.responses import error_envelope
 from orchestrator.web.json_http import dump
 from orchestrator.web.keys import SETTINGS
 from orchestrator.web.middlewares import note_error
@@ -59,7 +60,7 @@ class EventStream:
             self.fail(error)
 
     def fail(self, error: BaseException) -> None:
-        self.queue.put_nowait(("error", dump(note_error(self.request, error).envelope())))
+        self.queue.put_nowait(("error", dump(error_envelope(note_error(self.request, error)))))
 
 
 async def stream_graph(

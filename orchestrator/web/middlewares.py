@@ -21,6 +21,7 @@ from aiohttp import web
 
 from orchestrator import metrics
 from orchestrator.errors import ApiError, is_unexpected, to_api_error
+from orchestrator.schemas.responses import error_envelope
 from orchestrator.web.json_http import json_response
 from orchestrator.web.keys import request_key
 from orchestrator.web.trace_context import export_request_span, trace_request
@@ -91,7 +92,7 @@ async def error_envelopes(request: web.Request, handler: Handler) -> web.StreamR
 def error_response(request: web.Request, error: BaseException) -> web.Response:
     """The envelope answering ``error``; a bug of ours is logged with its stack, never shown."""
     api_error = note_error(request, error)
-    response = json_response(api_error.envelope(), status=api_error.status)
+    response = json_response(error_envelope(api_error), status=api_error.status)
     if api_error.status in (408, 413):  # a body left unread, or half read: the connection is done
         response.force_close()
     if api_error.retry_after_s is not None:  # whole seconds, as HTTP wants them

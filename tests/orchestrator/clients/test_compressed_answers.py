@@ -19,7 +19,8 @@ from reactivex.scheduler.eventloop import AsyncIOScheduler
 import fakes
 from fakes.services import fake_services, gzip_bomb
 from orchestrator.clients.health import check_health
-from orchestrator.clients.transport import AiohttpTransport, CompressedAnswer, Request, service_session
+from orchestrator.clients.transport import AiohttpTransport, Request, service_session
+from orchestrator.errors import CompressedAnswer
 from orchestrator.registry import SERVICES
 from orchestrator.web.app import create_app
 from streams.lean import to_future

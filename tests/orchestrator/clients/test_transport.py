@@ -16,14 +16,8 @@ from aioresponses import aioresponses
 from yarl import URL
 
 import fakes
-from orchestrator.clients.transport import (
-    AiohttpTransport,
-    Answer,
-    AnswerTooLarge,
-    CompressedAnswer,
-    Request,
-    service_session,
-)
+from orchestrator.clients.transport import AiohttpTransport, Answer, Request, service_session
+from orchestrator.errors import AnswerTooLarge, CompressedAnswer
 from streams.lean import to_future
 
 PRICES = "http://market-data.test/prices"
