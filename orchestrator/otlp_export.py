@@ -25,8 +25,7 @@ from opentelemetry.trace import (
     set_span_in_context,
 )
 
-from orchestrator.span_export import Attributes
-from orchestrator.tracing import TraceContext
+from orchestrator.tracing import Attributes, TraceContext
 
 #: The ``service.name`` of our spans, unless ``OTEL_SERVICE_NAME`` says otherwise.
 SERVICE_NAME = "backtest-orchestrator"

@@ -20,12 +20,9 @@ stops with the command that installs it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Protocol
 
-from orchestrator.tracing import TraceContext, TracingConfig
-
-Attributes = Mapping[str, str | int]
+from orchestrator.tracing import Attributes, TraceContext, TracingConfig
 
 
 class SpanExport(Protocol):

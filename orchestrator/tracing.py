@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -49,6 +49,9 @@ MAX_TRACESTATE_CHARS = 512
 #: What ``TRACING__EXPORT=otlp`` needs: the ``tracing`` extra (OpenTelemetry's SDK and OTLP/HTTP exporter).
 OTLP_MODULE = "opentelemetry.exporter.otlp.proto.http.trace_exporter"
 TRACING_EXTRA = "pip install 'backtest-orchestrator[tracing]'"
+
+#: A span's attributes, as a request's span is exported with them (``span_export.py``).
+Attributes = Mapping[str, str | int]
 
 
 class TracingConfig(BaseModel):

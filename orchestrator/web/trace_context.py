@@ -11,8 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from orchestrator import metrics
-from orchestrator.span_export import Attributes
-from orchestrator.tracing import TRACEPARENT, TRACERESPONSE, TRACESTATE, TraceContext
+from orchestrator.tracing import TRACEPARENT, TRACERESPONSE, TRACESTATE, Attributes, TraceContext
 from orchestrator.web.keys import SPAN_EXPORT, request_key
 
 #: The request's :class:`TraceContext`.
