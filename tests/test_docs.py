@@ -8,7 +8,6 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from orchestrator import errors
-from orchestrator.registry import SERVICES
 from orchestrator.settings import Settings
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -16,11 +15,10 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 def _setting_names() -> set[str]:
     """Each environment variable the settings read, nested groups as ``GROUP__FIELD``."""
-    per_service = {name for entry in SERVICES for name in (entry.hedge_setting, entry.max_in_flight_setting)}
     names = set()
     for name, field in Settings.model_fields.items():
-        if name in per_service:
-            continue  # documented once, as {NAME}_HEDGE and {NAME}_MAX_IN_FLIGHT
+        if name == "services":
+            continue  # documented once, as SERVICES__{NAME}__ before any policy variable
         group = field.annotation
         if isinstance(group, type) and issubclass(group, BaseModel):
             names |= {f"{name}__{inner}".upper() for inner in group.model_fields}

@@ -67,7 +67,7 @@ def connect(
     def client(entry: registry.ServiceEntry) -> ServiceClient:
         name = entry.name
         own = transport[name] if isinstance(transport, Mapping) else transport
-        policy = ServicePolicy.for_service(name, settings, clock, rng=rng)
+        policy = ServicePolicy.for_service(name, settings.policy(name), clock, rng=rng)
         return ServiceClient(name, settings.url(name), own, scheduler, policy)
 
     clients = {entry.name: CLIENT_KINDS[entry](client(entry)) for entry in registry.SERVICES}

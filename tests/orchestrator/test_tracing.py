@@ -123,11 +123,11 @@ def test_export_is_off_by_default_and_no_other_value_is_pretended():
     assert load_settings(_env_file=None).tracing.export == "off"
     assert load_settings(_env_file=None, tracing={"export": "OFF"}).tracing.export == "off"
     for value in ("otlp", "console", "on", ""):
-        with pytest.raises(SettingsError, match=r"TRACING\.EXPORT: .*the only value is 'off'"):
+        with pytest.raises(SettingsError, match=r"TRACING__EXPORT: .*the only value is 'off'"):
             load_settings(_env_file=None, tracing={"export": value})
 
 
 def test_export_is_set_from_the_environment(monkeypatch):
     monkeypatch.setenv("TRACING__EXPORT", "otlp")
-    with pytest.raises(SettingsError, match=r"TRACING\.EXPORT"):
+    with pytest.raises(SettingsError, match=r"TRACING__EXPORT"):
         load_settings(_env_file=None)
