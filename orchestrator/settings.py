@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 from orchestrator.cache.shared import RedisUrl
 from orchestrator.cache.store import CacheConfig
@@ -257,6 +258,8 @@ def load_settings(**overrides: object) -> Settings:
     lines = [f"  {old}: no longer read; set {new}" for old, new in RENAMED.items() if old in os.environ]
     try:
         settings = Settings(**overrides)
+    except SourceError as error:  # read before validation: a group given whole that is not JSON
+        lines.append(f"  {error}: a group, or a service's policy, given whole must be JSON")
     except ValidationError as error:
         # Each problem named as its environment variable: RETRY__MAX_ATTEMPTS, SERVICES__METRICS__...
         lines += [

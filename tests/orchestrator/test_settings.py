@@ -169,6 +169,13 @@ def test_a_bad_override_is_named_with_what_is_wrong(monkeypatch, variable, value
     assert said.startswith(f"  {line}")
 
 
+@pytest.mark.parametrize("variable", ["SERVICES__METRICS", "RETRY"])
+def test_a_group_given_whole_that_is_not_json_is_named_not_a_traceback(monkeypatch, variable):
+    monkeypatch.setenv(variable, "max_attempts=2")
+    with pytest.raises(SettingsError, match=f'field "{variable.split("__")[0].lower()}".*must be JSON'):
+        load_settings()
+
+
 def test_a_bad_default_for_every_service_is_named_once(monkeypatch):
     monkeypatch.setenv("RETRY__MAX_ATTEMPTS", "0")
     with pytest.raises(SettingsError) as raised:
