@@ -34,7 +34,6 @@ from orchestrator.clients.service import read_answer
 from orchestrator.clients.strategy import StrategyClient
 from orchestrator.clients.transport import Answer, Request
 from orchestrator.errors import InsufficientData, from_client_exception
-from orchestrator.registry import SERVICES
 from orchestrator.resilience.deadline import Deadline
 from orchestrator.schemas.downstream import AnswerKind, Expect, Prices
 from orchestrator.schemas.requests import BacktestRequest, PortfolioParams
@@ -69,7 +68,7 @@ class InstantTransport:
 def graph_backtester(transport: InstantTransport) -> Backtester:
     """The backtester as the app factory builds it (every service from the registry), on ``transport``."""
     scheduler = AsyncIOScheduler(asyncio.get_running_loop())
-    settings = Settings(**{entry.timeout_field: TIMEOUT_S for entry in SERVICES})
+    settings = Settings(timeout={"attempt_s": TIMEOUT_S})
     return Backtester(connect(settings, transport, scheduler), DEADLINE_S, RISK_FREE)
 
 

@@ -247,7 +247,7 @@ SCALE_ENV = {
     "ADMISSION__INITIAL_LIMIT": "1000",
     "ADMISSION__MAX_LIMIT": "2000",
     "EDGE__MAX_CONNECTIONS_PER_CLIENT": "5000",
-    **{entry.max_in_flight_setting.upper(): "2500" for entry in SERVICES},
+    "BULKHEAD__MAX_IN_FLIGHT": "2500",
 }
 
 

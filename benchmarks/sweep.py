@@ -43,7 +43,6 @@ from benchmarks.suite import (
     target,
 )
 from fakes.realistic import INVESTMENT_PER_TRADE, backtest_request
-from orchestrator.registry import SERVICES
 
 SWEPT = "strategy_params.config.price_change_threshold"
 STREAM = {**JSON, "Accept": "text/event-stream"}
@@ -169,7 +168,7 @@ def verdict(met: bool) -> str:
 
 #: Hedging off: a slow call's second copy is resilience, not the sweep's plan, and it would blur the
 #: count of the calls the plan makes (the count with hedging on is printed besides).
-NO_HEDGE = {entry.hedge_setting.upper(): "false" for entry in SERVICES}
+NO_HEDGE = {"HEDGE__ENABLED": "false"}
 
 
 async def counted_sweep(

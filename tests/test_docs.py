@@ -37,11 +37,10 @@ NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seve
 
 def _setting_names() -> set[str]:
     """Each environment variable the settings read, nested groups as ``GROUP__FIELD``."""
-    per_service = {name for entry in SERVICES for name in (entry.hedge_setting, entry.max_in_flight_setting)}
     names = set()
     for name, field in Settings.model_fields.items():
-        if name in per_service:
-            continue  # documented once, as {NAME}_HEDGE and {NAME}_MAX_IN_FLIGHT
+        if name == "services":
+            continue  # documented once, as SERVICES__{NAME}__ before any policy variable
         group = field.annotation
         if isinstance(group, type) and issubclass(group, BaseModel):
             names |= {f"{name}__{inner}".upper() for inner in group.model_fields}

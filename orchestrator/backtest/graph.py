@@ -145,7 +145,7 @@ class Backtester:
 
         def start(_: Any) -> Observable[Document]:
             for client in calls.services_needed():
-                if client.policy.breaker.state == "open":
+                if client.policy.breaker.refuses_calls():
                     context.stats.add("circuit_open", client.name)
                     return throw(CircuitOpen(client.name, client.policy.breaker.retry_after_s()))
             return graph

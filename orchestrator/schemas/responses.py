@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.errors import ApiError
+from orchestrator.resilience.policy import PolicyConfig
 
 
 class _Answer(BaseModel):
@@ -205,6 +206,9 @@ class HealthResponse(_Answer):
     status: Literal["healthy", "degraded", "draining"]
     services: dict[str, ServiceState]
     circuits: dict[str, CircuitState]
+    #: Each service's effective policy: the environment's settings over the defaults
+    #: (docs/configuration.md, "Per-service policies").
+    policies: dict[str, PolicyConfig]
 
 
 class ReadinessResponse(_Answer):

@@ -92,17 +92,21 @@ async def http_sessions(app: web.Application) -> AsyncIterator[None]:
     """A pooled keep-alive session per service, its pool as large as its bulkhead, and a small one
     for health checks; all closed when the application stops."""
     settings = app[SETTINGS]
-    sizes = {entry.name: settings.max_in_flight(entry.name) for entry in SERVICES} | {
+    policies = {entry.name: settings.policy(entry.name) for entry in SERVICES}
+    sizes = {name: policy.bulkhead.max_in_flight for name, policy in policies.items()} | {
         "health": HEALTH_POOL_SIZE
     }
     sessions = {name: _session(size, settings.upstream_keepalive_s) for name, size in sizes.items()}
     # No pool: the one retry after a stale pooled connection goes out on a new connection.
     sessions["fresh"] = _session(0, settings.upstream_keepalive_s, force_close=True)
     app[HTTP_SESSIONS] = sessions
+    # A health check's own timeout (HEALTH_TIMEOUT_S) bounds its connecting too.
     app[HEALTH_TRANSPORT] = AiohttpTransport(sessions["health"], max_answer_bytes=64 * 1024)
     transports: dict[str, Transport] = {
-        entry.name: AiohttpTransport(sessions[entry.name], settings.max_answer_bytes, sessions["fresh"])
-        for entry in SERVICES
+        name: AiohttpTransport(
+            sessions[name], settings.max_answer_bytes, sessions["fresh"], policy.timeout.connect_s
+        )
+        for name, policy in policies.items()
     }
     app[SERVICE_TRANSPORTS] = transports
     try:

@@ -63,7 +63,7 @@ async def test_every_answer_keeps_the_contract_and_nothing_is_left_over():
 
     settings = make_settings(
         **{entry.url_setting: url for entry in SERVICES},
-        **{entry.timeout_field: 0.5 for entry in SERVICES},
+        timeout={"attempt_s": 0.5},
         backtest_deadline_s=DEADLINE_S,
         breaker={"open_s": 0.3},
         hedge={"min_samples": 5},
@@ -141,8 +141,8 @@ def start_with_chaos(aiohttp_server, orchestrator_client):
         url = str(services.make_url("")).rstrip("/")
         settings = make_settings(
             **{entry.url_setting: url for entry in SERVICES},
-            **{entry.timeout_field: 0.3 for entry in SERVICES},
-            **{entry.hedge_setting: False for entry in SERVICES},
+            timeout={"attempt_s": 0.3},
+            hedge={"enabled": False},
             retry={"max_attempts": 1},
         )
         return await orchestrator_client(create_app(settings))

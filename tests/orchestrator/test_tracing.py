@@ -140,7 +140,7 @@ def test_otlp_is_taken_in_any_case(value):
 
 @pytest.mark.parametrize("value", ["console", "on", "", "jaeger"])
 def test_any_other_value_is_refused_naming_the_setting(value):
-    with pytest.raises(SettingsError, match=r"TRACING\.EXPORT: .*must be 'off' or 'otlp'"):
+    with pytest.raises(SettingsError, match=r"TRACING__EXPORT: .*must be 'off' or 'otlp'"):
         load_settings(_env_file=None, tracing={"export": value})
 
 
@@ -160,4 +160,4 @@ def test_serve_stops_at_once_with_otlp_and_no_opentelemetry_at_all():
     env = {**os.environ, "TRACING__EXPORT": "otlp"}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 2
-    assert "TRACING.EXPORT" in done.stderr and "backtest-orchestrator[tracing]" in done.stderr
+    assert "TRACING__EXPORT" in done.stderr and "backtest-orchestrator[tracing]" in done.stderr

@@ -50,7 +50,7 @@ class Transport:
 def service(name: str, transport: Transport, scheduler: TestScheduler) -> ServiceClient:
     """``name``'s client, allowed three attempts: a refused answer must not use them."""
     settings = Settings(_env_file=None, **{**PLAIN, "retry": {"max_attempts": 3}})
-    policy = ServicePolicy.for_service(name, settings, clock_of(scheduler))
+    policy = ServicePolicy.for_service(name, settings.policy(name), clock_of(scheduler))
     return ServiceClient(name, f"http://{name}.test", transport, scheduler, policy)
 
 

@@ -45,8 +45,8 @@ class Transport:
 
 def client(transport: Transport, scheduler: SchedulerBase, timeout_s: float = 30) -> ServiceClient:
     """The market-data client with one attempt per call and no hedging: the call alone."""
-    settings = Settings(_env_file=None, market_data_timeout_s=timeout_s, **PLAIN)
-    policy = ServicePolicy.for_service("market_data", settings, clock_of(scheduler))
+    settings = Settings(_env_file=None, timeout={"attempt_s": timeout_s}, **PLAIN)
+    policy = ServicePolicy.for_service("market_data", settings.policy("market_data"), clock_of(scheduler))
     return ServiceClient("market_data", "http://market-data.test", transport, scheduler, policy)
 
 

@@ -61,7 +61,8 @@ async def test_liveness_and_health_are_never_refused(start):
 
 
 async def test_a_place_is_given_back_whatever_the_outcome(start):
-    client, _ = await start({"/calculate": 5}, metrics_timeout_s=0.1, metrics_hedge=False, **ONE_AT_A_TIME)
+    metrics = {"timeout": {"attempt_s": 0.1}, "hedge": {"enabled": False}}
+    client, _ = await start({"/calculate": 5}, services={"metrics": metrics}, **ONE_AT_A_TIME)
     for _ in range(3):  # each times out; the next is still admitted
         response = await client.post("/api/backtest", json=fakes.backtest_request())
         assert (await response.json())["error"]["code"] == "SERVICE_TIMEOUT"
