@@ -13,12 +13,12 @@ from collections.abc import Iterator
 import aiohttp
 import pytest
 
+import fakes
+from fakes.services import fake_services
 from orchestrator.clients.transport import AiohttpTransport, Request, service_session
 from orchestrator.registry import SERVICES
 from orchestrator.web.app import create_app
 from streams.lean import to_future
-from tests import fakes
-from tests.loopback import fake_services
 from tests.orchestrator.conftest import make_settings
 
 

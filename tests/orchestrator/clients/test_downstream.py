@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests import fakes
+import fakes
 from tests.orchestrator.conftest import MARKET, METRICS, answer_instead
 from tests.services_table import as_the_fakes_do
 

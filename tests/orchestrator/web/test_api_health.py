@@ -6,8 +6,8 @@ import asyncio
 
 from structlog.testing import capture_logs
 
+import fakes
 from orchestrator.registry import SERVICES
-from tests import fakes
 from tests.orchestrator.conftest import METRICS, answer_instead
 from tests.services_table import as_the_fakes_do
 
