@@ -77,16 +77,9 @@ def test_the_error_tree_imports_nothing_of_the_orchestrator():
 
 # --- no cycles between packages -------------------------------------------------------------------
 
+
 #: Edges that close a cycle today, each with the work that removes it: the test fails when one goes
 #: away (strike it off then) and when any other edge closes a cycle.
-KNOWN_CYCLE_EDGES = {
-    # issue 21, per-service policies: a policy and the clients built from Settings, which gathers
-    # the configuration of resilience, cache and research (resilience/policy.py, clients/downstream.py)
-    ("orchestrator.resilience", "orchestrator.settings"),
-    ("orchestrator.clients", "orchestrator.settings"),
-}
-
-
 def node_of(module: str) -> str | None:
     """The node of the package graph a module belongs to: ``orchestrator.<package>`` for a
     subpackage's modules, ``orchestrator.<module>`` for a top-level one, ``orchestrator`` itself for
@@ -144,23 +137,8 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return sorted(groups)
 
 
-def without(graph: dict[str, set[str]], edges: set[tuple[str, str]]) -> dict[str, set[str]]:
-    return {
-        source: {target for target in targets if (source, target) not in edges}
-        for source, targets in graph.items()
-    }
-
-
 def test_no_two_packages_import_each_other_through_any_path():
-    assert cycles(without(package_graph(), KNOWN_CYCLE_EDGES)) == []
-
-
-@pytest.mark.parametrize("edge", sorted(KNOWN_CYCLE_EDGES), ids=" -> ".join)
-def test_each_known_cycle_is_still_there_to_be_removed(edge):
-    """An edge removed, or no longer in a cycle, is struck off the list: it must not come back."""
-    graph = package_graph()
-    assert edge[1] in graph.get(edge[0], set())
-    assert cycles(without(graph, KNOWN_CYCLE_EDGES - {edge})) != []
+    assert cycles(package_graph()) == []
 
 
 def test_the_cycle_check_sees_a_cycle_between_two_packages():
