@@ -117,10 +117,32 @@ class MethodNotAllowed(RequestError):
     code, status = "METHOD_NOT_ALLOWED", 405
 
 
+class Unauthorized(RequestError):
+    """No credential, or one not taken: the same answer whatever was wrong (no oracle)."""
+
+    code, status = "UNAUTHORIZED", 401
+
+    def __init__(self) -> None:
+        super().__init__("A valid API key or bearer token is required", {})
+
+
 class Forbidden(RequestError):
-    """A browser's cross-origin request from an origin not allowed to call us."""
+    """A browser's cross-origin request from an origin not allowed to call us, or a caller without
+    the scope the route asks for."""
 
     code, status = "FORBIDDEN", 403
+
+
+class RateLimited(RequestError):
+    """The caller's tenant is over one of its quotas (``details.quota``): ``Retry-After`` says when
+    to come back."""
+
+    code, status = "RATE_LIMITED", 429
+
+    def __init__(self, quota: str, retry_after_s: float) -> None:
+        message = f"Over this tenant's quota of {quota}; try again later"
+        super().__init__(message, {"quota": quota, "retry_after_s": round(retry_after_s, 3)})
+        self.retry_after_s = retry_after_s
 
 
 class RequestTimeout(RequestError):

@@ -3,7 +3,8 @@
 Names follow Prometheus' conventions (``orchestrator_`` prefix, base units, ``_total`` for
 counters). Labels are bounded: a route's canonical path (never the path asked for), a method from a
 short list, a status, a service from the registry, a setting of a service's policy, an error code
-from the contract's table, a kind of cached answer. Never a ticker or a request id.
+from the contract's table, a kind of cached answer, a tenant named in ``QUOTA__TENANTS``. Never a
+ticker, a request id, a key id or a tenant from a credential.
 
 Each process counts its own. Under several worker processes (``orchestrator serve --workers N``)
 ``PROMETHEUS_MULTIPROC_DIR`` is set before this module is imported and ``/metrics`` reads every
@@ -99,6 +100,20 @@ ADMISSION_IN_FLIGHT = Gauge(
     "orchestrator_admission_in_flight",
     "Backtests holding an admission slot",
     multiprocess_mode="livesum",
+)
+#: Callers checked (``AUTH__MODE`` on): ``ok``, ``unauthorized`` or ``forbidden``, by what they
+#: sent. Never a tenant nor a key id: those are in the log lines and the spans.
+AUTH = Counter(
+    "orchestrator_auth_requests_total",
+    "Requests whose caller was checked, by outcome and credential (api_key, jwt, none)",
+    ["outcome", "via"],
+)
+#: Requests over a quota, by tenant (only those named in ``QUOTA__TENANTS``; the rest are
+#: ``other``, so that the set of series stays bounded) and quota (``rate``, ``backtests``).
+QUOTA_REFUSED = Counter(
+    "orchestrator_quota_refusals_total",
+    "Requests refused (429) over a tenant's quota, by tenant (configured ones, else other) and quota",
+    ["tenant", "quota"],
 )
 CACHE = Counter(
     "orchestrator_cache_lookups_total",

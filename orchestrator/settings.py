@@ -31,6 +31,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
+from orchestrator.auth.config import AuthConfig, QuotaConfig
 from orchestrator.cache.shared import RedisUrl
 from orchestrator.cache.store import CacheConfig
 from orchestrator.limits import EdgeConfig, RequestLimits
@@ -182,6 +183,10 @@ class Settings(_ServiceSettings):  # type: ignore[misc, valid-type]
     compare: CompareConfig = CompareConfig()
     #: ``TRACING__EXPORT``: ``off``, the only value (trace context is propagated and logged, not exported).
     tracing: TracingConfig = TracingConfig()
+    #: ``AUTH__*``: who may call (``none`` by default: no credential needed) and how they prove it.
+    auth: AuthConfig = AuthConfig()
+    #: ``QUOTA__*``: what each tenant may ask, when callers are known.
+    quota: QuotaConfig = QuotaConfig()
 
     @model_validator(mode="before")
     @classmethod
@@ -199,6 +204,12 @@ class Settings(_ServiceSettings):  # type: ignore[misc, valid-type]
             **{entry.name: layer_policy(entry.policy, shared, own.get(entry.name, {})) for entry in SERVICES},
         }
         return {**data, "services": layered}
+
+    @model_validator(mode="after")
+    def _api_keys_kept_somewhere(self) -> Settings:
+        if "api_key" in self.auth.mode and self.auth.api_keys_file is None and not self.redis_url:
+            raise ValueError("AUTH__MODE=api_key needs AUTH__API_KEYS_FILE or REDIS_URL, where keys are kept")
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod

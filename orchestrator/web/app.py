@@ -31,6 +31,14 @@ from orchestrator.span_export import span_export
 from orchestrator.tracing import TRACERESPONSE
 from orchestrator.web import protocol
 from orchestrator.web.admission import admission, drain
+from orchestrator.web.auth import (
+    CREDENTIAL_HEADERS,
+    RATE_LIMIT_HEADERS,
+    add_auth_headers,
+    authenticate,
+    callers,
+    quotas,
+)
 from orchestrator.web.client_share import client_share
 from orchestrator.web.forwarded import forwarded_client
 from orchestrator.web.keys import (
@@ -59,6 +67,8 @@ def create_app(settings: Settings | None = None, *, transport: Transport | None 
             error_envelopes,
             forwarded_client(settings.edge),
             client_share(settings.edge),
+            authenticate,
+            quotas,
             admission,
         ],
         client_max_size=settings.max_body_bytes,
@@ -68,9 +78,11 @@ def create_app(settings: Settings | None = None, *, transport: Transport | None 
     app.cleanup_ctx.append(http_sessions if transport is None else through(transport))
     app.cleanup_ctx.append(backtester)
     app.cleanup_ctx.append(span_export_of)
+    app.cleanup_ctx.append(callers)
     app.on_response_prepare.append(add_request_id_header)
     app.on_response_prepare.append(add_traceresponse_header)
     app.on_response_prepare.append(quiet_server_header)
+    app.on_response_prepare.append(add_auth_headers)
     app.on_shutdown.append(drain)
     app.add_routes(backtest.routes)
     app.add_routes(sweep.routes)
@@ -167,8 +179,15 @@ async def span_export_of(app: web.Application) -> AsyncIterator[None]:
 def allow_cors(app: web.Application, origins: tuple[str, ...]) -> None:
     """Let the frontend, served from another origin, call every route (and read the request id)."""
     options = aiohttp_cors.ResourceOptions(
-        allow_headers=("Content-Type", "Accept", "X-Request-ID", REQUEST_TIMEOUT_MS, *TRACE_HEADERS),
-        expose_headers=("X-Request-ID", "Retry-After", TRACERESPONSE),
+        allow_headers=(
+            "Content-Type",
+            "Accept",
+            "X-Request-ID",
+            REQUEST_TIMEOUT_MS,
+            *TRACE_HEADERS,
+            *CREDENTIAL_HEADERS,
+        ),
+        expose_headers=("X-Request-ID", "Retry-After", TRACERESPONSE, *RATE_LIMIT_HEADERS),
         allow_methods=("GET", "POST"),
         max_age=600,
     )

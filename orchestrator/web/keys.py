@@ -7,6 +7,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from orchestrator.auth.identify import Authenticator
+from orchestrator.auth.quota import Quotas
 from orchestrator.backtest.admission import Admission
 from orchestrator.backtest.graph import Backtester
 from orchestrator.clients.transport import Transport
@@ -24,6 +26,9 @@ BACKTESTER = web.AppKey("backtester", Backtester)
 ADMISSION = web.AppKey("admission", Admission)
 #: Where each request's span goes (``TRACING__EXPORT``): nowhere, or over OTLP/HTTP.
 SPAN_EXPORT = web.AppKey("span_export", SpanExport)
+#: Who is calling (``AUTH__MODE``), and what each tenant may ask (``QUOTA__*``).
+AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
+QUOTAS = web.AppKey("quotas", Quotas)
 
 
 def request_key(name: str, kind: type[Any]) -> Any:

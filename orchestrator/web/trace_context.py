@@ -16,6 +16,8 @@ from orchestrator.web.keys import SPAN_EXPORT, request_key
 
 #: The request's :class:`TraceContext`.
 TRACE = request_key("trace", TraceContext)
+#: What the layers below add to the request's span (the caller's tenant and key id: ``web/auth.py``).
+SPAN_ATTRIBUTES = request_key("span_attributes", dict)
 #: What a browser on another origin may send (CORS).
 TRACE_HEADERS = (TRACEPARENT, TRACESTATE)
 
@@ -49,6 +51,7 @@ def export_request_span(request: web.Request, status: int, began_ns: int, ended_
         "url.path": request.path,
         "http.response.status_code": status,
     }
+    attributes = {**attributes, **request.get(SPAN_ATTRIBUTES, {})}
     name = method
     if resource is not None:
         attributes = {**attributes, "http.route": resource.canonical}
