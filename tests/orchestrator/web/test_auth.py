@@ -34,7 +34,11 @@ from tests.orchestrator.auth.minting import (
 
 UNAUTHORIZED = {
     "success": False,
-    "error": {"code": "UNAUTHORIZED", "message": "A valid API key or bearer token is required", "details": {}},
+    "error": {
+        "code": "UNAUTHORIZED",
+        "message": "A valid API key or bearer token is required",
+        "details": {},
+    },
 }
 
 
