@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Column, Table
 
+from orchestrator.cli import options
 from orchestrator.client import Failed, Handlers, OnEvent, OrchestratorClient, Reply
 
 
@@ -82,7 +83,7 @@ async def send(exchange: Exchange, args: argparse.Namespace, out: Console, err: 
         return 2
     shown_on = err if args.json else out  # with --json, stdout carries the answer and nothing else
     try:
-        async with OrchestratorClient(args.url, args.timeout) as client:
+        async with OrchestratorClient(args.url, args.timeout, **options.credentials(args)) as client:
             if exchange.csv is not None and getattr(args, "csv", False):
                 csv = await exchange.csv(client, body)
                 out.file.write(csv if csv.endswith(("\n", "\r")) else csv + "\n")

@@ -59,8 +59,8 @@ def add_portfolio_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_client_options(parser: argparse.ArgumentParser, timeout_s: float = 300.0) -> argparse._ArgumentGroup:
-    """``--url``, ``--json``, ``--no-progress``, ``--timeout``; returns the mutually exclusive group that
-    holds ``--json``, for a command's other forms of the answer."""
+    """``--url``, ``--json``, ``--no-progress``, ``--api-key`` or ``--token``, ``--timeout``; returns
+    the mutually exclusive group that holds ``--json``, for a command's other forms of the answer."""
     group = parser.add_argument_group("client")
     add = group.add_argument
     url = os.environ.get("ORCHESTRATOR_URL", DEFAULT_URL)
@@ -69,9 +69,20 @@ def add_client_options(parser: argparse.ArgumentParser, timeout_s: float = 300.0
     json_help = "print the raw JSON answer only (progress goes to stderr)"
     answer.add_argument("--json", action="store_true", help=json_help)
     add("--no-progress", action="store_true", help="plain progress lines instead of a progress bar")
+    credential = group.add_mutually_exclusive_group()
+    key_help = "an API key, when the orchestrator asks for one (default $ORCHESTRATOR_API_KEY)"
+    credential.add_argument("--api-key", default=os.environ.get("ORCHESTRATOR_API_KEY"), help=key_help)
+    credential.add_argument("--token", metavar="JWT", help="a bearer token from your identity provider")
     timeout = f"give up after (default {timeout_s:g})"
     add("--timeout", type=float, default=timeout_s, metavar="SECONDS", help=timeout)
     return answer
+
+
+def credentials(args: argparse.Namespace) -> dict[str, str | None]:
+    """The client's credential from the flags: ``--token`` over ``$ORCHESTRATOR_API_KEY``."""
+    if args.token:
+        return {"token": args.token}
+    return {"api_key": args.api_key}
 
 
 def strategy_params(args: argparse.Namespace) -> dict[str, Any]:

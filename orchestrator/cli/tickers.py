@@ -36,7 +36,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 async def tickers(args: argparse.Namespace, out: Console, err: Console) -> int:
     """The command, awaitable so that tests can drive it with their own consoles."""
     try:
-        async with OrchestratorClient(args.url, args.timeout) as client:
+        async with OrchestratorClient(args.url, args.timeout, **options.credentials(args)) as client:
             reply = await client.search_tickers(args.query, args.limit)
     except Failed as failure:
         say(err, str(failure))

@@ -35,11 +35,23 @@ class Reply:
 class OrchestratorClient:
     """``async with OrchestratorClient(url, timeout_s) as client: reply = await client.backtest(body)``.
 
-    ``timeout_s`` bounds each exchange, from its request to the last byte of its answer."""
+    ``timeout_s`` bounds each exchange, from its request to the last byte of its answer. A caller
+    proves who it is with an ``api_key`` (sent as ``X-API-Key``) or a ``token`` (a JWT, sent as
+    ``Authorization: Bearer``), when the orchestrator asks for one (``AUTH__MODE``)."""
 
-    def __init__(self, url: str, timeout_s: float) -> None:
+    def __init__(
+        self, url: str, timeout_s: float, *, api_key: str | None = None, token: str | None = None
+    ) -> None:
+        if api_key and token:
+            raise ValueError("give an API key or a token, not both")
         self.url, self.timeout_s = url, timeout_s
+        self._credential = {"X-API-Key": api_key} if api_key else {}
+        if token:
+            self._credential = {"Authorization": f"Bearer {token}"}
         self._session: aiohttp.ClientSession | None = None
+
+    def __repr__(self) -> str:  # never the credential
+        return f"OrchestratorClient({self.url!r}, timeout_s={self.timeout_s:g})"
 
     async def __aenter__(self) -> OrchestratorClient:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
@@ -112,7 +124,7 @@ class OrchestratorClient:
         """The response, while it is read; whatever goes wrong on the way is :class:`Failed`."""
         if self._session is None:
             raise RuntimeError("OrchestratorClient is used inside `async with` only")
-        url, headers = self.url.rstrip("/") + path, {"Accept": accept}
+        url, headers = self.url.rstrip("/") + path, {"Accept": accept, **self._credential}
         try:
             async with self._session.request(
                 method, url, json=body, headers=headers, params=params
