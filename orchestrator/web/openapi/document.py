@@ -204,20 +204,47 @@ the market-data, strategy, portfolio and metrics services.
 """
 
 
+#: Each credential ``AUTH__MODE`` may take, as OpenAPI's security scheme (``web/auth.py``).
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "api_key": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "An API key (`orchestrator keys create`); also taken as `Authorization: Bearer`.",
+    },
+    "jwt": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A token of the identity provider (RS256, ES256 or EdDSA), naming a tenant.",
+    },
+}
+#: What a route that needs a caller may also answer: no caller, no scope, over a quota.
+CALLER_ERRORS = (401, 403, 429)
+#: Open whatever the mode (``web/auth.py``'s ``OPEN_PATHS``, the description's own routes).
+_OPEN = ("/health", "/ready", "/api/docs", "/api/openapi.json")
+
+
 def document(
     limits: RequestLimits | None = None,
     max_strategies: int = CompareConfig().max_strategies,
     asset_names: tuple[str, ...] = (),
+    modes: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the API, with the bounds a server with ``limits`` and
-    ``max_strategies`` enforces; ``asset_names`` are the documentation page's files."""
+    ``max_strategies`` enforces; ``asset_names`` are the documentation page's files. With ``modes``
+    (``AUTH__MODE``), the routes that need a caller say so, with the schemes taken."""
     limits = limits or RequestLimits()
     refs, definitions = models_json_schema(models_of(OPERATIONS), ref_template=SCHEMA_REF)
     schemas = bounded(definitions.get("$defs", {}), limits, max_strategies)
     paths: dict[str, dict[str, Any]] = {}
     for operation in OPERATIONS:
-        paths.setdefault(operation.path, {})[operation.method] = _operation(operation, refs)
+        spec = _operation(operation, refs)
+        if modes and not operation.path.startswith(_OPEN):
+            _secured(spec, modes)
+        paths.setdefault(operation.path, {})[operation.method] = spec
     used = sorted({status for operation in OPERATIONS for status in operation.errors})
+    used = sorted({*used, *CALLER_ERRORS}) if modes else used
     codes = codes_by_status()
     return {
         "openapi": OPENAPI_VERSION,
@@ -235,8 +262,17 @@ def document(
             "responses": {f"Error{status}": error_response(status, codes[status]) for status in used},
             "parameters": _parameters(asset_names),
             "headers": HEADERS,
+            **({"securitySchemes": {mode: SECURITY_SCHEMES[mode] for mode in modes}} if modes else {}),
         },
     }
+
+
+def _secured(spec: dict[str, Any], modes: tuple[str, ...]) -> None:
+    """An operation that needs a caller: any one of the schemes, and the answers of a refused one."""
+    spec["security"] = [{mode: []} for mode in modes]
+    for status in CALLER_ERRORS:
+        spec["responses"].setdefault(str(status), {"$ref": f"#/components/responses/Error{status}"})
+    spec["responses"] = dict(sorted(spec["responses"].items()))
 
 
 #: The numbers a server's settings bound (``requests._bound_errors``, ``research.parse_strategies``),

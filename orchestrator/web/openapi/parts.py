@@ -87,13 +87,17 @@ WITHOUT_REQUEST_ID = frozenset({400, 408, 431})
 STATUS_MEANINGS = {
     400: "The request is not valid (`details.errors` lists each field's problem), or a service said "
     "so of its data: an unknown ticker or strategy, a bad date range, no prices.",
-    403: "A cross-origin preflight from an origin not allowed.",
+    401: "With `AUTH__MODE` on: no credential, or one not taken (the same answer whatever was wrong); "
+    "with `WWW-Authenticate`.",
+    403: "A cross-origin preflight from an origin not allowed, or a caller without the route's scope.",
     404: "Not found: no such path, or a service passed NOT_FOUND through.",
     405: "The method is not allowed (`details.allowed`), or a service passed METHOD_NOT_ALLOWED through.",
     408: "The headers or the body took too long to arrive; the connection is closed.",
     411: "The HTTP layer needs a length it was not given.",
     413: "The body is over `MAX_BODY_BYTES`.",
     415: "The body is not JSON, or is compressed.",
+    429: "The caller's tenant is over a quota (`details.quota`); with `Retry-After`, `RateLimit-Policy` "
+    "and `RateLimit`.",
     431: "The request line or headers are too long, or too many.",
     500: "A bug of the orchestrator: logged with its stack, answered without it.",
     502: "A service answered outside its contract (`details.service` names it).",
@@ -118,8 +122,10 @@ def codes_by_status() -> dict[int, list[str]]:
 def error_response(status: int, codes: list[str]) -> dict[str, Any]:
     narrowed = {"properties": {"error": {"properties": {"code": {"enum": codes}}}}}
     headers: dict[str, Any] = {"X-Request-ID": header_ref("RequestId", status not in WITHOUT_REQUEST_ID)}
-    if status == 503:
-        headers["Retry-After"] = header_ref("RetryAfter")
+    if status in (429, 503):
+        headers["Retry-After"] = header_ref("RetryAfter", status == 429)
+    if status == 401:
+        headers["WWW-Authenticate"] = header_ref("WwwAuthenticate", True)
     return {
         "description": f"{STATUS_MEANINGS[status]} Codes: {', '.join(codes)}.",
         "headers": headers,
@@ -146,6 +152,10 @@ HEADERS: dict[str, dict[str, Any]] = {
     "RetryAfter": {
         "description": "Whole seconds after which to try again, when the orchestrator refused the work.",
         "schema": {"type": "integer", "minimum": 1},
+    },
+    "WwwAuthenticate": {
+        "description": 'How to authenticate: `Bearer realm="orchestrator"`.',
+        "schema": {"type": "string"},
     },
     "CacheControl": {
         "description": "How long the answer may be kept: `public, max-age=60`.",

@@ -74,14 +74,14 @@ PAGE = f"""<!DOCTYPE html>
 
 
 @lru_cache(maxsize=8)
-def document(limits: RequestLimits, max_strategies: int) -> bytes:
+def document(limits: RequestLimits, max_strategies: int, modes: tuple[str, ...] = ()) -> bytes:
     """The document's bytes, for a server with these settings."""
-    return dump(openapi.document(limits, max_strategies, tuple(ASSETS)))
+    return dump(openapi.document(limits, max_strategies, tuple(ASSETS), modes))
 
 
 def routes(settings: Settings) -> list[web.RouteDef]:
     """The document's route (its bytes made now, for this server's settings), the page's and its files'."""
-    body = document(settings.request_limits, settings.compare.max_strategies)
+    body = document(settings.request_limits, settings.compare.max_strategies, settings.auth.mode)
 
     async def get_openapi(_request: web.Request) -> web.Response:
         return json_response(body)

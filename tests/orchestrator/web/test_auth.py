@@ -325,3 +325,26 @@ async def test_a_refused_token_is_never_logged_only_why(guarded, idp_key):
     [line] = canonical(logs)
     assert line["auth_failure"] == "token:InvalidAudienceError"
     assert token not in repr(logs) and token.split(".")[2] not in repr(logs)
+
+
+# --- the description -------------------------------------------------------------------------------
+
+
+async def test_the_description_declares_the_schemes_on_and_the_routes_that_need_them(guarded):
+    from openapi_spec_validator import OpenAPIV31SpecValidator
+
+    document = await (await guarded.get("/api/openapi.json")).json()
+    OpenAPIV31SpecValidator(document).validate()
+    assert set(document["components"]["securitySchemes"]) == {"api_key", "jwt"}
+    backtest_route = document["paths"]["/api/backtest"]["post"]
+    assert backtest_route["security"] == [{"api_key": []}, {"jwt": []}]
+    assert {"401", "403", "429"} <= set(backtest_route["responses"])
+    assert "security" in document["paths"]["/metrics"]["get"]
+    assert "security" not in document["paths"]["/health"]["get"]
+    assert "security" not in document["paths"]["/api/openapi.json"]["get"]
+
+
+async def test_with_mode_none_the_description_declares_no_scheme(client):
+    document = await (await client.get("/api/openapi.json")).json()
+    assert "securitySchemes" not in document["components"]
+    assert "security" not in document["paths"]["/api/backtest"]["post"]
