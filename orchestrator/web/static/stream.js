@@ -1,5 +1,7 @@
 // Server-Sent Events read with fetch: EventSource can only GET, and every stream here answers a POST.
 
+import { fetchAsCaller } from "./credential.js";
+
 // Reads an SSE body incrementally. Lines may end in \r\n, \r or \n, and a chunk may end anywhere,
 // even between \r and \n, so only complete lines are parsed and the rest waits for the next chunk.
 export async function readEvents(body, onEvent) {
@@ -36,7 +38,7 @@ export async function readEvents(body, onEvent) {
 // returned, and `onStream` is never called. Otherwise the error is null once an event named in
 // `endsWith` has arrived, or STREAM_ENDED if the stream stopped before one did.
 export async function postStream(url, body, handlers, { endsWith = ["result", "error"], onStream } = {}) {
-  const response = await fetch(url, {
+  const response = await fetchAsCaller(url, {
     method: "POST",
     headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
     body: JSON.stringify(body),

@@ -2,6 +2,8 @@
 // over GET /api/tickers/search. The field stays a plain text field: a search that fails or finds
 // nothing shows no list, and what is typed is what is sent.
 
+import { fetchAsCaller } from "./credential.js";
+
 const DEBOUNCE_MS = 150;
 const LIMIT = 8;
 
@@ -93,9 +95,9 @@ export function attachSuggestions(input, { marketType = null, list = false } = {
     const mine = (pending = new AbortController());
     try {
       const query = new URLSearchParams({ q: q.slice(0, 50), limit: String(LIMIT) });
-      const response = await fetch(`/api/tickers/search?${query}`, {
+      const response = await fetchAsCaller(`/api/tickers/search?${query}`, {
         signal: mine.signal, headers: { Accept: "application/json" },
-      });
+      }, { ask: false });  // typing never opens a prompt: a run asks for the key
       const answer = await response.json();
       if (mine === pending) show(response.ok && answer.success ? answer.data.results : [], first);
     } catch {
