@@ -24,6 +24,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     create_model,
     field_validator,
     model_validator,
@@ -205,11 +206,13 @@ class Settings(_ServiceSettings):  # type: ignore[misc, valid-type]
         }
         return {**data, "services": layered}
 
-    @model_validator(mode="after")
-    def _api_keys_kept_somewhere(self) -> Settings:
-        if "api_key" in self.auth.mode and self.auth.api_keys_file is None and not self.redis_url:
+    @field_validator("auth", mode="after")
+    @classmethod
+    def _api_keys_kept_somewhere(cls, auth: AuthConfig, info: ValidationInfo) -> AuthConfig:
+        # redis_url is declared above auth: validated first, so it is in info.data
+        if "api_key" in auth.mode and auth.api_keys_file is None and not info.data.get("redis_url"):
             raise ValueError("AUTH__MODE=api_key needs AUTH__API_KEYS_FILE or REDIS_URL, where keys are kept")
-        return self
+        return auth
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -147,6 +147,7 @@ class KeyStore:
         self.records: dict[str, KeyRecord] = {}
         self._file_stamp: tuple[int, int] | None = None
         self._redis_version: bytes | str | None = None
+        self._redis_away = False
         #: When the records were last known current (monotonic).
         self.fresh_at = 0.0
 
@@ -182,8 +183,13 @@ class KeyStore:
                 return
             held = await redis.hgetall(REDIS_KEYS)
         except Exception as error:  # Redis away: the keys read before are kept, and asked again
-            log.warning("api keys unreadable from redis; the keys read before are kept", error=str(error))
+            if not self._redis_away:  # one warning for the outage, not one a poll
+                log.warning("api keys unreadable from redis; the keys read before are kept", error=str(error))
+            self._redis_away = True
             return
+        if self._redis_away:
+            log.info("api keys read from redis again")
+        self._redis_away = False
         self._from_redis = _records(held)
         self._redis_version = version if version is not None else b"0"
 

@@ -6,6 +6,8 @@ import asyncio
 import stat
 
 import pytest
+from redis.asyncio import Redis
+from structlog.testing import capture_logs
 
 from orchestrator.auth import api_keys
 from orchestrator.auth.config import Quota
@@ -83,4 +85,22 @@ async def test_a_broken_file_keeps_the_keys_read_before(tmp_path):
     await store.load()
     path.write_text("{not json")
     await store.load()
+    assert store.check(key) is not None
+
+
+async def test_redis_away_is_one_warning_for_the_outage_and_the_keys_are_kept(tmp_path):
+    path = tmp_path / "keys.json"
+    key, record = api_keys.new_key("desk")
+    api_keys.write_file(path, {record.id: record})
+    away = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    store = api_keys.KeyStore(path, away)
+    try:
+        with capture_logs() as logs:
+            for _ in range(3):
+                await store.load()
+    finally:
+        await away.aclose()
+    assert [entry["event"] for entry in logs if entry["log_level"] == "warning"] == [
+        "api keys unreadable from redis; the keys read before are kept"
+    ]
     assert store.check(key) is not None
