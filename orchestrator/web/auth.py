@@ -53,6 +53,8 @@ WWW_AUTHENTICATE = 'Bearer realm="orchestrator"'
 #: What a browser on another origin may send, and read back (CORS).
 CREDENTIAL_HEADERS = ("Authorization", "X-API-Key")
 RATE_LIMIT_HEADERS = ("RateLimit", "RateLimit-Policy", "WWW-Authenticate")
+#: The least time a 401 takes (a token's check takes well under a millisecond; see docs/security.md).
+FAILURE_FLOOR_S = 0.025
 #: How long a hold on a backtest in flight lasts if its replica dies before giving it back: the
 #: longest a run may take (a sweep's deadline), and a margin.
 HOLD_MARGIN_S = 30.0
@@ -81,6 +83,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     scope = scope_needed(request)
     if not authenticator.enabled or scope is None:
         return await handler(request)
+    began = asyncio.get_running_loop().time()
     headers = request.headers
     found = await authenticator.identify(
         headers.get("Authorization"), headers.get("X-API-Key"), frozenset(k.lower() for k in request.query)
@@ -89,6 +92,9 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     if caller is None:
         request[LOG_FIELDS]["auth_failure"] = found.reason
         metrics.child(metrics.AUTH, "unauthorized", found.via).inc()
+        # Every refusal answered no sooner than the floor: a malformed token (refused at once) and a
+        # forged one (refused after its signature is checked) take the same time to the caller.
+        await asyncio.sleep(max(0.0, began + FAILURE_FLOOR_S - asyncio.get_running_loop().time()))
         raise Unauthorized()
     request[CALLER] = caller
     request[LOG_FIELDS].update(caller.log_fields())

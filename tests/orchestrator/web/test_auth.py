@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from structlog.testing import capture_logs
 
 import fakes
 from orchestrator.auth import api_keys
+from orchestrator.web.auth import FAILURE_FLOOR_S
 from orchestrator.web.keys import AUTHENTICATOR
 from tests.orchestrator.auth.minting import (
     AUDIENCE,
@@ -348,3 +350,13 @@ async def test_with_mode_none_the_description_declares_no_scheme(client):
     document = await (await client.get("/api/openapi.json")).json()
     assert "securitySchemes" not in document["components"]
     assert "security" not in document["paths"]["/api/backtest"]["post"]
+
+
+async def test_every_refusal_takes_at_least_the_floor_whatever_was_wrong(guarded, idp_key):
+    """A malformed token is refused at once, a forged one after its signature: both wait for the
+    floor, so that the time tells them apart no more than the body does."""
+    forged_one = SigningKey(rsa_key().private, idp_key.kid, "RS256").mint()
+    for headers in ({}, bearer("not-a-token"), bearer(forged_one), {"X-API-Key": "bto_nothing"}):
+        began = time.perf_counter()
+        await assert_unauthorized(await backtest(guarded, headers))
+        assert time.perf_counter() - began >= FAILURE_FLOOR_S
