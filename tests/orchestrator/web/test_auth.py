@@ -33,6 +33,7 @@ from tests.orchestrator.auth.minting import (
     ed_key,
     rsa_key,
 )
+from tests.orchestrator.test_span_export import receiver  # noqa: F401  (a fixture)
 
 UNAUTHORIZED = {
     "success": False,
@@ -360,3 +361,21 @@ async def test_every_refusal_takes_at_least_the_floor_whatever_was_wrong(guarded
         began = time.perf_counter()
         await assert_unauthorized(await backtest(guarded, headers))
         assert time.perf_counter() - began >= FAILURE_FLOOR_S
+
+
+async def test_the_span_carries_the_tenant_and_the_key_id_never_the_key(
+    client_for,
+    happy,
+    key_server,
+    keys_file,
+    receiver,  # noqa: F811  (the fixture imported above)
+):
+    _, url = key_server
+    client = await client_for(auth=auth_settings(url, keys_file[0]), tracing={"export": "otlp"})
+    key = keys_file[1]["a"]
+    answer = await backtest(client, bearer(key))
+    _, span = await receiver.span_of(answer.headers["traceresponse"].split("-")[1])
+    attributes = {item.key: item.value.string_value for item in span.attributes if item.value.string_value}
+    assert (attributes["orchestrator.tenant"], attributes["orchestrator.key_id"]) == ("a", key.split("_")[1])
+    assert attributes["orchestrator.auth"] == "api_key"
+    assert key not in repr(span)
