@@ -8,7 +8,8 @@ token signed with the public key's bytes, or any algorithm the key was not made 
 The keys come from ``AUTH__JWKS_URL`` (fetched with aiohttp: the loop never blocks) or
 ``AUTH__JWKS_FILE`` (read in a thread). A ``kid`` we do not know fetches them again, at most once
 per ``AUTH__JWKS_REFRESH_S`` (one fetch at a time, the others waiting for it), so a stream of
-forged kids cannot make us hammer the key server.
+forged kids cannot make us hammer the key server; after a failed fetch, at most once per
+``RETRY_FAILED_S``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ ALGORITHMS: dict[tuple[object, object], str] = {
 #: The most a JWKS document may hold, and the time its fetch may take.
 MAX_JWKS_BYTES = 256 * 1024
 FETCH_TIMEOUT_S = 5.0
+#: After a failed fetch, the next may come this soon (or at the refresh interval, if sooner): a key
+#: server away at start-up does not leave every token refused for the whole interval.
+RETRY_FAILED_S = 5.0
 
 
 class InvalidToken(Exception):
@@ -72,6 +76,7 @@ class Verifier:
         self.config, self.session, self.clock = config, session, clock
         self.keys: dict[str | None, jwt.PyJWK] = {}
         self._fetched_at: float | None = None
+        self._failed = False
         self._fetching: asyncio.Lock = asyncio.Lock()
         #: How many times the keys were fetched (what the refresh limit bounds).
         self.fetches = 0
@@ -110,7 +115,7 @@ class Verifier:
     async def _key(self, kid: object) -> jwt.PyJWK:
         if not isinstance(kid, str | None):
             raise InvalidToken("kid")
-        if self._fetched_at is None or self.clock() - self._fetched_at >= self.config.jwks_refresh_s:
+        if self._due():
             await self.refresh()
         key = self._find(kid)
         if key is None and await self.refresh(only_if_due=True):
@@ -128,8 +133,7 @@ class Verifier:
         """Fetch the keys again (with ``only_if_due``: unless fetched within the refresh interval).
         Whether a fetch was made; a failed one keeps the keys there were."""
         async with self._fetching:
-            due = self._fetched_at is None or self.clock() - self._fetched_at >= self.config.jwks_refresh_s
-            if only_if_due and not due:
+            if only_if_due and not self._due():
                 return False
             self._fetched_at = self.clock()
             self.fetches += 1
@@ -137,10 +141,21 @@ class Verifier:
                 document = await self._fetch()
             except Exception as error:  # the provider away: the keys we had still verify
                 log.warning("jwks unreadable; the keys read before are kept", error=type(error).__name__)
+                self._failed = True
                 return True
+            self._failed = False
             self.keys = keys_of(document)
             log.info("jwks read", keys=len(self.keys))
             return True
+
+    def _due(self) -> bool:
+        """Whether the keys may be fetched again: never fetched, or the interval passed since."""
+        if self._fetched_at is None:
+            return True
+        interval = self.config.jwks_refresh_s
+        return self.clock() - self._fetched_at >= (
+            min(interval, RETRY_FAILED_S) if self._failed else interval
+        )
 
     async def _fetch(self) -> Mapping[str, Any]:
         if self.config.jwks_file is not None:

@@ -76,6 +76,8 @@ class KeyServer:
     keys: list[SigningKey]
     fetches: int = 0
     extra: list[dict[str, Any]] = field(default_factory=list)
+    #: Answer 503 instead of the keys.
+    down: bool = False
 
     def document(self) -> dict[str, Any]:
         return {"keys": [key.jwk for key in self.keys] + self.extra}
@@ -83,6 +85,8 @@ class KeyServer:
     def app(self) -> web.Application:
         async def jwks(_request: web.Request) -> web.Response:
             self.fetches += 1
+            if self.down:
+                return web.json_response({"error": "down"}, status=503)
             return web.json_response(self.document())
 
         app = web.Application()

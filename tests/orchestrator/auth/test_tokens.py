@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from orchestrator.auth.config import AuthConfig
-from orchestrator.auth.tokens import InvalidToken, Verifier, keys_of
+from orchestrator.auth.tokens import RETRY_FAILED_S, InvalidToken, Verifier, keys_of
 from tests.orchestrator.auth.minting import AUDIENCE, ISSUER, KeyServer, ec_key, ed_key, rsa_key
 
 
@@ -129,3 +129,20 @@ async def test_a_malformed_token_is_refused(tmp_path, token):
     path.write_text(json.dumps(KeyServer([rsa_key()]).document()))
     with pytest.raises(InvalidToken):
         await Verifier(config(jwks_file=path)).verify(token)
+
+
+async def test_a_key_server_away_at_start_is_asked_again_sooner_than_the_interval(aiohttp_server, session):
+    key = rsa_key()
+    server = KeyServer([key], down=True)  # away when the orchestrator starts
+    served = await aiohttp_server(server.app())
+    now = [0.0]
+    verifier = Verifier(
+        config(jwks_url=str(served.make_url("/jwks.json")), jwks_refresh_s=300), session, clock=lambda: now[0]
+    )
+    await verifier.refresh()
+    server.down = False
+    with pytest.raises(InvalidToken):  # not asked again within RETRY_FAILED_S
+        await verifier.verify(key.mint())
+    now[0] = RETRY_FAILED_S
+    assert (await verifier.verify(key.mint())).tenant == "a"
+    assert server.fetches == 2
