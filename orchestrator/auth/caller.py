@@ -7,7 +7,7 @@ from typing import Literal
 
 from orchestrator.auth.config import Quota
 
-#: Run backtests, sweeps and comparisons.
+#: Run or change something: backtests, sweeps, comparisons (every POST or DELETE under /api/).
 BACKTEST = "backtest"
 #: Read: ticker search, the services' health.
 READ = "read"

@@ -69,7 +69,9 @@ def scope_needed(request: web.Request) -> str | None:
         return METRICS
     if not path.startswith("/api/"):
         return None  # nothing else is served: a 404 for anyone
-    return BACKTEST if _runs_backtests(request) else READ
+    # What runs or changes something (a backtest, a sweep, a job made or cancelled) needs more than
+    # reading; by method, so that a route added later is never readable-only by mistake.
+    return BACKTEST if request.method in ("POST", "DELETE", "PUT", "PATCH") else READ
 
 
 def _runs_backtests(request: web.Request) -> bool:

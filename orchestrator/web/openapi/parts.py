@@ -123,7 +123,7 @@ def error_response(status: int, codes: list[str]) -> dict[str, Any]:
     narrowed = {"properties": {"error": {"properties": {"code": {"enum": codes}}}}}
     headers: dict[str, Any] = {"X-Request-ID": header_ref("RequestId", status not in WITHOUT_REQUEST_ID)}
     if status in (429, 503):
-        headers["Retry-After"] = header_ref("RetryAfter", status == 429)
+        headers["Retry-After"] = header_ref("RetryAfter")
     if status == 401:
         headers["WWW-Authenticate"] = header_ref("WwwAuthenticate", True)
     return {

@@ -280,6 +280,13 @@ async def test_running_a_backtest_without_the_backtest_scope_is_403(guarded, key
     assert (answer.status, error["code"], error["details"]) == (403, "FORBIDDEN", {"scope": "backtest"})
 
 
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+async def test_changing_anything_under_api_needs_the_backtest_scope(guarded, keys_file, method):
+    """By method, not by route: a route added later is never open to a reader by mistake."""
+    answer = await guarded.request(method, "/api/tickers/search", headers=bearer(keys_file[1]["read_only"]))
+    assert (answer.status, (await answer.json())["error"]["details"]) == (403, {"scope": "backtest"})
+
+
 async def test_reading_without_the_read_scope_is_403(guarded, keys_file):
     answer = await guarded.get("/api/tickers/search?q=A", headers=bearer(keys_file[1]["metrics"]))
     assert answer.status == 403
