@@ -100,6 +100,7 @@ class Worker:
         self._runs: list[_Run] = []
         self._jobs: OrderedDict[str, _Job] = OrderedDict()
         self._claiming = asyncio.Lock()
+        self._planning = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
@@ -130,7 +131,8 @@ class Worker:
     # --- the lanes ------------------------------------------------------------------------------
 
     async def _lane(self) -> None:
-        while True:
+        # Checked as well as cancelled: redis-py may turn a cancel in mid-read into an error of its own.
+        while not self._stopping:
             try:
                 taken = await self._next_setting()
                 if taken is not None:
@@ -254,20 +256,25 @@ class Worker:
         if job is not None:
             self._jobs.move_to_end(job_id)
             return job
+        async with self._planning:  # one plan and one set of markets per job, however many lanes ask
+            if job_id not in self._jobs:
+                await self._plan(job_id)
+        return self._jobs.get(job_id)
+
+    async def _plan(self, job_id: str) -> None:
         record = await self.store.get(job_id)
         if record is None or record["status"] in FINISHED:
-            return None
+            return
         plan = plan_job(orjson.loads(record["document"]), self.limits, self.config.max_settings)
         sweep = Sweep(self.backtester, job_id, concurrency=1)
-        self._jobs[job_id] = job = _Job(plan, sweep)
+        self._jobs[job_id] = _Job(plan, sweep)
         while len(self._jobs) > CONTEXTS:
             self._jobs.popitem(last=False)
-        return job
 
     # --- beside the lanes -------------------------------------------------------------------------
 
     async def _touching(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.config.visibility_timeout_s / 3)
             for run in list(self._runs):
                 try:
@@ -280,7 +287,7 @@ class Worker:
                     self._stop(run)
 
     async def _watching(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(WATCH_S)
             for job_id in {run.shard.job for run in self._runs}:
                 try:

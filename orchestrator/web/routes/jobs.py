@@ -70,7 +70,7 @@ async def get_job(request: web.Request) -> web.Response:
 async def cancel_job(request: web.Request) -> web.Response:
     jobs = request.app[JOBS]
     record = await jobs.cancel(request.match_info["id"])
-    request[LOG_FIELDS].update(event="job_cancelled", job=record["id"], status=record["status"])
+    request[LOG_FIELDS].update(event="job_cancelled", job=record["id"], job_status=record["status"])
     return json_response({"success": True, "data": jobs.public(record)})
 
 
