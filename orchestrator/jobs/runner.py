@@ -74,6 +74,8 @@ class _Run:
     shard: Shard
     next: int
     running: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+    #: Taken and not kept yet (running, or stopped mid-way).
+    unkept: set[int] = field(default_factory=set)
     stopped: bool = False
 
     @property
@@ -81,7 +83,7 @@ class _Run:
         return self.next >= self.shard.stop
 
     def unfinished_from(self) -> int:
-        return min([*self.running, self.next])
+        return min([*self.unkept, self.next])
 
 
 class Worker:
@@ -159,6 +161,7 @@ class Worker:
         for run in self._runs:
             if not run.stopped and not run.exhausted:
                 index, run.next = run.next, run.next + 1
+                run.unkept.add(index)
                 return run, index
         return None
 
@@ -193,6 +196,7 @@ class Worker:
             self.admission.done(latency, dropped=outcome == ServiceTimeout.code)
         if not run.stopped:
             await self.store.put_row(run.shard.job, index, row, rank_score(row, job.plan.rank_by))
+            run.unkept.discard(index)
 
     async def _row(self, job: _Job, index: int) -> Row:
         try:
