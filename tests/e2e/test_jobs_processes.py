@@ -202,7 +202,7 @@ async def events(
 
 
 async def test_a_job_survives_the_kill_of_one_of_three_workers_each_setting_once(cluster):
-    running, log = await cluster({"/simulate": 0.03})
+    running, _ = await cluster({"/simulate": 0.03})
     first, doomed, third = running.nodes
     total = 200
     async with aiohttp.ClientSession() as session:

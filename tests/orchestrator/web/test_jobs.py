@@ -346,13 +346,28 @@ async def test_job_work_leaves_room_under_the_admission_limit_for_interactive_ba
     admission = {"min_limit": 4, "initial_limit": 4, "max_limit": 4}
     client, _ = await serve({"/simulate": 0.05}, admission=admission, jobs={"concurrency": 8})
     gate = client.app[ADMISSION]
-    job = await submitted(client, sweep_job(TEN))
-    most = 0
-    while (await status_of(client, job["id"]))["status"] in ("queued", "running"):
-        most = max(most, gate.limit.in_flight)
-        answer = await client.post("/api/backtest", json=fakes.backtest_request())
-        assert answer.status == 200, await answer.json()
-    assert most == 3  # a quarter of the limit (at least one place) kept for interactive requests
+    seen: list[int] = []
+
+    async def sample() -> None:
+        while True:
+            seen.append(gate.limit.in_flight)
+            await asyncio.sleep(0.002)
+
+    sampling = asyncio.ensure_future(sample())
+    job = await submitted(
+        client, sweep_job({THRESHOLD: [-(n + 1) / 100 for n in range(15)], AMOUNT: [100, 200]})
+    )
+    await until(lambda: _is_running(client, job["id"]))
+    answer = await client.post("/api/backtest", json=fakes.backtest_request())
+    assert answer.status == 200, await answer.json()  # a place was left for it
+    interactive_done = len(seen)
+    await finished(client, job["id"])
+    sampling.cancel()
+    assert max(seen[interactive_done:]) == 3  # eight lanes, yet a quarter of the limit kept free
+
+
+async def _is_running(client: Any, job: str) -> bool:
+    return (await status_of(client, job))["done"] > 0
 
 
 async def test_a_job_stopped_with_its_process_hands_its_shards_back(serve):
