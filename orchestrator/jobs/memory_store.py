@@ -126,7 +126,8 @@ class MemoryJobStore:
 
     async def events(self, job: str, after: str | None, count: int, wait_s: float) -> list[Event]:
         found = self._jobs.get(job)
-        if found is None:
+        if found is None:  # gone (expired): as Redis, a wait for nothing
+            await asyncio.sleep(wait_s)
             return []
         first = int(after) if after else 0
         if first >= len(found.events) and wait_s > 0:

@@ -81,11 +81,11 @@ def eta_s(record: dict[str, Any]) -> float | None:
     """Seconds left at the pace so far: None until a setting is done, 0 once the job is over."""
     if record["status"] in FINISHED:
         return 0.0
-    began, done = iso_seconds(record.get("started_at")), record["done"]
+    began, done, total = iso_seconds(record.get("started_at")), int(record["done"]), int(record["total"])
     if began is None or done <= 0:
         return None
     elapsed = datetime.now(UTC).timestamp() - began
-    return round(elapsed / done * (record["total"] - done), 1)
+    return round(elapsed / done * (total - done), 1)
 
 
 def source_key(source: dict[str, Any]) -> str:

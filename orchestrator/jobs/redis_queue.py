@@ -109,7 +109,9 @@ class RedisShardQueue:
     async def _jobs(self) -> list[str]:
         now = time.monotonic()
         if now - self._active_at >= ACTIVE_TTL_S:
-            self._active = [job.decode() for job in await self.client.zrange(ACTIVE, 0, -1)]
+            # redis-py annotates the reply as a union of every reply type: RESP2 gives bytes here
+            active: list[bytes] = await self.client.zrange(ACTIVE, 0, -1)  # type: ignore[assignment]
+            self._active = [job.decode() for job in active]
             self._active_at = now
         return self._active
 

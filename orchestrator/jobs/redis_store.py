@@ -35,6 +35,12 @@ from orchestrator.research.ranking import Row
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+# redis-py annotates each command's reply as the union of every reply type; each reply is annotated
+# here as RESP2 gives it for that command (bytes), hence the ``type: ignore[assignment]`` where read.
+
+#: A stream's entries as redis-py reads them (RESP2): (entry id, fields).
+Entries = list[tuple[bytes, dict[bytes, bytes]]]
+
 PREFIX = "orchestrator:v1:job:"
 CLIENT = "orchestrator:v1:jobs:client:"
 KEY = "orchestrator:v1:jobs:key:"
@@ -190,7 +196,7 @@ class RedisJobStore:
         return Created(found, existing=verdict == "existing")
 
     async def get(self, job: str) -> Record | None:
-        raw = await self.client.hgetall(job_key(job))
+        raw: dict[bytes, bytes] = await self.client.hgetall(job_key(job))  # type: ignore[assignment]
         if not raw:
             return None
         record: Record = {name.decode(): value.decode() for name, value in raw.items()}
@@ -200,7 +206,14 @@ class RedisJobStore:
 
     async def put_row(self, job: str, index: int, row: Row, score: float) -> bool:
         keys = [job_key(job), job_key(job, "rows"), job_key(job, "rank"), job_key(job, "events")]
-        args = [index, orjson.dumps(row), repr(score), _member(index), now_iso(), int("error" in row)]
+        args: list[Any] = [
+            index,
+            orjson.dumps(row),
+            repr(score),
+            _member(index),
+            now_iso(),
+            int("error" in row),
+        ]
         return bool(await self._put_row(keys=keys, args=args))
 
     async def shard_done(self, job: str, number: int, ttl_s: float) -> Record | None:
@@ -225,7 +238,7 @@ class RedisJobStore:
     async def page(self, job: str, offset: int, limit: int) -> list[Row]:
         if limit <= 0:
             return []
-        members = await self.client.zrange(job_key(job, "rank"), offset, offset + limit - 1)
+        members: list[bytes] = await self.client.zrange(job_key(job, "rank"), offset, offset + limit - 1)  # type: ignore[assignment]
         if not members:
             return []
         rows = await self.client.hmget(job_key(job, "rows"), [int(member) for member in members])
@@ -236,9 +249,11 @@ class RedisJobStore:
 
     async def events(self, job: str, after: str | None, count: int, wait_s: float) -> list[Event]:
         key = job_key(job, "events")
-        entries = await self.client.xrange(key, f"({after}" if after else "-", "+", count=count)
+        entries: Entries = await self.client.xrange(key, f"({after}" if after else "-", "+", count=count)  # type: ignore[assignment]
         if not entries and wait_s > 0:
-            answer = await self.client.xread({key: after or "0-0"}, count=count, block=int(wait_s * 1000))
+            answer: Any = await self.client.xread(
+                {key: after or "0-0"}, count=count, block=int(wait_s * 1000)
+            )
             entries = answer[0][1] if answer else []
         indices = [int(fields[b"i"]) for _, fields in entries if fields[b"k"] == b"result"]
         rows = await self.client.hmget(job_key(job, "rows"), indices) if indices else []
@@ -277,7 +292,7 @@ class RedisJobStore:
         )
 
     async def recent(self, client: str, limit: int) -> list[Record]:
-        jobs = await self.client.zrevrange(CLIENT + client, 0, limit - 1)
+        jobs: list[bytes] = await self.client.zrevrange(CLIENT + client, 0, limit - 1)  # type: ignore[assignment]
         records = [await self.get(job.decode()) for job in jobs]
         return [record for record in records if record is not None]
 

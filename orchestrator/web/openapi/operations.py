@@ -78,10 +78,11 @@ SWEEP_CSV = text(
     "text/csv", "With `?format=csv` or `Accept: text/csv`: `?table=rows`, or `folds` for a walk-forward."
 )
 JOB_STREAM = Stream(
-    {"result": SweepRow, "progress": JobProgress, "summary": JobSummary},
+    {"result": SweepRow, "progress": JobProgress, "summary": JobSummary, "error": ErrorResponse},
     "A `result` per setting as it is kept (its row, unranked), once each, with an id that increases "
     "within the job; a `progress` (no id) first and at most every `JOBS__PROGRESS_INTERVAL_S`; then "
-    "one `summary` (with an id) when the job is over. Reconnect with `Last-Event-ID` to miss nothing.",
+    "one `summary` (with an id) when the job is over, or an `error` (no id) when the jobs' store "
+    "fails. Reconnect with `Last-Event-ID` to miss nothing.",
     id_schema={"type": "string", "pattern": "^[0-9]+(-[0-9]+)?$"},
     every_event_has_an_id=False,
 )

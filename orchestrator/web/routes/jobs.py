@@ -16,16 +16,16 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from aiohttp_sse import sse_response
+from aiohttp_sse import EventSourceResponse, sse_response
 
-from orchestrator.errors import InvalidRequest
+from orchestrator.errors import ApiError, InvalidRequest, NotFound
 from orchestrator.jobs.backend import Event
 from orchestrator.jobs.model import FINISHED
 from orchestrator.research.ranking import Row
 from orchestrator.web.csv_export import CSV_CONTENT_TYPE, wants_csv
-from orchestrator.web.json_http import json_response, read_json
+from orchestrator.web.json_http import dump, json_response, read_json
 from orchestrator.web.keys import JOBS, SETTINGS
-from orchestrator.web.middlewares import LOG_FIELDS
+from orchestrator.web.middlewares import LOG_FIELDS, note_error
 
 routes = web.RouteTableDef()
 
@@ -160,22 +160,32 @@ async def job_events(request: web.Request) -> web.StreamResponse:
         raise InvalidRequest(
             f"Last-Event-ID {message}", {"errors": [{"field": "header Last-Event-ID", "message": message}]}
         )
-    interval = settings.jobs.progress_interval_s
     async with sse_response(request, ping_interval=settings.sse_heartbeat_s) as response:
-        await response.send(orjson.dumps(await _progress(request, job)).decode(), event="progress")
-        reported = time.monotonic()
-        while not jobs.closing:
-            for event in await jobs.events(job, after, min(1.0, interval)):
-                await response.send(
-                    orjson.dumps(await _data(request, job, event)).decode(), event=event.kind, id=event.id
-                )
-                after = event.id
-                if event.kind == "summary":
-                    return response
-            if time.monotonic() - reported >= interval:
-                await response.send(orjson.dumps(await _progress(request, job)).decode(), event="progress")
-                reported = time.monotonic()
+        try:
+            await _watch(request, response, job, after)
+        except ApiError as error:  # Redis went away mid-stream: said as the stream's last event
+            await response.send(dump(note_error(request, error).envelope()).decode(), event="error")
     return response
+
+
+async def _watch(request: web.Request, response: EventSourceResponse, job: str, after: str | None) -> None:
+    jobs, interval = request.app[JOBS], request.app[SETTINGS].jobs.progress_interval_s
+    await response.send(orjson.dumps(await _progress(request, job)).decode(), event="progress")
+    reported = time.monotonic()
+    while not jobs.closing:
+        for event in await jobs.events(job, after, min(1.0, interval)):
+            data = await _data(request, job, event)
+            await response.send(orjson.dumps(data).decode(), event=event.kind, id=event.id)
+            after = event.id
+            if event.kind == "summary":
+                return
+        if time.monotonic() - reported >= interval:
+            try:
+                progress = await _progress(request, job)
+            except NotFound:  # expired while watched: nothing more will come
+                return
+            await response.send(orjson.dumps(progress).decode(), event="progress")
+            reported = time.monotonic()
 
 
 async def _data(request: web.Request, job: str, event: Event) -> dict[str, Any]:

@@ -382,3 +382,37 @@ async def test_a_job_stopped_with_its_process_hands_its_shards_back(serve):
     await jobs.stop_worker()
     handed_back = await jobs.queue.claim("successor", 0)
     assert handed_back and handed_back[0].job == job["id"] and handed_back[0].start > 0
+
+
+async def test_a_process_with_jobs_worker_off_takes_jobs_but_runs_none(serve):
+    client, log = await serve(jobs={"worker": False})
+    job = await submitted(client, sweep_job())
+    await asyncio.sleep(0.5)
+    assert (await status_of(client, job["id"]))["status"] == "queued"
+    assert log.started == {}
+
+
+async def test_an_unreachable_redis_is_503_naming_it_never_a_500(start):
+    from orchestrator.cli.platform import free_port
+
+    client, _ = await start(redis_url=f"redis://127.0.0.1:{free_port()}/0", jobs={"worker": False})
+    error = await refused(await client.post("/api/jobs", json=sweep_job()), 503, "SERVICE_UNAVAILABLE")
+    assert error["details"]["service"] == "redis"
+    await refused(await client.get(f"/api/jobs/{UNKNOWN}"), 503, "SERVICE_UNAVAILABLE")
+
+
+async def test_redis_going_away_mid_stream_ends_it_with_an_error_event(start):
+    from tests.orchestrator.cache.redis_server import RedisServer, require_binary
+
+    server = RedisServer(require_binary()).start()
+    try:
+        client, _ = await start(redis_url=server.url, jobs={"worker": False, "progress_interval_s": 0.1})
+        job = await submitted(client, sweep_job())
+        async with client.get(f"/api/jobs/{job['id']}/events") as response:
+            first = await response.content.readline()
+            server.stop()
+            text = (await response.content.read()).decode()
+    finally:
+        server.stop()
+    assert first.startswith(b"event: progress")
+    assert "event: error" in text and "SERVICE_UNAVAILABLE" in text and '"service":"redis"' in text
