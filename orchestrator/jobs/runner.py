@@ -77,6 +77,8 @@ class _Run:
     #: Taken and not kept yet (running, or stopped mid-way).
     unkept: set[int] = field(default_factory=set)
     stopped: bool = False
+    #: Counted done by the store and acked.
+    finished: bool = False
 
     @property
     def exhausted(self) -> bool:
@@ -117,13 +119,16 @@ class Worker:
         if self._stopping:
             return
         self._stopping = True
+        in_hand = list(self._runs)
         for task in self._tasks:
             task.cancel()
-        for run in self._runs:
+        for run in in_hand:
             for task in run.running.values():
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for run in list(self._runs):
+        for run in in_hand:
+            if run.finished:
+                continue
             try:
                 await self.queue.release(run.shard, run.unfinished_from())
             except Exception as error:  # the shard comes back after the visibility timeout instead
@@ -154,7 +159,10 @@ class Worker:
             if taken is not None:
                 return taken
             for shard in await self.queue.claim(self.consumer, CLAIM_WAIT_S):
-                self._runs.append(_Run(shard, shard.start))
+                if shard.start < shard.stop:
+                    self._runs.append(_Run(shard, shard.start))
+                else:  # handed back by a worker stopped as it finished it: count it done here
+                    await self._nothing_left(shard)
         return self._take()
 
     def _take(self) -> tuple[_Run, int] | None:
@@ -166,24 +174,32 @@ class Worker:
         return None
 
     async def _run_setting(self, run: _Run, index: int) -> None:
-        job = await self._job(run.shard.job)
-        task: asyncio.Task[None] | None = None
-        if job is not None:
-            task = asyncio.ensure_future(self._setting(run, job, index))
-            run.running[index] = task
-            try:
-                await asyncio.wait({task})  # a cancel of the setting's task is not the lane's
-            finally:
-                run.running.pop(index, None)
-        if task is None or task.cancelled() or task.exception() is not None:
-            run.stopped = True  # a cancelled job, a lost shard, or Redis away: the queue brings it back
-            if task is not None and not task.cancelled():
-                log.warning("job_setting_not_kept", job=run.shard.job, error=repr(task.exception()))
-        if run.running or not (run.stopped or run.exhausted):
-            return
-        self._forget(run)
-        if not run.stopped and job is not None:
+        job: _Job | None = None
+        try:
+            job = await self._job(run.shard.job)
+            if job is not None:
+                await self._kept(run, job, index)
+        finally:
+            if job is None or index in run.unkept:
+                # a job over, a lost shard, or Redis away: this worker leaves the shard, and the
+                # queue hands it out again (a job that is over has no shards left to hand out)
+                run.stopped = True
+            if not run.running and (run.stopped or run.exhausted):
+                self._forget(run)
+        if job is not None and not run.stopped and run.exhausted and not run.running and not run.unkept:
             await self._shard_done(run, job)
+
+    async def _kept(self, run: _Run, job: _Job, index: int) -> None:
+        """The setting's row made and kept, in a task of its own: cancelling it (a cancel, a lost
+        shard) does not cancel the lane."""
+        task = asyncio.ensure_future(self._setting(run, job, index))
+        run.running[index] = task
+        try:
+            await asyncio.wait({task})
+        finally:
+            run.running.pop(index, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("job_setting_not_kept", job=run.shard.job, error=repr(task.exception()))
 
     async def _setting(self, run: _Run, job: _Job, index: int) -> None:
         await self._room()
@@ -238,6 +254,12 @@ class Worker:
             log.info("job_finished", job=shard.job, status=ended["status"], total=ended["total"])
         else:
             await self.queue.ack(shard)
+        run.finished = True
+
+    async def _nothing_left(self, shard: Shard) -> None:
+        job = await self._job(shard.job)
+        if job is not None:
+            await self._shard_done(_Run(shard, shard.stop), job)
 
     async def _report(self, job_id: str, job: _Job) -> None:
         """The calls made since the last report, and any data source or market not reported yet."""

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-from orchestrator.web.keys import ADMISSION, JOBS
+from orchestrator.web.keys import ADMISSION, BACKTESTER, JOBS
 from tests import fakes
 from tests.orchestrator.jobs.conftest import backend_name, jobs_redis  # noqa: F401 (fixtures)
 
@@ -416,3 +416,16 @@ async def test_redis_going_away_mid_stream_ends_it_with_an_error_event(start):
         server.stop()
     assert first.startswith(b"event: progress")
     assert "event: error" in text and "SERVICE_UNAVAILABLE" in text and '"service":"redis"' in text
+
+
+async def test_a_shard_handed_back_with_nothing_left_is_counted_done_by_whoever_claims_it(serve):
+    client, _ = await serve(jobs={"worker": False})
+    jobs = client.app[JOBS]
+    job = (await submitted(client, sweep_job()))["id"]  # one shard of three settings
+    [shard] = await jobs.queue.claim("stopped-as-it-finished", 0)
+    for index in range(3):
+        row = {"index": index, "params": {}, "summary": {"sharpe_ratio": 1.0}}
+        await jobs.store.put_row(job, index, row, -1.0)
+    await jobs.queue.release(shard, shard.stop)  # stopped after its last row, before counting the shard
+    jobs.start_worker(client.app[BACKTESTER], client.app[ADMISSION])
+    assert (await finished(client, job))["status"] == "succeeded"
