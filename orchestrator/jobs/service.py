@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import orjson
@@ -95,8 +95,18 @@ class Jobs:
         with store_errors():
             created = await self.store.create(record, client, key, self.config.max_per_client)
             if not created.existing:
-                await self.queue.enqueue(job, plan.total)
+                await self._enqueue(job, plan.total)
         return created.record, created.existing
+
+    async def _enqueue(self, job: str, total: int) -> None:
+        """Queue the job's shards; if that fails, cancel it, so that it holds no place of its
+        client's limit while nothing can run it."""
+        try:
+            await self.queue.enqueue(job, total)
+        except Exception:
+            with suppress(Exception):
+                await self.store.cancel(job, self.config.ttl_s)
+            raise
 
     async def record(self, job: str) -> Record:
         """The job's record; NOT_FOUND for an id that is malformed, unknown, or expired."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from orchestrator.web.keys import ADMISSION, BACKTESTER, JOBS
 from tests import fakes
@@ -429,3 +430,28 @@ async def test_a_shard_handed_back_with_nothing_left_is_counted_done_by_whoever_
     await jobs.queue.release(shard, shard.stop)  # stopped after its last row, before counting the shard
     jobs.start_worker(client.app[BACKTESTER], client.app[ADMISSION])
     assert (await finished(client, job))["status"] == "succeeded"
+
+
+async def test_jobs_take_turns_so_a_small_one_is_not_stuck_behind_a_large_one(serve):
+    client, _ = await serve({"/simulate": 0.01}, jobs={"concurrency": 1})
+    large = await submitted(
+        client, sweep_job({THRESHOLD: [-(n + 1) / 100 for n in range(15)], AMOUNT: [100, 200]})
+    )
+    small = await submitted(client, sweep_job())  # one shard, behind ten of the large job's
+    assert (await finished(client, small["id"]))["status"] == "succeeded"
+    assert (await status_of(client, large["id"]))["done"] <= 9  # at most three of its shards first
+
+
+async def test_a_job_whose_shards_cannot_be_queued_is_cancelled_and_refused(serve):
+    client, _ = await serve(jobs={"worker": False, "max_per_client": 1})
+    jobs = client.app[JOBS]
+
+    async def broken(job: str, total: int) -> None:
+        raise RedisConnectionError("Redis went away")
+
+    jobs.queue.enqueue = broken
+    await refused(await client.post("/api/jobs", json=sweep_job()), 503, "SERVICE_UNAVAILABLE")
+    [made] = (await (await client.get("/api/jobs")).json())["data"]["jobs"]
+    assert made["status"] == "cancelled"  # and so it holds no place of the address's one
+    del jobs.queue.enqueue
+    await submitted(client, sweep_job())
