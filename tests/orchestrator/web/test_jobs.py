@@ -455,3 +455,26 @@ async def test_a_job_whose_shards_cannot_be_queued_is_cancelled_and_refused(serv
     assert made["status"] == "cancelled"  # and so it holds no place of the address's one
     del jobs.queue.enqueue
     await submitted(client, sweep_job())
+
+
+async def test_a_worker_that_lost_its_shard_to_another_stops_its_settings_and_hands_nothing_back(serve):
+    client, log = await serve({"/simulate": 5.0}, jobs={"concurrency": 1, "visibility_timeout_s": 0.6})
+    jobs = client.app[JOBS]
+    job = await submitted(client, sweep_job())
+    while len(log.started.get("/simulate", [])) < 2:  # noqa: ASYNC110 - the fakes' log has no event for it
+        await asyncio.sleep(0.02)
+
+    async def taken_over(shard: Any, consumer: str) -> bool:
+        return False
+
+    jobs.queue.touch = taken_over  # as when another worker has claimed it meanwhile
+    await asyncio.wait_for(log.cancelled_event.wait(), 2.0)  # within a third of the timeout, and a bit
+    released: list[Any] = []
+
+    async def release(shard: Any, start: int) -> None:
+        released.append(shard)
+
+    jobs.queue.release = release
+    await jobs.stop_worker()
+    assert released == []
+    assert (await status_of(client, job["id"]))["done"] == 0
