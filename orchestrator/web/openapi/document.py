@@ -91,6 +91,44 @@ def _parameters(asset_names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
             "description": "The most results (else INVALID_REQUEST).",
             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
         },
+        "IdempotencyKey": {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "description": "1-255 printable characters: the same body sent again with it makes no new job.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        },
+        "JobId": {
+            "name": "id",
+            "in": "path",
+            "required": True,
+            "description": "The job's id (22 characters of URL-safe base64); any other is NOT_FOUND.",
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{22}$"},
+        },
+        "JobListLimit": {
+            "name": "limit",
+            "in": "query",
+            "description": "The most jobs, newest first (else INVALID_REQUEST).",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+        },
+        "ResultsOffset": {
+            "name": "offset",
+            "in": "query",
+            "description": "The first row of the page, 0 for the best (else INVALID_REQUEST).",
+            "schema": {"type": "integer", "minimum": 0, "default": 0},
+        },
+        "ResultsLimit": {
+            "name": "limit",
+            "in": "query",
+            "description": "The most rows of the page (else INVALID_REQUEST).",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+        },
+        "LastEventId": {
+            "name": "Last-Event-ID",
+            "in": "header",
+            "description": "Resume after this event: every `result` after it, none twice "
+            "(else INVALID_REQUEST).",
+            "schema": {"type": "string"},
+        },
         "AssetName": {
             "name": "name",
             "in": "path",
@@ -129,9 +167,9 @@ def _event_schema(stream: Stream, refs: dict[Any, dict[str, Any]]) -> dict[str, 
     return {
         "description": stream.description,
         "type": "object",
-        "required": ["id", "event", "data"],
+        "required": ["id", "event", "data"] if stream.every_event_has_an_id else ["event", "data"],
         "properties": {
-            "id": {"type": "string", "pattern": "^[1-9][0-9]*$"},
+            "id": stream.id_schema,
             "event": {"type": "string", "enum": list(stream.events)},
             "data": {"type": "string"},
         },
@@ -183,6 +221,8 @@ _HEADER_NAMES = {
     "RetryAfter": "Retry-After",
     "ContentDisposition": "Content-Disposition",
     "CacheControl": "Cache-Control",
+    "Location": "Location",
+    "IdempotentReplayed": "Idempotent-Replayed",
 }
 
 DESCRIPTION = """\
@@ -225,6 +265,7 @@ def document(
         "tags": [
             {"name": "backtest", "description": "One backtest (docs/contract.md)."},
             {"name": "research", "description": "Sweeps, walk-forwards, comparisons (docs/api.md)."},
+            {"name": "jobs", "description": "Sweeps and comparisons as durable jobs (docs/contract.md, 7)."},
             {"name": "market", "description": "Ticker search (docs/api.md)."},
             {"name": "health", "description": "Readiness, the services behind, liveness, metrics."},
             {"name": "docs", "description": "This description, and a page to try it."},

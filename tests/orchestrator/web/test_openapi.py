@@ -117,6 +117,7 @@ async def test_request_bodies_are_the_models_schemas(document):
         "/api/backtest": "#/components/schemas/BacktestRequest",
         "/api/sweep": "#/components/schemas/SweepRequest",
         "/api/compare": "#/components/schemas/CompareRequest",
+        "/api/jobs": "#/components/schemas/JobRequest",
     }
     schemas = document["components"]["schemas"]
     assert {"grid", "market_params", "walk_forward"} <= set(schemas["SweepRequest"]["properties"])

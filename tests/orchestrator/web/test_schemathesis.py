@@ -114,7 +114,10 @@ def app_url() -> Iterator[str]:
         urls = {entry.url_setting: services_url for entry in SERVICES}
         # No cache: every generated backtest goes through the services; a generated grid of a
         # thousand valid combinations would take seconds, so fewer are allowed (more: a 400).
-        settings = make_settings(**urls, cache={"enabled": False}, sweep={"max_combinations": 64})
+        # Jobs likewise: each generated job runs in the background while the others are tried.
+        settings = make_settings(
+            **urls, cache={"enabled": False}, sweep={"max_combinations": 64}, jobs={"max_settings": 64}
+        )
         yield servers.serve_orchestrator(create_app(settings))
 
 
