@@ -141,7 +141,10 @@ async def test_results_come_in_pages(serve):
     assert [row["rank"] for row in page["rows"]] == [5, 6, 7]
 
 
-@pytest.mark.parametrize("query", ["offset=-1", "limit=0", "limit=1001", "offset=x", "format=xml"])
+@pytest.mark.parametrize(
+    "query",
+    ["offset=-1", "limit=0", "limit=1001", "offset=x", "offset=%C2%B2", "offset=1000000001", "format=xml"],
+)
 async def test_a_bad_page_is_refused_with_the_envelope(serve, query):
     client, _ = await serve()
     job = await submitted(client, sweep_job())
