@@ -161,6 +161,25 @@ class HeadersTooLarge(RequestError):
     code, status = "HEADERS_TOO_LARGE", 431
 
 
+class TooManyJobs(RequestError):
+    """A client address has as many jobs queued or running as one may (``JOBS__MAX_PER_CLIENT``)."""
+
+    code, status = "TOO_MANY_JOBS", 429
+
+    def __init__(self, limit: int) -> None:
+        message = f"This address has {limit} jobs queued or running, the most it may; wait for one to end"
+        super().__init__(message, {"max_per_client": limit})
+
+
+class IdempotencyKeyReused(RequestError):
+    """An ``Idempotency-Key`` already used with another body."""
+
+    code, status = "IDEMPOTENCY_KEY_REUSED", 422
+
+    def __init__(self) -> None:
+        super().__init__("This Idempotency-Key was sent before with another body; use a new key")
+
+
 # --- ours -----------------------------------------------------------------------------------------
 
 

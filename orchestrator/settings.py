@@ -35,6 +35,7 @@ from pydantic_settings import SettingsError as SourceError
 from orchestrator.auth.config import AuthConfig, QuotaConfig
 from orchestrator.cache.shared import RedisUrl
 from orchestrator.cache.store import CacheConfig
+from orchestrator.jobs.config import JobsConfig
 from orchestrator.limits import EdgeConfig, RequestLimits
 from orchestrator.registry import BY_NAME, ORCHESTRATOR_PORT, SERVICES
 from orchestrator.research.config import CompareConfig, SweepConfig
@@ -182,6 +183,8 @@ class Settings(_ServiceSettings):  # type: ignore[misc, valid-type]
     redis_url: RedisUrl = None
     sweep: SweepConfig = SweepConfig()
     compare: CompareConfig = CompareConfig()
+    #: ``JOBS__*``: sweeps and comparisons as durable jobs (``orchestrator/jobs/``).
+    jobs: JobsConfig = JobsConfig()
     #: ``TRACING__EXPORT``: ``off``, the only value (trace context is propagated and logged, not exported).
     tracing: TracingConfig = TracingConfig()
     #: ``AUTH__*``: who may call (``none`` by default: no credential needed) and how they prove it.

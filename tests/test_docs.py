@@ -178,13 +178,15 @@ def _served_routes() -> set[str]:
     return {
         f"{route.method} {route.resource.canonical}"
         for route in app.router.routes()
-        if route.method in ("GET", "POST") and route.resource is not None
+        if route.method in ("GET", "POST", "DELETE") and route.resource is not None
     }
 
 
 def test_the_readme_lists_every_route_and_only_those() -> None:
-    table = re.findall(r"^\| ((?:`(?:GET|POST) [^`]+`(?:, )?)+) \|", README.read_text(), flags=re.MULTILINE)
-    listed = {route for row in table for route in re.findall(r"`((?:GET|POST) [^`]+)`", row)}
+    table = re.findall(
+        r"^\| ((?:`(?:GET|POST|DELETE) [^`]+`(?:, )?)+) \|", README.read_text(), flags=re.MULTILINE
+    )
+    listed = {route for row in table for route in re.findall(r"`((?:GET|POST|DELETE) [^`]+)`", row)}
     static = {route for route in _served_routes() if route.endswith("/{name}")}  # the page's files
     assert listed == _served_routes() - static
 

@@ -61,6 +61,12 @@ def test_the_research_layer_imports_nothing_of_the_web_layer_or_the_server():
     )
 
 
+def test_the_jobs_layer_imports_nothing_of_the_web_layer_or_the_server():
+    assert (
+        offending("orchestrator/jobs", "orchestrator.web", "aiohttp.web", "aiohttp_sse", "aiohttp_cors") == {}
+    )
+
+
 def test_the_clients_import_nothing_of_the_web_or_backtest_layers():
     assert offending("orchestrator/clients", "orchestrator.web", "orchestrator.backtest", "aiohttp.web") == {}
 

@@ -24,6 +24,7 @@ from orchestrator.cache.shared import SharedStore
 from orchestrator.clients.downstream import connect
 from orchestrator.clients.transport import AiohttpTransport, Transport, service_session
 from orchestrator.headers import REQUEST_TIMEOUT_MS
+from orchestrator.jobs.service import Jobs
 from orchestrator.registry import SERVICES
 from orchestrator.resilience.clock import clock_of
 from orchestrator.settings import Settings, load_settings
@@ -46,12 +47,13 @@ from orchestrator.web.keys import (
     BACKTESTER,
     HEALTH_TRANSPORT,
     HTTP_SESSIONS,
+    JOBS,
     SERVICE_TRANSPORTS,
     SETTINGS,
     SPAN_EXPORT,
 )
 from orchestrator.web.middlewares import add_request_id_header, error_envelopes, request_context
-from orchestrator.web.routes import api_docs, backtest, health, metrics, page, sweep, tickers
+from orchestrator.web.routes import api_docs, backtest, health, jobs, metrics, page, sweep, tickers
 from orchestrator.web.trace_context import TRACE_HEADERS, add_traceresponse_header
 from streams import Turns
 
@@ -77,15 +79,18 @@ def create_app(settings: Settings | None = None, *, transport: Transport | None 
     app[ADMISSION] = Admission(settings.admission)
     app.cleanup_ctx.append(http_sessions if transport is None else through(transport))
     app.cleanup_ctx.append(backtester)
+    app.cleanup_ctx.append(job_engine)
     app.cleanup_ctx.append(span_export_of)
     app.cleanup_ctx.append(callers)
     app.on_response_prepare.append(add_request_id_header)
     app.on_response_prepare.append(add_traceresponse_header)
     app.on_response_prepare.append(quiet_server_header)
     app.on_response_prepare.append(add_auth_headers)
+    app.on_shutdown.append(stop_jobs)  # before the drain: the jobs' settings hold admission slots
     app.on_shutdown.append(drain)
     app.add_routes(backtest.routes)
     app.add_routes(sweep.routes)
+    app.add_routes(jobs.routes)
     app.add_routes(tickers.routes)
     app.add_routes(health.routes)
     app.add_routes(api_docs.routes(settings))
@@ -176,6 +181,25 @@ async def span_export_of(app: web.Application) -> AsyncIterator[None]:
         await spans.close()
 
 
+async def job_engine(app: web.Application) -> AsyncIterator[None]:
+    """The jobs' store and queue (Redis with REDIS_URL, else this process), and this process's
+    worker (unless JOBS__WORKER=false), stopped and closed when the application stops."""
+    settings = app[SETTINGS]
+    app[JOBS] = engine = Jobs.connect(settings.redis_url, settings.jobs, settings.request_limits)
+    if settings.jobs.worker:
+        engine.start_worker(app[BACKTESTER], app[ADMISSION])
+    try:
+        yield
+    finally:
+        await engine.close()
+
+
+async def stop_jobs(app: web.Application) -> None:
+    """on_shutdown: stop this process's job work and hand its shards back, so that other processes
+    (or this one's successor) go on with them at once; end the open event streams."""
+    await app[JOBS].stop_worker()
+
+
 def allow_cors(app: web.Application, origins: tuple[str, ...]) -> None:
     """Let the frontend, served from another origin, call every route (and read the request id)."""
     options = aiohttp_cors.ResourceOptions(
@@ -184,11 +208,13 @@ def allow_cors(app: web.Application, origins: tuple[str, ...]) -> None:
             "Accept",
             "X-Request-ID",
             REQUEST_TIMEOUT_MS,
+            "Idempotency-Key",
+            "Last-Event-ID",
             *TRACE_HEADERS,
             *CREDENTIAL_HEADERS,
         ),
-        expose_headers=("X-Request-ID", "Retry-After", TRACERESPONSE, *RATE_LIMIT_HEADERS),
-        allow_methods=("GET", "POST"),
+        expose_headers=("X-Request-ID", "Retry-After", "Location", TRACERESPONSE, *RATE_LIMIT_HEADERS),
+        allow_methods=("GET", "POST", "DELETE"),
         max_age=600,
     )
     cors = aiohttp_cors.setup(app, defaults=dict.fromkeys(origins, options))

@@ -12,6 +12,7 @@ from orchestrator.auth.quota import Quotas
 from orchestrator.backtest.admission import Admission
 from orchestrator.backtest.graph import Backtester
 from orchestrator.clients.transport import Transport
+from orchestrator.jobs.service import Jobs
 from orchestrator.settings import Settings
 from orchestrator.span_export import SpanExport
 
@@ -24,6 +25,8 @@ SERVICE_TRANSPORTS = web.AppKey("service_transports", dict[str, Transport])
 HEALTH_TRANSPORT = web.AppKey("health_transport", Transport)
 BACKTESTER = web.AppKey("backtester", Backtester)
 ADMISSION = web.AppKey("admission", Admission)
+#: The jobs (``orchestrator/jobs/``): their store, their queue and this process's worker.
+JOBS = web.AppKey("jobs", Jobs)
 #: Where each request's span goes (``TRACING__EXPORT``): nowhere, or over OTLP/HTTP.
 SPAN_EXPORT = web.AppKey("span_export", SpanExport)
 #: Who is calling (``AUTH__MODE``), and what each tenant may ask (``QUOTA__*``).

@@ -34,6 +34,7 @@ from orchestrator.web.openapi.parts import (
     error_response,
     header_ref,
 )
+from orchestrator.web.routes.jobs import LIST_DEFAULT, LIST_MAX, OFFSET_MAX, PAGE_DEFAULT, PAGE_MAX
 
 
 def _parameters(asset_names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -91,6 +92,44 @@ def _parameters(asset_names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
             "description": "The most results (else INVALID_REQUEST).",
             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
         },
+        "IdempotencyKey": {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "description": "1-255 printable ASCII characters; the same body sent again with it: one job.",
+            "schema": {"type": "string", "pattern": "^[ -~]{1,255}(?![\\s\\S])"},
+        },
+        "JobId": {
+            "name": "id",
+            "in": "path",
+            "required": True,
+            "description": "The job's id (22 characters of URL-safe base64); any other is NOT_FOUND.",
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{22}$"},
+        },
+        "JobListLimit": {
+            "name": "limit",
+            "in": "query",
+            "description": "The most jobs, newest first (else INVALID_REQUEST).",
+            "schema": {"type": "integer", "minimum": 1, "maximum": LIST_MAX, "default": LIST_DEFAULT},
+        },
+        "ResultsOffset": {
+            "name": "offset",
+            "in": "query",
+            "description": "The first row of the page, 0 for the best (else INVALID_REQUEST).",
+            "schema": {"type": "integer", "minimum": 0, "maximum": OFFSET_MAX, "default": 0},
+        },
+        "ResultsLimit": {
+            "name": "limit",
+            "in": "query",
+            "description": "The most rows of the page (else INVALID_REQUEST).",
+            "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX, "default": PAGE_DEFAULT},
+        },
+        "LastEventId": {
+            "name": "Last-Event-ID",
+            "in": "header",
+            "description": "Resume after this event: every `result` after it, none twice "
+            "(else INVALID_REQUEST).",
+            "schema": {"type": "string"},
+        },
         "AssetName": {
             "name": "name",
             "in": "path",
@@ -129,9 +168,9 @@ def _event_schema(stream: Stream, refs: dict[Any, dict[str, Any]]) -> dict[str, 
     return {
         "description": stream.description,
         "type": "object",
-        "required": ["id", "event", "data"],
+        "required": ["id", "event", "data"] if stream.every_event_has_an_id else ["event", "data"],
         "properties": {
-            "id": {"type": "string", "pattern": "^[1-9][0-9]*$"},
+            "id": stream.id_schema,
             "event": {"type": "string", "enum": list(stream.events)},
             "data": {"type": "string"},
         },
@@ -183,6 +222,8 @@ _HEADER_NAMES = {
     "RetryAfter": "Retry-After",
     "ContentDisposition": "Content-Disposition",
     "CacheControl": "Cache-Control",
+    "Location": "Location",
+    "IdempotentReplayed": "Idempotent-Replayed",
 }
 
 DESCRIPTION = """\
@@ -252,6 +293,7 @@ def document(
         "tags": [
             {"name": "backtest", "description": "One backtest (docs/contract.md)."},
             {"name": "research", "description": "Sweeps, walk-forwards, comparisons (docs/api.md)."},
+            {"name": "jobs", "description": "Sweeps and comparisons as durable jobs (docs/contract.md, 7)."},
             {"name": "market", "description": "Ticker search (docs/api.md)."},
             {"name": "health", "description": "Readiness, the services behind, liveness, metrics."},
             {"name": "docs", "description": "This description, and a page to try it."},
@@ -294,9 +336,23 @@ def bounded(schemas: dict[str, Any], limits: RequestLimits, max_strategies: int)
         for model, name in fields:
             schemas[model]["properties"][name]["maximum"] = bound
     schemas["CompareRequest"]["properties"]["strategies"]["maxItems"] = max_strategies
-    schemas["SweepRequest"]["properties"]["grid"]["propertyNames"] = {"pattern": path_pattern()}
+    for model in ("SweepRequest", "SweepJobRequest"):  # a job's sweep takes a sweep's grid
+        if model in schemas:
+            schemas[model]["properties"]["grid"]["propertyNames"] = {"pattern": path_pattern()}
     for model in ("StrategyParams", "StrategySpec"):
         schemas[model].update(_CHECKED_CONFIGS)
+    if "SweepJobRequest" in schemas:  # jobs/plan.py: a job runs a plain sweep, and keeps no series
+        job = schemas["SweepJobRequest"]["properties"]
+        job["walk_forward"] = {
+            "type": "null",
+            "default": None,
+            "description": "Not in a job: POST /api/sweep runs one.",
+        }
+        job["include_time_series"] = {
+            "const": False,
+            "default": False,
+            "description": "A job's rows keep no series.",
+        }
     names = schemas["StrategySpec"]["properties"]["name"]
     names["not"] = {"enum": sorted(RESERVED)}
     return schemas

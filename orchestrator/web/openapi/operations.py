@@ -5,6 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator.schemas.jobs import (
+    JobListResponse,
+    JobProgress,
+    JobRequest,
+    JobResponse,
+    JobResultsResponse,
+    JobSummary,
+)
 from orchestrator.schemas.requests import BacktestRequest
 from orchestrator.schemas.research import CompareRequest, SweepRequest
 from orchestrator.schemas.research_responses import (
@@ -69,6 +77,18 @@ BACKTEST_CSV = text(
 SWEEP_CSV = text(
     "text/csv", "With `?format=csv` or `Accept: text/csv`: `?table=rows`, or `folds` for a walk-forward."
 )
+JOB_STREAM = Stream(
+    {"result": SweepRow, "progress": JobProgress, "summary": JobSummary, "error": ErrorResponse},
+    "A `result` per setting as it is kept (its row, unranked), once each, with an id that increases "
+    "within the job; a `progress` (no id) first and at most every `JOBS__PROGRESS_INTERVAL_S`; then "
+    "one `summary` (with an id) when the job is over, or an `error` (no id) when the jobs' store "
+    "fails. Reconnect with `Last-Event-ID` to miss nothing.",
+    id_schema={"type": "string", "pattern": "^[0-9]+(-[0-9]+)?$"},
+    every_event_has_an_id=False,
+)
+JOB_CSV = text("text/csv", "With `?format=csv` or `Accept: text/csv`: the whole ranked table, streamed.")
+#: Reading a job: its id may name none (or a job that expired); its store (Redis) may be away.
+JOB_ERRORS = tuple(sorted({*EDGE_ERRORS, 404, 503}))
 STATIC_ASSET = Answer(
     "A file of Swagger UI, as its package ships it.",
     (text("text/css", "A stylesheet."), text("text/javascript", "A script."), text("image/png", "An icon.")),
@@ -181,6 +201,89 @@ OPERATIONS: tuple[Operation, ...] = (
         CompareRequest,
         ("RequestIdHeader", "TimeoutHeader"),
         {"three_strategies": COMPARE_EXAMPLE},
+    ),
+    Operation(
+        "post",
+        "/api/jobs",
+        "postJob",
+        "jobs",
+        "Submit a sweep or a comparison as a job",
+        "What `POST /api/sweep` or `POST /api/compare` takes, with a `kind`; answered at once (202), "
+        "then run by every orchestrator process, each result kept as it is made (docs/contract.md, "
+        "section 7). Refused before it is made when it cannot run (400), when the address has "
+        "`JOBS__MAX_PER_CLIENT` jobs queued or running (429), or for an `Idempotency-Key` reused with "
+        "another body (422).",
+        {
+            202: Answer(
+                "The job, queued.", (Json(JobResponse),), ("RequestId", "Location", "IdempotentReplayed")
+            )
+        },
+        tuple(sorted({*EDGE_ERRORS, *BODY_ERRORS, 422, 429, 503})),
+        JobRequest,
+        ("RequestIdHeader", "IdempotencyKey"),
+    ),
+    Operation(
+        "get",
+        "/api/jobs",
+        "listJobs",
+        "jobs",
+        "The asking address's jobs",
+        "Newest first; only the jobs of the client address asking, so that no one sees another's ids.",
+        {200: Answer("The jobs.", (Json(JobListResponse),), ("RequestId",))},
+        tuple(sorted({*EDGE_ERRORS, 503})),
+        parameters=("JobListLimit", "RequestIdHeader"),
+    ),
+    Operation(
+        "get",
+        "/api/jobs/{id}",
+        "getJob",
+        "jobs",
+        "A job: its status, counts, times, time left and provenance",
+        "Anyone holding the id may read it (128 random bits).",
+        {200: Answer("The job.", (Json(JobResponse),), ("RequestId",))},
+        JOB_ERRORS,
+        parameters=("JobId", "RequestIdHeader"),
+    ),
+    Operation(
+        "delete",
+        "/api/jobs/{id}",
+        "cancelJob",
+        "jobs",
+        "Cancel a job",
+        "No new setting of it starts anywhere; settings in flight stop within a second on every "
+        "process. A job already over is left as it ended.",
+        {200: Answer("The job, cancelled (or as it ended).", (Json(JobResponse),), ("RequestId",))},
+        JOB_ERRORS,
+        parameters=("JobId", "RequestIdHeader"),
+    ),
+    Operation(
+        "get",
+        "/api/jobs/{id}/results",
+        "getJobResults",
+        "jobs",
+        "A job's ranked table, so far or final",
+        "A page as JSON (`offset`, `limit`), or the whole table as CSV, read from the store as it is sent.",
+        {
+            200: Answer(
+                "The page, or the table.",
+                (Json(JobResultsResponse), JOB_CSV),
+                ("RequestId", "ContentDisposition"),
+            )
+        },
+        JOB_ERRORS,
+        parameters=("JobId", "ResultsOffset", "ResultsLimit", "Format", "RequestIdHeader"),
+    ),
+    Operation(
+        "get",
+        "/api/jobs/{id}/events",
+        "getJobEvents",
+        "jobs",
+        "A job's events, as Server-Sent Events",
+        "Every result as it is kept, progress, and a summary at the end; resumable with `Last-Event-ID` "
+        "on any process.",
+        {200: Answer("The events.", (JOB_STREAM,), ("RequestId",))},
+        JOB_ERRORS,
+        parameters=("JobId", "LastEventId", "RequestIdHeader"),
     ),
     Operation(
         "get",

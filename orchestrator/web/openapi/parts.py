@@ -30,6 +30,9 @@ class Stream:
 
     events: dict[str, type[BaseModel]]
     description: str
+    #: The schema of an event's ``id`` (a count from 1 by default), and whether every event has one.
+    id_schema: dict[str, Any] = field(default_factory=lambda: {"type": "string", "pattern": "^[1-9][0-9]*$"})
+    every_event_has_an_id: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +93,16 @@ STATUS_MEANINGS = {
     401: "With `AUTH__MODE` on: no credential, or one not taken (the same answer whatever was wrong); "
     "with `WWW-Authenticate`.",
     403: "A cross-origin preflight from an origin not allowed, or a caller without the route's scope.",
-    404: "Not found: no such path, or a service passed NOT_FOUND through.",
+    404: "Not found: no such path, no such job (or one expired), or a service passed NOT_FOUND through.",
     405: "The method is not allowed (`details.allowed`), or a service passed METHOD_NOT_ALLOWED through.",
     408: "The headers or the body took too long to arrive; the connection is closed.",
     411: "The HTTP layer needs a length it was not given.",
     413: "The body is over `MAX_BODY_BYTES`.",
     415: "The body is not JSON, or is compressed.",
-    429: "The caller's tenant is over a quota (`details.quota`); with `Retry-After`, `RateLimit-Policy` "
-    "and `RateLimit`.",
+    422: "An `Idempotency-Key` sent before with another body.",
+    429: "Over a quota: the caller's tenant's (`RATE_LIMITED`, `details.quota`, with `Retry-After`, "
+    "`RateLimit-Policy` and `RateLimit`), or the jobs one client address may have queued or running "
+    "(`TOO_MANY_JOBS`, `details.max_per_client`).",
     431: "The request line or headers are too long, or too many.",
     500: "A bug of the orchestrator: logged with its stack, answered without it.",
     502: "A service answered outside its contract (`details.service` names it).",
@@ -160,6 +165,14 @@ HEADERS: dict[str, dict[str, Any]] = {
     "CacheControl": {
         "description": "How long the answer may be kept: `public, max-age=60`.",
         "schema": {"type": "string"},
+    },
+    "Location": {
+        "description": "Where the job made (or found, with `Idempotency-Key`) is: `/api/jobs/{id}`.",
+        "schema": {"type": "string"},
+    },
+    "IdempotentReplayed": {
+        "description": "`true` when an `Idempotency-Key` sent before with this body found its job.",
+        "schema": {"type": "string", "enum": ["true"]},
     },
     "ContentDisposition": {
         "description": 'CSV only: `attachment; filename="...csv"`.',

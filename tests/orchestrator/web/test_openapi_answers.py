@@ -181,6 +181,73 @@ async def test_a_comparison_and_its_stream(start, described):
     described.check_events("/api/compare", await _events(client, "/api/compare", compare_request()))
 
 
+# --- jobs -------------------------------------------------------------------------------------------
+
+JOB = "/api/jobs/{id}"
+
+
+async def _job_over(client, job: str) -> dict[str, Any]:
+    events = sse.parse(await (await client.get(f"/api/jobs/{job}/events")).text())  # until the summary
+    assert events[-1].event == "summary"
+    return events
+
+
+async def test_a_jobs_answers_and_its_stream(start, described):
+    client, _ = await start(jobs={"progress_interval_s": 0.05})
+    submitted = await _answer(client, "/api/jobs", {"kind": "sweep", **sweep_request()}, status=202)
+    described.check_json("/api/jobs", "post", 202, submitted)
+    job = submitted["data"]["id"]
+    events = await _job_over(client, job)
+    schema = described.response(f"{JOB}/events", "get", 200)["content"]["text/event-stream"]["schema"]
+    data_schemas = {branch["properties"]["event"]["const"]: branch["properties"]["data"]["contentSchema"]
+                    for branch in schema["oneOf"]}  # fmt: skip
+    assert {event.event for event in events} == {"progress", "result", "summary"}
+    for event in events:
+        described.check(
+            {"event": event.event, "data": event.data, **({"id": event.id} if event.id else {})}, schema
+        )
+        described.check(event.json(), data_schemas[event.event])
+    for path, url in (
+        (JOB, f"/api/jobs/{job}"),
+        (f"{JOB}/results", f"/api/jobs/{job}/results"),
+        ("/api/jobs", "/api/jobs"),
+    ):
+        described.check_json(path, "get", 200, await (await client.get(url)).json())
+    described.check_json(JOB, "delete", 200, await (await client.delete(f"/api/jobs/{job}")).json())
+
+
+async def test_a_comparison_jobs_answers(start, described):
+    client, _ = await start()
+    submitted = await _answer(client, "/api/jobs", {"kind": "compare", **compare_request()}, status=202)
+    job = submitted["data"]["id"]
+    await _job_over(client, job)
+    described.check_json(
+        f"{JOB}/results", "get", 200, await (await client.get(f"/api/jobs/{job}/results")).json()
+    )
+
+
+async def test_a_jobs_refusals_are_their_statuses_envelopes(start, described):
+    client, _ = await start(jobs={"max_per_client": 1})
+    await _answer(
+        client,
+        "/api/jobs",
+        {"kind": "sweep", **sweep_request()},
+        status=202,
+        headers={"Idempotency-Key": "k"},
+    )
+    other = {"kind": "sweep", **sweep_request(top_k=2)}
+    described.check_json(
+        "/api/jobs",
+        "post",
+        422,
+        await _answer(client, "/api/jobs", other, 422, headers={"Idempotency-Key": "k"}),
+    )
+    described.check_json("/api/jobs", "post", 429, await _answer(client, "/api/jobs", other, 429))
+    unknown = await client.get("/api/jobs/nothing")
+    assert unknown.status == 404
+    described.check_json(JOB, "get", 404, await unknown.json())
+
+
 # --- health -----------------------------------------------------------------------------------------
 
 
