@@ -386,3 +386,19 @@ async def test_the_span_carries_the_tenant_and_the_key_id_never_the_key(
     assert (attributes["orchestrator.tenant"], attributes["orchestrator.key_id"]) == ("a", key.split("_")[1])
     assert attributes["orchestrator.auth"] == "api_key"
     assert key not in repr(span)
+
+
+# --- jobs ---------------------------------------------------------------------------------------------
+
+
+async def test_the_jobs_routes_need_a_caller(guarded):
+    for method, path in (("GET", "/api/jobs"), ("POST", "/api/jobs"), ("DELETE", "/api/jobs/x")):
+        await assert_unauthorized(await guarded.request(method, path))
+
+
+async def test_making_or_cancelling_a_job_needs_the_backtest_scope(guarded, keys_file):
+    reader = bearer(keys_file[1]["read_only"])
+    for method, path in (("POST", "/api/jobs"), ("DELETE", "/api/jobs/x")):
+        answer = await guarded.request(method, path, headers=reader)
+        assert (answer.status, (await answer.json())["error"]["details"]) == (403, {"scope": "backtest"})
+    assert (await guarded.get("/api/jobs", headers=reader)).status == 200
