@@ -7,9 +7,9 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 LOWEST := .venv-lowest
 HIGHEST := .venv-highest
-EXTRAS := test,services,yahoo
+EXTRAS := test,services,yahoo,tracing
 # The versions test-lowest and test-highest print, of what they install.
-SHOWN := (aiohttp|aiohttp-cors|aiohttp-remotes|aiohttp-sse|aioresponses-ng|pydantic|reactivex|structlog|rich|orjson|redis|gunicorn|starlette|uvicorn|exchange-calendars|yfinance|pytest|pytest-aiohttp)
+SHOWN := (aiohttp|aiohttp-cors|aiohttp-remotes|aiohttp-sse|aioresponses-ng|pydantic|reactivex|structlog|rich|orjson|redis|gunicorn|starlette|uvicorn|exchange-calendars|yfinance|opentelemetry-sdk|opentelemetry-exporter-otlp-proto-http|pytest|pytest-aiohttp)
 
 .PHONY: run test test-lowest test-highest lint typecheck bench clean
 

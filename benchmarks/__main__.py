@@ -25,17 +25,23 @@ SCENARIOS = {**suite.SCENARIOS, "sweep": sweep.sweep}
 PARTS = ("graph", *SCENARIOS)
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parser() -> argparse.ArgumentParser:
+    """The command line (tests/test_docs.py parses every command the docs give with it)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer backtests everywhere (a smoke run)")
     parser.add_argument(
         "--n", type=int, help=f"backtests per variant in the graph benchmark (default {DEFAULT_N})"
     )
     parser.add_argument("--only", choices=PARTS, action="append", help="run only this part (repeatable)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    command = parser()
+    args = command.parse_args(argv)
     args.n = args.n or (QUICK_N if args.quick else DEFAULT_N)
     if args.n < 5:
-        parser.error("--n must be at least 5")
+        command.error("--n must be at least 5")
     return args
 
 

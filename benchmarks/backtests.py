@@ -21,7 +21,7 @@ import orjson
 from reactivex import Observable
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 
-from benchmarks.fixtures import kind_of_signals, kind_of_simulation
+from fakes.services import Answerer
 from orchestrator.backtest.answer import Document, Gathered, StrategyRun, assemble_answer
 from orchestrator.backtest.calls import CallTracker
 from orchestrator.backtest.graph import BASELINE_STRATEGY, Backtester, baseline_portfolio
@@ -34,7 +34,6 @@ from orchestrator.clients.service import read_answer
 from orchestrator.clients.strategy import StrategyClient
 from orchestrator.clients.transport import Answer, Request
 from orchestrator.errors import InsufficientData, from_client_exception
-from orchestrator.registry import SERVICES
 from orchestrator.resilience.deadline import Deadline
 from orchestrator.schemas.downstream import AnswerKind, Expect, Prices
 from orchestrator.schemas.requests import BacktestRequest, PortfolioParams
@@ -54,26 +53,22 @@ RISK_FREE = 0.02
 
 @dataclass(frozen=True, slots=True)
 class InstantTransport:
-    """Every service at once: each request gets its pre-serialized answer, chosen from its body as
-    the fake HTTP services choose it, in a task of its own as a real exchange would be."""
+    """Every service at once: each request gets its pre-serialized answer, chosen from its body by
+    what the fake HTTP services answer with, in a task of its own as a real exchange would be."""
 
-    answers: dict[str, bytes]  # ``Payloads.encoded()``
+    answer_of: Answerer  # ``Payloads.answerer()``
 
     def send(self, request: Request) -> Observable[Answer]:
         return from_coroutine(lambda: self.answer(request))
 
     async def answer(self, request: Request) -> Document:
-        path = urlsplit(request.url).path
-        if path in ("/signals", "/simulate"):
-            kind_of = kind_of_signals if path == "/signals" else kind_of_simulation
-            path = f"{path}:{kind_of(orjson.loads(request.body or b'{}'))}"
-        return Answer(200, self.answers[path])
+        return Answer(200, self.answer_of(urlsplit(request.url).path, request.body or b""))
 
 
 def graph_backtester(transport: InstantTransport) -> Backtester:
     """The backtester as the app factory builds it (every service from the registry), on ``transport``."""
     scheduler = AsyncIOScheduler(asyncio.get_running_loop())
-    settings = Settings(**{entry.timeout_field: TIMEOUT_S for entry in SERVICES})
+    settings = Settings(timeout={"attempt_s": TIMEOUT_S})
     return Backtester(connect(settings, transport, scheduler), DEADLINE_S, RISK_FREE)
 
 

@@ -30,7 +30,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from benchmarks.fixtures import LONG_TRADING_DAYS, Payloads
+from fakes.realistic import LONG_TRADING_DAYS, Payloads
 
 LEVEL = 6
 
@@ -102,13 +102,18 @@ async def measure(answers: int = 100, rounds: int = 7, days: int = LONG_TRADING_
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line (tests/test_docs.py parses every command the docs give with it)."""
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.compression", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--answers", type=int, default=100, help="answers per round and way")
     parser.add_argument("--rounds", type=int, default=7)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     print(*asyncio.run(measure(args.answers, args.rounds)), sep="\n")
     return 0
 

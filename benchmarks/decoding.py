@@ -27,7 +27,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 from typing_extensions import TypedDict
 
-from benchmarks.fixtures import LONG_TRADING_DAYS, TRADING_DAYS, Payloads, backtest_request
+from fakes.realistic import LONG_TRADING_DAYS, TRADING_DAYS, Payloads, backtest_request
 from orchestrator.backtest.graph import BASELINE_STRATEGY
 from orchestrator.schemas.downstream import (
     DIVIDENDS,

@@ -36,10 +36,10 @@ from typing import Any
 
 import aiohttp
 
-from benchmarks.fixtures import backtest_request
 from benchmarks.processes import cpu_s, peak_rss_mb, process, rss_mb, wait_healthy
 from benchmarks.resilience import health_polled, platform, quantile, quiet_collector, spread
 from benchmarks.service_process import ticker_price
+from fakes.realistic import backtest_request
 from orchestrator.cli.platform import free_port
 from orchestrator.cli.serve import raise_file_limit
 
@@ -469,12 +469,17 @@ SCENARIOS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    quiet_collector()
-    raise_file_limit()  # this process holds the slow connections
+def parser() -> argparse.ArgumentParser:
+    """The command line (tests/test_docs.py parses every command the docs give with it)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.edges", description=__doc__.splitlines()[0])
     parser.add_argument("scenario", nargs="*", choices=[*SCENARIOS, []], help="default: all of them")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    quiet_collector()
+    raise_file_limit()  # this process holds the slow connections
     for name in args.scenario or SCENARIOS:
         began = time.perf_counter()
         lines = asyncio.run(SCENARIOS[name]())

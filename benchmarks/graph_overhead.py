@@ -35,8 +35,8 @@ from benchmarks.backtests import (
     graph_backtester,
     reference_backtest,
 )
-from benchmarks.fixtures import Payloads
 from benchmarks.models import Models, parsed_request
+from fakes.realistic import Payloads
 from orchestrator.backtest.answer import Document, assemble_answer
 from orchestrator.backtest.graph import Backtester
 from orchestrator.schemas.requests import BacktestRequest
@@ -86,7 +86,7 @@ async def measure(n: int, rounds: int = 5) -> GraphFigures:
     request, gathered, transport = (
         parsed_request(),
         Models.build(payloads).gathered(),
-        InstantTransport(payloads.encoded()),
+        InstantTransport(payloads.answerer()),
     )
     backtester, clients = graph_backtester(transport), AsyncClients.build(transport)
     await _check_same_answer(request, backtester, clients)

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import orjson
 
-from benchmarks.fixtures import Payload, Payloads, backtest_request
+from fakes.realistic import Payload, Payloads, backtest_request
 from orchestrator.backtest.answer import Gathered, StrategyRun
 from orchestrator.schemas.downstream import (
     DIVIDENDS,

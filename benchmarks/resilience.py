@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 import aiohttp
 import orjson
 
-from benchmarks.fixtures import backtest_request
 from benchmarks.processes import cpu_s, json_lines, process, wait_healthy
+from fakes.realistic import backtest_request
 from orchestrator.cli.platform import free_port
 from orchestrator.cli.serve import tune_garbage_collection
 from orchestrator.registry import SERVICES
@@ -343,13 +343,18 @@ def quiet_collector() -> None:
     tune_garbage_collection(Settings(_env_file=None).gc_thresholds)
 
 
-def main(argv: list[str] | None = None) -> int:
-    quiet_collector()
+def parser() -> argparse.ArgumentParser:
+    """The command line (tests/test_docs.py parses every command the docs give with it)."""
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.resilience", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("scenario", nargs="*", choices=[*SCENARIOS, []], help="default: all three")
-    args = parser.parse_args(argv)
+    parser.add_argument("scenario", nargs="*", choices=[*SCENARIOS, []], help="default: all of them")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    quiet_collector()
     for name in args.scenario or SCENARIOS:
         began = time.perf_counter()
         lines = asyncio.run(SCENARIOS[name]())

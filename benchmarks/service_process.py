@@ -1,7 +1,7 @@
 """``python -m benchmarks.service_process``: the four services as a process of their own.
 
-They answer with the realistic bodies of ``benchmarks/fixtures.py`` (serialized once, for
-``--days`` trading days), after
+They are the fake services the tests use (``fakes/services.py``), answering with the realistic
+bodies of ``fakes/realistic.py`` (serialized once, for ``--days`` trading days), after
 ``--delay`` seconds if given, with ``--faults`` of the calls misbehaving (``services.chaos``), and
 with ``--huge`` megabytes for ``/prices`` if asked (a service that floods its caller). Two more
 ways of misbehaving, for ``benchmarks.edges``: ``--stray SECONDS`` answers ``/prices`` and
@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import logging
 import socket
-import struct
 import sys
 import zlib
 from collections import Counter
@@ -31,42 +30,13 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from benchmarks.fixtures import TRADING_DAYS, Payloads, kind_of_signals, kind_of_simulation
+from fakes.realistic import TRADING_DAYS, Payloads
+from fakes.services import fake_services, gzip_bomb
 from orchestrator.cli.serve import tune_garbage_collection
 from orchestrator.settings import Settings
 from services.chaos import FAULTS, TRANSIENT, Chaos
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def fake_services(answers: dict[str, bytes]) -> web.Application:
-    """The four services in one app, answering at once with pre-serialized envelopes; it parses
-    the bodies it must choose an answer by, as a real service would parse every body."""
-
-    def fixed(key: str) -> Handler:
-        async def handler(_request: web.Request) -> web.Response:
-            return web.Response(body=answers[key], content_type="application/json")
-
-        return handler
-
-    def chosen(path: str, kind_of: Callable[[dict[str, Any]], str]) -> Handler:
-        async def handler(request: web.Request) -> web.Response:
-            body = orjson.loads(await request.read())
-            return web.Response(body=answers[f"{path}:{kind_of(body)}"], content_type="application/json")
-
-        return handler
-
-    app = web.Application(client_max_size=64 * 1024 * 1024)
-    app.add_routes(
-        [
-            web.post("/prices", fixed("/prices")),
-            web.post("/dividends", fixed("/dividends")),
-            web.post("/signals", chosen("/signals", kind_of_signals)),
-            web.post("/simulate", chosen("/simulate", kind_of_simulation)),
-            web.post("/calculate", fixed("/calculate")),
-        ]
-    )
-    return app
 
 
 #: The ticker of the unsolicited answer ``--stray`` writes, and its every price.
@@ -85,21 +55,6 @@ def prices_of(prices: dict[str, Any], ticker: str, price: float) -> bytes:
     bars = [{**bar, "close": price, "adjusted_close": price} for bar in data["prices"]]
     metadata = {**data.get("metadata", {}), "asked": ticker}
     return orjson.dumps({**prices, "data": {**data, "ticker": ticker, "prices": bars, "metadata": metadata}})
-
-
-def gzip_bomb(inflated_mib: int) -> bytes:
-    """A gzip body of about 1 KB per MiB that inflates to ``inflated_mib`` MiB of spaces: one
-    compressed MiB, flushed so that it stands alone, repeated (made in a tenth of a second, where
-    compressing the whole takes seconds)."""
-    mib = b" " * (1024 * 1024)
-    deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
-    block = deflate.compress(mib) + deflate.flush(zlib.Z_FULL_FLUSH)
-    crc = 0
-    for _ in range(inflated_mib):
-        crc = zlib.crc32(mib, crc)
-    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # gzip, deflate, no name, no time
-    trailer = struct.pack("<II", crc, (inflated_mib * len(mib)) & 0xFFFFFFFF)
-    return header + block * inflated_mib + deflate.flush() + trailer
 
 
 def build(
@@ -142,9 +97,6 @@ def build(
 
     async def stats(_request: web.Request) -> web.Response:
         return web.json_response({"calls": calls, "faults": chaos.seen})
-
-    async def health(_request: web.Request) -> web.Response:
-        return web.json_response({"status": "healthy", "service": "benchmark"})
 
     @web.middleware
     async def flood(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -200,13 +152,9 @@ def build(
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
         return web.Response(body=bomb, headers=headers)
 
-    app = fake_services(payloads.encoded())
-    app.middlewares.extend(
-        [count_in_flight, count_and_wait, chaos.middleware, flood, stray_answers, gzip_bombs]
-    )
-    app.add_routes(
-        [web.get("/stats", stats), web.get("/in-flight", in_flight_now), web.get("/health", health)]
-    )
+    middlewares = (count_in_flight, count_and_wait, chaos.middleware, flood, stray_answers, gzip_bombs)
+    app = fake_services(middlewares=middlewares, answers=payloads.answerer())
+    app.add_routes([web.get("/stats", stats), web.get("/in-flight", in_flight_now)])
     return app
 
 

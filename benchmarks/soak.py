@@ -101,12 +101,17 @@ async def soak(backtests: int, clients: int, faults: float) -> None:
                 print(f"\n{backtests} backtests at {rate:.0f}/s; end minus start: {change}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line (tests/test_docs.py parses every command the docs give with it)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.soak", description=__doc__.splitlines()[0])
     parser.add_argument("--backtests", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--faults", type=float, default=0.1, help="share of calls that misbehave")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     configure_logging("WARNING")
     asyncio.run(soak(args.backtests, args.clients, args.faults))
     return 0

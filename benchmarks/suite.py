@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 import aiohttp
 import orjson
 
-from benchmarks.fixtures import LONG_TRADING_DAYS, TRADING_DAYS, backtest_request
 from benchmarks.processes import cpu_s, peak_rss_mb, process, rss_mb, wait_healthy
+from fakes.realistic import LONG_TRADING_DAYS, TRADING_DAYS, backtest_request
 from orchestrator.cli.platform import free_port
 from orchestrator.registry import SERVICES
 
@@ -247,7 +247,7 @@ SCALE_ENV = {
     "ADMISSION__INITIAL_LIMIT": "1000",
     "ADMISSION__MAX_LIMIT": "2000",
     "EDGE__MAX_CONNECTIONS_PER_CLIENT": "5000",
-    **{entry.max_in_flight_setting.upper(): "2500" for entry in SERVICES},
+    "BULKHEAD__MAX_IN_FLIGHT": "2500",
 }
 
 

@@ -29,7 +29,6 @@ from typing import Any
 import aiohttp
 import orjson
 
-from benchmarks.fixtures import INVESTMENT_PER_TRADE, backtest_request
 from benchmarks.processes import json_lines, peak_rss_mb, rss_mb
 from benchmarks.suite import (
     JSON,
@@ -43,7 +42,7 @@ from benchmarks.suite import (
     services,
     target,
 )
-from orchestrator.registry import SERVICES
+from fakes.realistic import INVESTMENT_PER_TRADE, backtest_request
 
 SWEPT = "strategy_params.config.price_change_threshold"
 STREAM = {**JSON, "Accept": "text/event-stream"}
@@ -169,7 +168,7 @@ def verdict(met: bool) -> str:
 
 #: Hedging off: a slow call's second copy is resilience, not the sweep's plan, and it would blur the
 #: count of the calls the plan makes (the count with hedging on is printed besides).
-NO_HEDGE = {entry.hedge_setting.upper(): "false" for entry in SERVICES}
+NO_HEDGE = {"HEDGE__ENABLED": "false"}
 
 
 async def counted_sweep(

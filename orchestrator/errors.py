@@ -1,18 +1,40 @@
 """The error tree, and the one place where any failure becomes an answer.
 
-Each class carries the code and status of the error table in ``docs/contract.md``, and whether a
-failed call is worth another try (every downstream call is a pure computation, so repeating one is
-safe; what varies is whether a repeat can go differently). Three data-driven tables map what lower
-layers raise:
+Every error answered is an :class:`ApiError` with the code and status of the error table in
+``docs/contract.md``. The tree has five branches, and the branch decides whether a failed call is
+worth another try (``retryable``, a class attribute set once on each path from the root, never
+switched by a subclass; every downstream call is a pure computation, so repeating one is safe: what
+varies is whether a repeat can go differently)::
+
+    ApiError
+      RequestError        4xx: the request cannot be answered as sent       not retried
+      InternalError       500: a bug of ours                                not retried
+      DownstreamError     a service behind us failed (details.service)
+        ServiceUnavailable  503: refused, dropped, or said so               retried
+        ServiceTimeout      504: no answer within its timeout               retried
+        ExternalApiError    502: an answer outside the service's contract
+          BrokenAnswer        a 5xx, not its JSON at all, a body cut off    retried
+          ContractBreach      well-formed but wrong: it would say it again  not retried
+      Refused             503, Retry-After: refused here, before any call  not retried
+        CircuitOpen, BulkheadFull                  protecting a service
+        Overloaded, OverClientShare, ShuttingDown  protecting the orchestrator
+      DeadlinePassed      504: the orchestrator's own deadline passed       not retried
+
+Four data-driven tables map what lower layers raise:
 
 * :data:`CLIENT_ERRORS`: what the HTTP client raises while calling a service (refused, reset,
   stalled) -> our error naming the service, used by :func:`from_client_exception`;
-* :data:`SERVICE_CODES`: a code in a service's error envelope that passes through with our status,
-  used by :func:`from_service_error`;
-* :data:`FRAMEWORK_ERRORS`: the status of aiohttp's own HTTP errors (404, 405, 413, ...).
+* :data:`SERVICE_CODES`: a code in a service's error envelope that passes through with our status
+  (:data:`SERVICE_MESSAGES` holds our words for them), used by :func:`from_service_error`;
+* :data:`FRAMEWORK_ERRORS`: the status of aiohttp's own HTTP errors (404, 405, 413, ...);
+* :data:`PARSER_ERRORS`: what aiohttp's HTTP parser rejects before any handler runs.
 
 :func:`to_api_error` turns *any* exception into the error to answer; it alone decides what is
 INTERNAL_ERROR. The middleware, the event stream and the call tracker all go through it.
+
+This module is the bottom of the house: it imports nothing of the orchestrator. The envelope these
+errors are answered with is built in ``schemas/responses.py`` (:func:`error_envelope`), and the two
+exceptions of the transport's own reading live here, below the transport that raises them.
 """
 
 from __future__ import annotations
@@ -26,91 +48,98 @@ import aiohttp
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.web_exceptions import HTTPException
 
-from orchestrator.clients.transport import AnswerTooLarge, CompressedAnswer
-from orchestrator.schemas.responses import ErrorBody, ErrorResponse
+#: ``details.service`` of what the orchestrator refuses or cuts short itself, no service involved.
+ORCHESTRATOR = "orchestrator"
 
 
 class ApiError(Exception):
-    """An error answered to the caller as ``{"success": false, "error": {code, message, details}}``."""
+    """An error answered to the caller as ``{"success": false, "error": {code, message, details}}``.
 
-    code: ClassVar[str] = "INTERNAL_ERROR"
-    status: ClassVar[int] = 500
-    #: Whether the call that failed this way may succeed if made again.
-    retryable: bool = False
+    The root only: each branch below says its ``code``, ``status`` and ``retryable``."""
+
+    code: ClassVar[str]
+    status: ClassVar[int]
+    #: Whether the call that failed this way may succeed if made again: the branch's to say.
+    retryable: ClassVar[bool]
     #: Seconds after which the caller may try again, answered as ``Retry-After`` when set.
     retry_after_s: float | None = None
 
     def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        if not hasattr(self, "retryable"):  # ApiError, DownstreamError, ExternalApiError
+            raise TypeError(f"{type(self).__name__} is a branch of the tree: raise one of its kinds")
         super().__init__(message)
         self.message = message
         self.details = details or {}
 
-    def envelope(self) -> ErrorResponse:
-        # Built, not validated: every field is ours and already of its type (validating cost about
-        # 10 µs an answer, which counts when a burst is refused).
-        body = ErrorBody.model_construct(code=self.code, message=self.message, details=self.details)
-        return ErrorResponse.model_construct(success=False, error=body)
+
+# --- the caller's request -------------------------------------------------------------------------
 
 
-class InvalidRequest(ApiError):
+class RequestError(ApiError):
+    """The request cannot be answered as it was sent (a 4xx): the same request fails the same way."""
+
+    retryable = False
+
+
+class InvalidRequest(RequestError):
     code, status = "INVALID_REQUEST", 400
 
 
-class InvalidTicker(ApiError):
+class InvalidTicker(RequestError):
     code, status = "INVALID_TICKER", 400
 
 
-class InvalidDateRange(ApiError):
+class InvalidDateRange(RequestError):
     code, status = "INVALID_DATE_RANGE", 400
 
 
-class InsufficientData(ApiError):
+class InsufficientData(RequestError):
     code, status = "INSUFFICIENT_DATA", 400
 
 
-class StrategyNotFound(ApiError):
+class StrategyNotFound(RequestError):
     code, status = "STRATEGY_NOT_FOUND", 400
 
 
-class PayloadTooLarge(ApiError):
+class PayloadTooLarge(RequestError):
     code, status = "PAYLOAD_TOO_LARGE", 413
 
 
-class UnsupportedMediaType(ApiError):
+class UnsupportedMediaType(RequestError):
     code, status = "UNSUPPORTED_MEDIA_TYPE", 415
 
 
-class NotFound(ApiError):
+class NotFound(RequestError):
     code, status = "NOT_FOUND", 404
 
 
-class MethodNotAllowed(ApiError):
+class MethodNotAllowed(RequestError):
     code, status = "METHOD_NOT_ALLOWED", 405
 
 
-class Forbidden(ApiError):
+class Forbidden(RequestError):
     """A browser's cross-origin request from an origin not allowed to call us."""
 
     code, status = "FORBIDDEN", 403
 
 
-class RequestTimeout(ApiError):
+class RequestTimeout(RequestError):
     """The client took too long to send its headers or its body."""
 
     code, status = "REQUEST_TIMEOUT", 408
 
 
-class LengthRequired(ApiError):
+class LengthRequired(RequestError):
     code, status = "LENGTH_REQUIRED", 411
 
 
-class HeadersTooLarge(ApiError):
+class HeadersTooLarge(RequestError):
     """The request's first line or headers are longer, or more, than we read."""
 
     code, status = "HEADERS_TOO_LARGE", 431
 
 
-class TooManyJobs(ApiError):
+class TooManyJobs(RequestError):
     """A client address has as many jobs queued or running as one may (``JOBS__MAX_PER_CLIENT``)."""
 
     code, status = "TOO_MANY_JOBS", 429
@@ -120,7 +149,7 @@ class TooManyJobs(ApiError):
         super().__init__(message, {"max_per_client": limit})
 
 
-class IdempotencyKeyReused(ApiError):
+class IdempotencyKeyReused(RequestError):
     """An ``Idempotency-Key`` already used with another body."""
 
     code, status = "IDEMPOTENCY_KEY_REUSED", 422
@@ -129,11 +158,20 @@ class IdempotencyKeyReused(ApiError):
         super().__init__("This Idempotency-Key was sent before with another body; use a new key")
 
 
+# --- ours -----------------------------------------------------------------------------------------
+
+
 class InternalError(ApiError):
+    """A bug of ours: logged with its stack, answered without it."""
+
     code, status = "INTERNAL_ERROR", 500
+    retryable = False
 
     def __init__(self, message: str = "An unexpected error occurred; it has been logged") -> None:
         super().__init__(message)
+
+
+# --- the services behind us -----------------------------------------------------------------------
 
 
 class DownstreamError(ApiError):
@@ -151,20 +189,60 @@ class ServiceUnavailable(DownstreamError):
     retryable = True
 
 
-class Refused(ServiceUnavailable):
+class ServiceTimeout(DownstreamError):
+    """No answer in time: another try may be quicker."""
+
+    code, status = "SERVICE_TIMEOUT", 504
+    retryable = True
+
+    def __init__(self, service: str, timeout_s: float, details: dict[str, Any] | None = None) -> None:
+        message = f"The {service} service did not answer within {timeout_s:g} s"
+        super().__init__(service, message, {"timeout_s": timeout_s, **(details or {})})
+
+
+class ExternalApiError(DownstreamError):
+    """An answer outside the service's contract; which kind decides whether to try again."""
+
+    code, status = "EXTERNAL_API_ERROR", 502
+
+    def __init__(self, service: str, status: int | None, message: str, **details: Any) -> None:
+        super().__init__(service, message, {"status": status, **details})
+
+
+class BrokenAnswer(ExternalApiError):
+    """The service failed (a 5xx) or what came back is not its JSON at all (a proxy's HTML page, a
+    truncated body): another try may go differently."""
+
+    retryable = True
+
+
+class ContractBreach(ExternalApiError):
+    """A well-formed answer that breaks the contract, or the service saying our request was wrong
+    (a 4xx, a redirect, an answer too large or compressed): it would say the same again."""
+
+    retryable = False
+
+
+# --- refused here, before any call ----------------------------------------------------------------
+
+
+class Refused(ApiError):
     """Refused here, before any call: the orchestrator protects itself or a service behind it.
 
     Never retried inside the orchestrator (that would add load where there is already too much);
-    the answer carries ``Retry-After`` so the caller knows when to come back.
+    the answer carries ``Retry-After`` so the caller knows when to come back. ``details.service``
+    names what is protected: a service, or :data:`ORCHESTRATOR`.
     """
 
+    code, status = "SERVICE_UNAVAILABLE", 503
     retryable = False
 
     def __init__(
         self, service: str, message: str, retry_after_s: float, details: dict[str, Any] | None = None
     ) -> None:
         # In details too: a streamed answer's error event has no headers to carry Retry-After.
-        super().__init__(service, message, {**(details or {}), "retry_after_s": round(retry_after_s, 3)})
+        details = {"service": service, **(details or {}), "retry_after_s": round(retry_after_s, 3)}
+        super().__init__(message, details)
         self.retry_after_s = retry_after_s
 
 
@@ -189,7 +267,7 @@ class Overloaded(Refused):
 
     def __init__(self, limit: int, retry_after_s: float) -> None:
         message = f"The orchestrator is at its limit of {limit} backtests in flight; try again shortly"
-        super().__init__("orchestrator", message, retry_after_s, {"overloaded": True, "limit": limit})
+        super().__init__(ORCHESTRATOR, message, retry_after_s, {"overloaded": True, "limit": limit})
 
 
 class OverClientShare(Refused):
@@ -198,7 +276,8 @@ class OverClientShare(Refused):
 
     def __init__(self, limit: int, counted: str, retry_after_s: float = 1.0) -> None:
         message = f"Too many {counted} from one address (at most {limit} at once); try again shortly"
-        super().__init__("orchestrator", message, retry_after_s, {"client_limit": limit, "counted": counted})
+        details = {"client_limit": limit, "counted": counted}
+        super().__init__(ORCHESTRATOR, message, retry_after_s, details)
 
 
 class ShuttingDown(Refused):
@@ -206,35 +285,30 @@ class ShuttingDown(Refused):
 
     def __init__(self, retry_after_s: float = 1.0) -> None:
         message = "The orchestrator is shutting down; try again shortly"
-        super().__init__("orchestrator", message, retry_after_s, {"draining": True})
+        super().__init__(ORCHESTRATOR, message, retry_after_s, {"draining": True})
 
 
-class ServiceTimeout(DownstreamError):
-    """No answer in time: another try may be quicker."""
+# --- the orchestrator's own deadline --------------------------------------------------------------
+
+
+class DeadlinePassed(ApiError):
+    """The time the orchestrator gave the work (a backtest's deadline, a sweep's, a walk-forward's)
+    is spent: none is left for another try.
+
+    ``details.service`` names the oldest call still running when it passed (``pending`` lists the
+    stages still running), or :data:`ORCHESTRATOR` when none was."""
 
     code, status = "SERVICE_TIMEOUT", 504
-    retryable = True
-
-    def __init__(self, service: str, timeout_s: float, details: dict[str, Any] | None = None) -> None:
-        message = f"The {service} service did not answer within {timeout_s:g} s"
-        super().__init__(service, message, {"timeout_s": timeout_s, **(details or {})})
-
-
-class ExternalApiError(DownstreamError):
-    """An answer outside the service's contract.
-
-    Worth another try when the service itself failed (a 5xx) or what came back is not the service's
-    JSON at all (a proxy's HTML page, a truncated body); not when a well-formed answer breaks the
-    contract or the service said our request was wrong: it would say the same again.
-    """
-
-    code, status = "EXTERNAL_API_ERROR", 502
+    retryable = False
 
     def __init__(
-        self, service: str, status: int | None, message: str, *, retryable: bool = False, **details: Any
+        self, deadline_s: float, service: str = ORCHESTRATOR, pending: list[str] | None = None
     ) -> None:
-        super().__init__(service, message, {"status": status, **details})
-        self.retryable = retryable
+        message = f"The {service} service did not answer within {deadline_s:g} s"
+        details: dict[str, Any] = {"service": service, "timeout_s": deadline_s, "deadline": True}
+        if pending is not None:
+            details["pending"] = pending
+        super().__init__(message, details)
 
 
 # --- what a service says --------------------------------------------------------------------------
@@ -312,11 +386,11 @@ def from_service_error(service: str, status: int, error: dict[str, Any]) -> ApiE
         timeout_s = details.get("timeout_s")
         return ServiceTimeout(service, timeout_s if isinstance(timeout_s, int | float) else 0.0, details)
     shown = code if isinstance(code, str) and _SERVICE_CODE.fullmatch(code) else None
-    return ExternalApiError(
+    kind = BrokenAnswer if status >= 500 else ContractBreach  # a 5xx: the service itself failed
+    return kind(
         service,
         status,
         f"The {service} service failed with {shown or 'an error of its own'}",
-        retryable=status >= 500,
         service_code=shown,
     )
 
@@ -325,6 +399,23 @@ _SERVICE_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
 
 
 # --- what the HTTP client raises ------------------------------------------------------------------
+
+
+class AnswerTooLarge(aiohttp.ClientPayloadError):
+    """A service's answer ran past the size we read; reading stopped there (raised by the transport)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"answer over {limit} bytes")
+        self.limit = limit
+
+
+class CompressedAnswer(aiohttp.ClientPayloadError):
+    """A service answered with a ``Content-Encoding`` we did not ask for; it was not read (raised by
+    the transport)."""
+
+    def __init__(self) -> None:
+        super().__init__("a compressed answer, not asked for")
+
 
 ClientErrorFactory = Callable[[str, float], ApiError]
 ExceptionKinds = type[BaseException] | tuple[type[BaseException], ...]
@@ -343,21 +434,17 @@ CLIENT_ERRORS: tuple[tuple[ExceptionKinds, ClientErrorFactory], ...] = (
     ),
     (
         AnswerTooLarge,
-        lambda service, _: ExternalApiError(
-            service, None, f"The {service} service answered more than we read"
-        ),
+        lambda service, _: ContractBreach(service, None, f"The {service} service answered more than we read"),
     ),
     (
         CompressedAnswer,
-        lambda service, _: ExternalApiError(
+        lambda service, _: ContractBreach(
             service, None, f"The {service} service answered compressed, which we do not ask for"
         ),
     ),
     (
         (aiohttp.ClientPayloadError, aiohttp.ClientResponseError),
-        lambda service, _: ExternalApiError(
-            service, None, f"The {service} service sent a broken answer", retryable=True
-        ),
+        lambda service, _: BrokenAnswer(service, None, f"The {service} service sent a broken answer"),
     ),
     (
         aiohttp.ClientConnectionError,

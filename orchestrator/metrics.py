@@ -2,8 +2,8 @@
 
 Names follow Prometheus' conventions (``orchestrator_`` prefix, base units, ``_total`` for
 counters). Labels are bounded: a route's canonical path (never the path asked for), a method from a
-short list, a status, a service from the registry, an error code from the contract's table, a kind
-of cached answer. Never a ticker or a request id.
+short list, a status, a service from the registry, a setting of a service's policy, an error code
+from the contract's table, a kind of cached answer. Never a ticker or a request id.
 
 Each process counts its own. Under several worker processes (``orchestrator serve --workers N``)
 ``PROMETHEUS_MULTIPROC_DIR`` is set before this module is imported and ``/metrics`` reads every
@@ -73,6 +73,16 @@ CIRCUIT_STATE = Gauge(
     multiprocess_mode="livemax",
 )
 CIRCUIT_STATES = {"closed": 0, "half_open": 1, "open": 2}
+#: Each service's effective policy, one series per setting (``retry.max_attempts``,
+#: ``hedge.enabled`` as 0 or 1, ...; ``resilience/policy.py``): what the environment made of it,
+#: for checking an override took and for dividing by (calls in flight over ``bulkhead.max_in_flight``).
+#: Every worker reads the same settings: the highest of the live ones is it.
+POLICY = Gauge(
+    "orchestrator_service_policy",
+    "Each service's effective policy: one series per setting, named group.field (a switch is 0 or 1)",
+    ["service", "setting"],
+    multiprocess_mode="livemax",
+)
 IN_FLIGHT = Gauge(
     "orchestrator_in_flight_requests",
     "Backtests, sweeps and comparisons running",
@@ -136,6 +146,12 @@ def count_call_event(event: str, name: str) -> None:
 
 def circuit_changed(service: str, _was: str, now: str) -> None:
     child(CIRCUIT_STATE, service).set(CIRCUIT_STATES[now])
+
+
+def record_policy(service: str, settings: dict[str, float]) -> None:
+    """The effective policy of ``service``, each setting (``group.field``) a series of its own."""
+    for name, value in settings.items():
+        POLICY.labels(service, name).set(value)
 
 
 def method_label(method: str) -> str:

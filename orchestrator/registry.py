@@ -1,10 +1,10 @@
 """The service registry: each service behind the orchestrator, named once.
 
 Everything that needs to know the downstream services reads this table: the settings (each
-service's URL and timeout variables and their defaults), the app factory (one client per entry),
-``GET /api/health`` (the entries it checks), ``orchestrator dev`` and ``python -m services`` (which
-process listens on which port), the benchmarks and the test fixtures. Per-service policies (retries,
-circuit breakers, bulkheads) belong on these entries too.
+service's URL variable, and its policy's name and defaults), the app factory (one client per
+entry, each under its own policy), ``GET /api/health`` (the entries it checks), ``orchestrator dev``
+and ``python -m services`` (which process listens on which port), the benchmarks and the test
+fixtures.
 
 This module imports nothing else of the orchestrator, so the reference services can read it without
 pulling in the gateway.
@@ -12,7 +12,8 @@ pulling in the gateway.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,19 +25,16 @@ class ServiceEntry:
     #: The host of the default URL: the platform's docker-compose service name.
     default_host: str
     default_port: int
-    #: The default of the timeout setting; the seconds one call to this service may take.
-    default_timeout_s: float
-    #: The settings field of its per-call timeout; services with the same API share one.
-    timeout_setting: str = ""
     health_path: str = "/health"
     #: Whether ``GET /api/health`` checks it (the test-data service is optional).
     health_checked: bool = True
-    #: Whether a slow call gets a second copy by default (every call here is a pure computation,
-    #: a read in effect: repeating it changes nothing); the ``{NAME}_HEDGE`` setting overrides it.
-    hedged: bool = True
-    #: The default cap on its calls in flight, and the size of its connection pool
-    #: (``{NAME}_MAX_IN_FLIGHT``): two calls per backtest at the admission ceiling, and room for hedges.
-    max_in_flight: int = 250
+    #: Its policy's own defaults where they differ from every service's, by group and field as in
+    #: ``resilience/policy.py``'s ``PolicyConfig`` (``{"timeout": {"attempt_s": 15.0}}``). The
+    #: environment's defaults for every service (``TIMEOUT__ATTEMPT_S``) and for this one
+    #: (``SERVICES__PORTFOLIO__TIMEOUT__ATTEMPT_S``) go over them (``orchestrator/settings.py``).
+    policy: Mapping[str, Mapping[str, float | int | bool]] = field(
+        default_factory=dict, hash=False, compare=False
+    )
 
     @property
     def url_setting(self) -> str:
@@ -49,35 +47,21 @@ class ServiceEntry:
         return self.url_setting.upper()
 
     @property
-    def timeout_field(self) -> str:
-        return self.timeout_setting or f"{self.name}_timeout_s"
-
-    @property
-    def hedge_setting(self) -> str:
-        return f"{self.name}_hedge"
-
-    @property
-    def max_in_flight_setting(self) -> str:
-        return f"{self.name}_max_in_flight"
+    def policy_prefix(self) -> str:
+        """What the environment variables of its own policy start with, e.g. ``SERVICES__METRICS__``."""
+        return f"SERVICES__{self.name.upper()}__"
 
     @property
     def default_url(self) -> str:
         return f"http://{self.default_host}:{self.default_port}"
 
 
-MARKET_DATA = ServiceEntry("market_data", "market-data", 8012, default_timeout_s=10.0)
-STRATEGY = ServiceEntry("strategy", "strategy", 8013, default_timeout_s=10.0)
-PORTFOLIO = ServiceEntry("portfolio", "portfolio", 8014, default_timeout_s=15.0)
-METRICS = ServiceEntry("metrics", "metrics", 8015, default_timeout_s=10.0)
+MARKET_DATA = ServiceEntry("market_data", "market-data", 8012)
+STRATEGY = ServiceEntry("strategy", "strategy", 8013)
+PORTFOLIO = ServiceEntry("portfolio", "portfolio", 8014, policy={"timeout": {"attempt_s": 15.0}})
+METRICS = ServiceEntry("metrics", "metrics", 8015)
 # The market-data API over a fixed fixture, for requests with ``use_test_data``.
-TEST_DATA = ServiceEntry(
-    "test_data",
-    "test-data-fetcher",
-    8016,
-    default_timeout_s=10.0,
-    timeout_setting=MARKET_DATA.timeout_field,
-    health_checked=False,
-)
+TEST_DATA = ServiceEntry("test_data", "test-data-fetcher", 8016, health_checked=False)
 
 #: Every downstream service, in the order the platform starts them.
 SERVICES: tuple[ServiceEntry, ...] = (MARKET_DATA, STRATEGY, PORTFOLIO, METRICS, TEST_DATA)

@@ -1,4 +1,4 @@
-"""W3C Trace Context (https://www.w3.org/TR/trace-context/), propagated by hand; nothing exported.
+"""W3C Trace Context (https://www.w3.org/TR/trace-context/), propagated by hand.
 
 A request that comes with a valid ``traceparent`` continues the caller's trace; one without, or
 with one that breaks the rules, starts a new trace (never an error). Either way the request gets a
@@ -9,15 +9,17 @@ exchange with a service (each attempt, each hedged copy) is sent as a child span
 
 ``tracestate`` is passed on as it came (when it parses), with the traceparent it belongs to.
 
-OpenTelemetry's aiohttp instrumentation is not used: docs/operations.md ("Tracing") says why, and
-``TRACING__EXPORT`` accepts only ``off``, so no one believes spans are being exported.
+OpenTelemetry's aiohttp instrumentation is not used (docs/operations.md, "Tracing", says why). With
+``TRACING__EXPORT=otlp`` each request is also exported as a span, with these very ids, through
+OpenTelemetry's SDK (``span_export.py``, the ``tracing`` extra).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -44,22 +46,40 @@ MAX_TRACESTATE_MEMBERS = 32
 MAX_TRACESTATE_CHARS = 512
 
 
+#: What ``TRACING__EXPORT=otlp`` needs: the ``tracing`` extra (OpenTelemetry's SDK and OTLP/HTTP exporter).
+OTLP_MODULE = "opentelemetry.exporter.otlp.proto.http.trace_exporter"
+TRACING_EXTRA = "pip install 'backtest-orchestrator[tracing]'"
+
+#: A span's attributes, as a request's span is exported with them (``span_export.py``).
+Attributes = Mapping[str, str | int]
+
+
 class TracingConfig(BaseModel):
-    """``TRACING__*``. Export (OTLP) is not built in: ``off`` is the only value, and says so."""
+    """``TRACING__*``. ``off``: trace context is propagated and logged only. ``otlp``: each request is
+    also a span sent over OTLP/HTTP where OpenTelemetry's own variables say
+    (``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_ENDPOINT``, docs/operations.md);
+    it needs the ``tracing`` extra, and without it the settings are refused, so start-up stops."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    export: Literal["off"] = "off"
+    export: Literal["off", "otlp"] = "off"
 
     @field_validator("export", mode="before")
     @classmethod
-    def _only_off(cls, value: object) -> object:
-        if isinstance(value, str) and value.strip().lower() == "off":
-            return "off"
-        raise ValueError(
-            "span export is not built in (trace context is propagated and logged only; "
-            "see docs/operations.md, Tracing): the only value is 'off'"
-        )
+    def _known(cls, value: object) -> object:
+        given = value.strip().lower() if isinstance(value, str) else value
+        if given not in ("off", "otlp"):
+            raise ValueError("must be 'off' or 'otlp' (docs/operations.md, Tracing)")
+        if given == "otlp" and not _installed(OTLP_MODULE):
+            raise ValueError(f"'otlp' needs OpenTelemetry's SDK and OTLP exporter: {TRACING_EXTRA}")
+        return given
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
 
 
 @dataclass(frozen=True, slots=True)

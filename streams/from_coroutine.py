@@ -20,7 +20,8 @@ from typing import TypeVar
 
 from reactivex import Observable, abc
 
-from streams.lean import NOTHING, Action, LeanObservable
+from streams.lean import LeanObservable
+from streams.subscriptions import NOTHING, Action
 
 T = TypeVar("T")
 

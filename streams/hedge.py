@@ -11,7 +11,8 @@
 
 The first copy to end, with a value or an error, wins and the other is disposed. Whether a copy may
 go out (a budget, free capacity) is asked of ``may_hedge`` at the moment it would; the timer runs on
-the given scheduler. Only for calls that are safe to repeat.
+the given scheduler. Only for calls that are safe to repeat. An exception ``after_s`` or
+``may_hedge`` raises is the error, and the copies are disposed.
 
 It is one observable with one timer rather than ``amb`` over a ``timer`` and a ``flat_map``: it
 wraps every call, and the composed form cost about a quarter of a millisecond a call.
@@ -24,7 +25,9 @@ from typing import Generic, TypeVar
 
 from reactivex import Observable, abc
 
-from streams.lean import LeanObservable, Slot, after
+from streams.lean import LeanObservable
+from streams.scheduling import after
+from streams.subscriptions import NOTHING, Slot
 
 T = TypeVar("T")
 
@@ -38,14 +41,25 @@ def hedge(
         def subscribe(
             observer: abc.ObserverBase[T], subscribe_scheduler: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
-            delay = after_s()
+            try:
+                delay = after_s()
+            except Exception as error:  # a broken policy fails the call, visibly
+                observer.on_error(error)
+                return NOTHING
             if delay is None:
                 return source.subscribe(observer, scheduler=subscribe_scheduler)
             race = _Race(observer)
 
             def send_copy() -> None:
                 race.timer = None
-                if race.winner is None and may_hedge():
+                if race.winner is not None:
+                    return
+                try:
+                    hedging = may_hedge()
+                except Exception as error:  # a broken budget fails the call, visibly
+                    race.fail(error)
+                    return
+                if hedging:
                     race.second = Slot()
                     race.second.put(source.subscribe(_Copy(race, 1), scheduler=subscribe_scheduler))
 
@@ -77,6 +91,12 @@ class _Race(abc.DisposableBase, Generic[T]):
         if self.second is not None:
             self.second.dispose()
         self._stop_timer()
+
+    def fail(self, error: Exception) -> None:
+        """End the race with ``error``: neither copy wins, both are disposed."""
+        self.winner = -1
+        self.dispose()
+        self.observer.on_error(error)
 
     def _stop_timer(self) -> None:
         timer, self.timer = self.timer, None

@@ -28,7 +28,9 @@ from typing import Generic, TypeVar
 
 from reactivex import Observable, abc
 
-from streams.lean import LeanObservable, Slot, soon
+from streams.lean import LeanObservable
+from streams.scheduling import soon
+from streams.subscriptions import Slot
 
 T = TypeVar("T")
 

@@ -18,7 +18,8 @@ from typing import Any
 
 from reactivex import Observable, abc
 
-from streams.lean import LeanObservable, Many, Slot
+from streams.lean import LeanObservable
+from streams.subscriptions import Many, Slot
 
 
 def join_named(**branches: Observable[Any]) -> Observable[dict[str, Any]]:
@@ -77,6 +78,7 @@ class _Branch(abc.ObserverBase[Any]):
             join.end()
             join.observer.on_completed()
             return
+        join.slots[self.index].dispose()  # it has ended: let go of it (and it of us)
         join.finished += 1
         if join.finished == len(join.names):
             join.end()

@@ -13,6 +13,12 @@ The contract each operator here keeps in exchange, since nothing wraps its obser
 * it sends nothing after its observer has had ``on_error`` or ``on_completed``;
 * disposing its subscription stops it from sending anything, and disposes what it subscribed to;
 * a function of the caller's that raises (a mapper, a callback) becomes the stream's error.
+
+This module is the observable itself and awaiting it. What an operator is built from besides lives
+beside it, one concern a module: the disposables a subscription is made of
+(``streams/subscriptions.py``), the sources made from what is already in hand
+(``streams/sources.py``) and the timers of the operators that wait (``streams/scheduling.py``).
+The contract is held operator by operator in ``tests/streams/``, one test module per module here.
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ from collections.abc import Callable, Generator
 from typing import Any, Generic, TypeVar, cast
 
 from reactivex import Observable, abc
-from reactivex.scheduler.eventloop import AsyncIOScheduler
 
 T = TypeVar("T")
 
@@ -140,166 +145,3 @@ class Callbacks:
         self.on_next = on_next or _ignore
         self.on_error = on_error or _raise
         self.on_completed = on_completed or _ignore
-
-
-class Nothing(abc.DisposableBase):
-    """The subscription of something that has already ended: there is nothing to dispose."""
-
-    __slots__ = ()
-
-    def dispose(self) -> None:
-        return None
-
-
-NOTHING = Nothing()
-
-
-class Action(abc.DisposableBase):
-    """Runs ``action`` on the first ``dispose``."""
-
-    __slots__ = ("action",)
-
-    def __init__(self, action: Callable[[], None]) -> None:
-        self.action: Callable[[], None] | None = action
-
-    def dispose(self) -> None:
-        action, self.action = self.action, None
-        if action is not None:
-            action()
-
-
-class Slot(abc.DisposableBase):
-    """Holds the current subscription of something that may be replaced (a retry's next attempt):
-    putting a new one disposes the old, and once the slot is disposed whatever is put is disposed."""
-
-    __slots__ = ("current", "disposed")
-
-    def __init__(self) -> None:
-        self.current: abc.DisposableBase | None = None
-        self.disposed = False
-
-    def put(self, subscription: abc.DisposableBase) -> None:
-        if self.disposed:
-            subscription.dispose()
-            return
-        old, self.current = self.current, subscription
-        if old is not None:
-            old.dispose()
-
-    def dispose(self) -> None:
-        if not self.disposed:
-            self.disposed = True
-            current, self.current = self.current, None
-            if current is not None:
-                current.dispose()
-
-
-class Many(abc.DisposableBase):
-    """Several subscriptions disposed together."""
-
-    __slots__ = ("items",)
-
-    def __init__(self, *items: abc.DisposableBase) -> None:
-        self.items: tuple[abc.DisposableBase, ...] | None = items
-
-    def dispose(self) -> None:
-        items, self.items = self.items, None
-        for item in items or ():
-            item.dispose()
-
-
-# --- sources ---------------------------------------------------------------------------------------
-
-
-def defer(factory: Callable[[abc.SchedulerBase | None], Observable[T]]) -> Observable[T]:
-    """``factory(scheduler)`` made anew for each subscription (its error is the stream's)."""
-
-    def subscribe(
-        observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None
-    ) -> abc.DisposableBase:
-        try:
-            source = factory(scheduler)
-        except Exception as error:
-            observer.on_error(error)
-            return NOTHING
-        return source.subscribe(observer, scheduler=scheduler)
-
-    return LeanObservable(subscribe)
-
-
-def throw(error: Exception) -> Observable[Any]:
-    """Fails at once with ``error``."""
-
-    def subscribe(
-        observer: abc.ObserverBase[Any], _scheduler: abc.SchedulerBase | None = None
-    ) -> abc.DisposableBase:
-        observer.on_error(error)
-        return NOTHING
-
-    return LeanObservable(subscribe)
-
-
-def just(value: T) -> Observable[T]:
-    """``value`` at once, then the end: a value already in hand, where a call would otherwise be."""
-
-    def subscribe(
-        observer: abc.ObserverBase[T], _scheduler: abc.SchedulerBase | None = None
-    ) -> abc.DisposableBase:
-        observer.on_next(value)
-        observer.on_completed()
-        return NOTHING
-
-    return LeanObservable(subscribe)
-
-
-# --- time ------------------------------------------------------------------------------------------
-
-
-def after(scheduler: abc.SchedulerBase, seconds: float, action: Callable[[], None]) -> abc.DisposableBase:
-    """Run ``action`` in ``seconds`` on ``scheduler``; disposing the result cancels it.
-
-    On an ``AsyncIOScheduler`` this is one ``loop.call_later`` (its ``schedule_relative`` adds two
-    disposables and a lock around it); any other scheduler, a test's virtual clock included, is
-    asked through ``schedule_relative``.
-    """
-    loop = _running_loop(scheduler)
-    if loop is not None:
-        return _Handle(loop.call_later(max(0.0, seconds), action))
-    return scheduler.schedule_relative(max(0.0, seconds), lambda *_: action())
-
-
-def soon(scheduler: abc.SchedulerBase, action: Callable[[], None]) -> None:
-    """Run ``action`` on a later turn of ``scheduler``, after what is already due: one
-    ``loop.call_soon`` on an ``AsyncIOScheduler``, ``schedule`` on any other (a virtual clock's
-    runs it at the same tick, after the action running now)."""
-    loop = _running_loop(scheduler)
-    if loop is not None:
-        loop.call_soon(action)
-    else:
-        scheduler.schedule(lambda *_: action())
-
-
-def _running_loop(scheduler: abc.SchedulerBase) -> asyncio.AbstractEventLoop | None:
-    """The loop an ``AsyncIOScheduler`` schedules on, through public doors: the running loop.
-
-    An ``AsyncIOScheduler`` is only ever used on its own loop's thread (it is not thread-safe;
-    reactivex's ``AsyncIOThreadSafeScheduler``, a subclass and so not matched here, is for other
-    threads), so the loop running now is the one it was made with. None for any other scheduler, or
-    when no loop runs (then the scheduler is asked, and uses its own).
-    """
-    if type(scheduler) is not AsyncIOScheduler:
-        return None
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
-class _Handle(abc.DisposableBase):
-    __slots__ = ("handle",)
-
-    def __init__(self, handle: asyncio.TimerHandle) -> None:
-        self.handle = handle
-
-    def dispose(self) -> None:
-        self.handle.cancel()

@@ -8,7 +8,8 @@
     disposed:   --(dispose)           -> on_cancel()   (only when nothing terminal came first)
 
 Exactly one of ``on_completed``, ``on_error`` and ``on_cancel`` runs for each subscription that
-``on_subscribe`` saw, which makes it the place to give back what the subscription took.
+``on_subscribe`` saw, which makes it the place to give back what the subscription took. An
+``on_subscribe`` that raises is the error, and the source is not subscribed.
 
 Used to time calls and to stream progress without a second code path: the callbacks watch the same
 subscription that does the work. Callbacks run inside the operator, so an exception they raise is
@@ -22,7 +23,8 @@ from typing import Any, TypeVar
 
 from reactivex import Observable, abc
 
-from streams.lean import LeanObservable, Many, Slot
+from streams.lean import LeanObservable
+from streams.subscriptions import NOTHING, Many, Slot
 
 T = TypeVar("T")
 
@@ -45,7 +47,11 @@ def observe_lifecycle(
         def subscribe(
             observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
-            on_subscribe()
+            try:
+                on_subscribe()
+            except Exception as error:  # never begun: the error, and nothing to end or dispose
+                observer.on_error(error)
+                return NOTHING
             watch = _Lifecycle(observer, *callbacks)
             watch.upstream.put(source.subscribe(watch, scheduler=scheduler))
             return Many(watch.upstream, watch)

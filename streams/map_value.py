@@ -15,7 +15,8 @@ from typing import Generic, TypeVar
 
 from reactivex import Observable, abc
 
-from streams.lean import LeanObservable, Slot
+from streams.lean import LeanObservable
+from streams.subscriptions import Slot
 
 T = TypeVar("T")
 R = TypeVar("R")

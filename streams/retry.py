@@ -23,7 +23,9 @@ from typing import TypeVar
 
 from reactivex import Observable, abc
 
-from streams.lean import LeanObservable, Slot, after
+from streams.lean import LeanObservable
+from streams.scheduling import after
+from streams.subscriptions import Slot
 
 T = TypeVar("T")
 

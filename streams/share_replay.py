@@ -21,7 +21,8 @@ from typing import Any, TypeVar
 
 from reactivex import Observable, abc
 
-from streams.lean import NOTHING, Action, LeanObservable, Slot
+from streams.lean import LeanObservable
+from streams.subscriptions import NOTHING, Action, Slot
 
 T = TypeVar("T")
 

@@ -19,7 +19,8 @@ from typing import Any, Generic, TypeVar
 
 from reactivex import Observable, abc
 
-from streams.lean import LeanObservable, Many, Slot
+from streams.lean import LeanObservable
+from streams.subscriptions import Many, Slot
 
 T = TypeVar("T")
 R = TypeVar("R")

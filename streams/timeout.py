@@ -19,7 +19,9 @@ from typing import TypeVar
 from reactivex import Observable, abc
 from reactivex.abc import SchedulerBase
 
-from streams.lean import LeanObservable, Many, Slot, after
+from streams.lean import LeanObservable
+from streams.scheduling import after
+from streams.subscriptions import Many, Slot
 
 T = TypeVar("T")
 

@@ -19,7 +19,8 @@ from typing import Any
 
 from reactivex import Observable, abc
 
-from streams.lean import LeanObservable, Many, Slot
+from streams.lean import LeanObservable
+from streams.subscriptions import Many, Slot
 
 
 def zip_values(*sources: Observable[Any]) -> Observable[tuple[Any, ...]]:

@@ -23,9 +23,9 @@ import orjson
 from reactivex import Observable
 from yarl import URL
 
+import fakes
 from orchestrator.clients.transport import Answer, Request
 from streams import from_coroutine
-from tests import fakes
 
 #: How a URL answers: a function of the request, giving (or awaiting) an answer, or raising.
 Reply = Callable[[Request], Answer | Awaitable[Answer]]
@@ -93,5 +93,5 @@ def failing(error: BaseException) -> Reply:
 
 
 def as_the_fakes_do(path: str) -> Reply:
-    """What ``tests/fakes.py`` answers for a service's ``path``, to the body asked."""
+    """What the small fakes (``fakes/__init__.py``) answer for a service's ``path``, to the body asked."""
     return lambda request: Answer(200, orjson.dumps(fakes.answer(path, body_of(request))))

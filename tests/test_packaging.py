@@ -69,6 +69,12 @@ def test_the_yahoo_extra_brings_the_services_stack_and_yfinance():
     assert brought_by(DISTRIBUTION, frozenset({"yahoo"})) >= SERVICES_ONLY
 
 
+def test_the_tracing_extra_brings_opentelemetrys_sdk_and_exporter_and_the_gateway_none_of_it():
+    exporter = {"opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http"}
+    assert brought_by(DISTRIBUTION, frozenset({"tracing"})) >= exporter
+    assert {name for name in brought_by(DISTRIBUTION) if name.startswith("opentelemetry")} == set()
+
+
 def test_the_unconditional_requirements_name_none_of_the_services_stack():
     """Named, not only brought: every one of them is behind an ``extra ==`` marker."""
     named = {canonicalize_name(requirement.name) for requirement in requirements(DISTRIBUTION)}

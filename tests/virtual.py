@@ -19,14 +19,13 @@ from reactivex import Observable
 from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.coldobservable import ColdObservable
 
+import fakes
 from orchestrator.backtest.graph import Backtester
 from orchestrator.cache.calls import CallCache
 from orchestrator.clients.downstream import connect
 from orchestrator.clients.transport import Answer, Request
-from orchestrator.registry import SERVICES
 from orchestrator.resilience.clock import clock_of
 from orchestrator.settings import Settings
-from tests import fakes
 
 DELAY = 10  # ticks a call takes unless told otherwise
 TODAY = date(2026, 11, 25)
@@ -86,7 +85,7 @@ class VirtualServices:
 
 
 #: The graph alone: one attempt per call, no hedges (the tests of those turn them on).
-PLAIN = {"retry": {"max_attempts": 1}, **{entry.hedge_setting: False for entry in SERVICES}}
+PLAIN = {"retry": {"max_attempts": 1}, "hedge": {"enabled": False}}
 
 
 class MaxJitter:
@@ -107,7 +106,7 @@ def backtester(
     """The app's backtester on the virtual services: per-attempt timeouts and the deadline in ticks;
     ``settings`` override :data:`PLAIN` (e.g. ``retry={"max_attempts": 3}``). Its cache is on, as
     in the app, and today is :data:`TODAY` (the fakes' dates are long past)."""
-    values = {**PLAIN, **{entry.timeout_field: timeout for entry in SERVICES}, **settings}
+    values = {**PLAIN, "timeout": {"attempt_s": timeout}, **settings}
     settings_ = Settings(_env_file=None, **values)
     downstream = connect(
         settings_,

@@ -17,7 +17,8 @@ from reactivex import Observable, abc
 from orchestrator import metrics
 from orchestrator.errors import ShuttingDown
 from orchestrator.resilience.limit import AdaptiveLimit, AdmissionConfig
-from streams.lean import LeanObservable, Slot
+from streams.lean import LeanObservable
+from streams.subscriptions import Slot
 
 T = TypeVar("T")
 

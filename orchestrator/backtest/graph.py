@@ -32,8 +32,9 @@ from orchestrator.cache.calls import CallCache
 from orchestrator.cache.codecs import Codec
 from orchestrator.clients.context import CallContext, CallStats
 from orchestrator.clients.downstream import Downstream
+from orchestrator.clients.market_data import MarketDataClient
 from orchestrator.clients.service import ServiceClient
-from orchestrator.errors import CircuitOpen, InsufficientData, ServiceTimeout
+from orchestrator.errors import ORCHESTRATOR, CircuitOpen, DeadlinePassed, InsufficientData
 from orchestrator.resilience.clock import clock_of
 from orchestrator.resilience.deadline import Deadline
 from orchestrator.schemas.downstream import Dividends, Metrics, Prices, Signals, Simulation
@@ -144,12 +145,18 @@ class Backtester:
 
         def start(_: Any) -> Observable[Document]:
             for client in calls.services_needed():
-                if client.policy.breaker.state == "open":
+                if client.policy.breaker.refuses_calls():
                     context.stats.add("circuit_open", client.name)
                     return throw(CircuitOpen(client.name, client.policy.breaker.retry_after_s()))
             return graph
 
         return defer(start)
+
+
+def market_source(services: Downstream, request: BacktestRequest) -> MarketDataClient:
+    """Where a backtest's prices and dividends come from: the test-data service's fixed series
+    when the request asks for it (``use_test_data``), else the market-data service."""
+    return services.test_data if request.use_test_data else services.market_data
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +186,7 @@ class _MarketCalls:
     ) -> None:
         self.services, self.request, self.tracker, self.context = services, request, tracker, context
         self.cache = cache
-        self.source = services.test_data if request.use_test_data else services.market_data
+        self.source = market_source(services, request)
 
     def market(self) -> Market:
         source, market_params, tracker = self.source.service.name, self.request.market_params, self.tracker
@@ -241,7 +248,7 @@ class _MarketCalls:
             size_of=lambda value: value.nbytes,
             name=key[0],
             stats=self.context.stats,
-            shared=shared,
+            on_shared=shared,
             codec=codec,
         )
 
@@ -328,7 +335,7 @@ class _BacktestCalls:
             strategy.config,
             request.portfolio_params,
         )
-        self.market_service = services.test_data if request.use_test_data else services.market_data
+        self.market_service = market_source(services, request).service
         metrics_call = "metrics" if name == "active" else f"metrics.{name}"
         self._track_metrics: Callable[[Observable[Metrics]], Observable[Metrics]] = tracker.track(
             metrics_call, services.metrics.service.name
@@ -337,7 +344,7 @@ class _BacktestCalls:
     def services_needed(self) -> list[ServiceClient]:
         services = self.services
         return [
-            self.market_service.service,
+            self.market_service,
             services.strategy.service,
             services.portfolio.service,
             services.metrics.service,
@@ -360,11 +367,11 @@ class _BacktestCalls:
         ).pipe(self._track_metrics, map_value(gathered))
 
 
-def _deadline_passed(tracker: CallTracker, deadline_s: float) -> ServiceTimeout:
+def _deadline_passed(tracker: CallTracker, deadline_s: float) -> DeadlinePassed:
     """Name the oldest call still running when the overall deadline passed."""
     pending = tracker.in_flight()
-    service = pending[0][1] if pending else "orchestrator"
-    return ServiceTimeout(service, deadline_s, {"deadline": True, "pending": [call for call, _ in pending]})
+    service = pending[0][1] if pending else ORCHESTRATOR
+    return DeadlinePassed(deadline_s, service, [call for call, _ in pending])
 
 
 def baseline_portfolio(request: BacktestRequest) -> PortfolioParams:

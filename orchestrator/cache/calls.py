@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from datetime import UTC, date, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from reactivex import Observable, abc
 
@@ -37,11 +37,10 @@ from orchestrator.cache.store import CacheConfig, MemoryStore, Store
 from orchestrator.clients.context import CallStats
 from orchestrator.resilience.clock import Clock
 from streams import Turns, defer, from_coroutine, in_turns, just, observe_lifecycle, share_replay, then
-from streams.lean import NOTHING, LeanObservable
+from streams.lean import LeanObservable
+from streams.subscriptions import NOTHING
 
 T = TypeVar("T")
-
-Outcome = Literal["cache_hits", "cache_misses", "cache_coalesced"]
 
 
 def utc_today() -> date:
@@ -56,10 +55,10 @@ class CallCache:
         config: CacheConfig,
         store: Store | None,
         today: Callable[[], date] = utc_today,
-        shared: SharedStore | None = None,
+        shared_store: SharedStore | None = None,
         turns: Turns | None = None,
     ) -> None:
-        self.config, self.store, self.today, self.shared = config, store, today, shared
+        self.config, self.store, self.today, self.shared_store = config, store, today, shared_store
         self.turns = turns
         self._in_flight: dict[Hashable, Observable[Any]] = {}
 
@@ -69,7 +68,7 @@ class CallCache:
         config: CacheConfig,
         clock: Clock,
         today: Callable[[], date] = utc_today,
-        shared: SharedStore | None = None,
+        shared_store: SharedStore | None = None,
         turns: Turns | None = None,
     ) -> CallCache:
         """Off (``CACHE__ENABLED=false``): nothing kept, nothing shared, the shared store unused.
@@ -77,7 +76,9 @@ class CallCache:
         answer (none: all at once)."""
         if not config.enabled:
             return cls(config, None, today)
-        return cls(config, MemoryStore(config.max_entries, config.max_bytes, clock), today, shared, turns)
+        return cls(
+            config, MemoryStore(config.max_entries, config.max_bytes, clock), today, shared_store, turns
+        )
 
     @classmethod
     def disabled(cls) -> CallCache:
@@ -102,20 +103,20 @@ class CallCache:
         size_of: Callable[[T], int],
         name: str,
         stats: CallStats,
-        shared: Callable[[T, bool], None],
+        on_shared: Callable[[T, bool], None],
         codec: Codec[T] | None = None,
     ) -> Observable[T]:
         """``load``'s answer for ``key``: kept, shared, or called for.
 
         ``stats`` counts the outcome under ``name`` (``cache_hits``, ``cache_misses`` or
-        ``cache_coalesced``); ``shared(value, coalesced)`` is told of each value this backtest did
+        ``cache_coalesced``); ``on_shared(value, coalesced)`` is told of each value this backtest did
         not call for itself, as it is delivered. With a ``codec`` the answer is also kept in the
         shared store, when there is one (``key[0]`` names its kind there).
         """
         store = self.store
         if store is None:
             return load
-        remote = self.shared if codec is not None else None
+        remote = self.shared_store if codec is not None else None
         # A thousand backtests coalesced on one call are woken a few per turn: each starts its next
         # call, and the first of those leave while the rest are still being woken (streams/in_turns.py).
         woken: Callable[[Observable[T]], Observable[T]] = (
@@ -123,19 +124,19 @@ class CallCache:
         )
 
         def coalesced(value: T) -> None:
-            shared(value, True)
+            on_shared(value, True)
 
         def start(_: Any) -> Observable[T]:
             kept = store.get(key)
             if kept is not None:
                 stats.add("cache_hits", name)
-                return _kept(kept, lambda: shared(kept, False))
+                return _kept(kept, lambda: on_shared(kept, False))
             running = self._in_flight.get(key)
             if running is not None:
                 stats.add("cache_coalesced", name)
                 return running.pipe(woken, observe_lifecycle(on_next=coalesced))
             if remote is not None and codec is not None and remote.available():
-                return self._call_through(remote, codec, key, end_date, load, size_of, name, stats, shared)
+                return self._call_through(remote, codec, key, end_date, load, size_of, name, stats, on_shared)
             stats.add("cache_misses", name)
             return self._call(
                 key, load, lambda value: store.put(key, value, size_of(value), self.ttl_s(end_date))
@@ -153,7 +154,7 @@ class CallCache:
         size_of: Callable[[T], int],
         name: str,
         stats: CallStats,
-        shared: Callable[[T, bool], None],
+        on_shared: Callable[[T, bool], None],
     ) -> Observable[T]:
         """A miss here: the shared store's answer, else ``load``'s (kept there under its lock).
 
@@ -194,7 +195,7 @@ class CallCache:
 
         def delivered(value: T) -> None:
             if found.answered:  # by the shared store: not called for
-                shared(value, found.waited)
+                on_shared(value, found.waited)
 
         return running.pipe(observe_lifecycle(on_next=delivered))
 

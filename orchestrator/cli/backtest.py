@@ -29,6 +29,7 @@ from orchestrator.cli.client import (
     stage_lines,
 )
 from orchestrator.cli.options import request_body
+from orchestrator.client import OrchestratorClient
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -96,4 +97,4 @@ def print_summary(out: Console, answer: dict[str, Any]) -> None:
     print_data_note(out, meta)
 
 
-EXCHANGE = Exchange("/api/backtest", request_body, stage_display, print_summary)
+EXCHANGE = Exchange(OrchestratorClient.backtest, request_body, stage_display, print_summary)

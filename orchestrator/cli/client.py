@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Column, Table
 
-from orchestrator.cli.sse_client import Failed, OnEvent, fetch, fetch_csv
+from orchestrator.client import Failed, Handlers, OnEvent, OrchestratorClient, Reply
 
 
 class Display(Protocol):
@@ -49,13 +49,14 @@ class Lines:
 
 @dataclass(frozen=True)
 class Exchange:
-    """One command's request: where it goes, how its body, progress and printout are made."""
+    """One command's request: the client's method that streams it (and the one that fetches its CSV
+    export, for ``--csv``), how its body, progress and printout are made."""
 
-    path: str
+    stream: Callable[[OrchestratorClient, dict[str, Any], Handlers], Awaitable[Reply]]
     body: Callable[[argparse.Namespace], dict[str, Any]]  # raises ValueError on flags that do not fit
     display: Callable[[Console, bool, dict[str, Any]], Display]  # (where, whether as a live bar, body)
     summarise: Callable[[Console, dict[str, Any]], None]
-    final: str = "result"  # the stream's last event, whose data is the answer
+    csv: Callable[[OrchestratorClient, dict[str, Any]], Awaitable[str]] | None = None
 
 
 def runner(
@@ -81,24 +82,23 @@ async def send(exchange: Exchange, args: argparse.Namespace, out: Console, err: 
         return 2
     shown_on = err if args.json else out  # with --json, stdout carries the answer and nothing else
     try:
-        if getattr(args, "csv", False):
-            raw = await fetch_csv(args.url, exchange.path, body, args.timeout)
-            out.file.write(raw if raw.endswith(("\n", "\r")) else raw + "\n")
-            out.file.flush()
-            return 0
-        display = exchange.display(shown_on, shown_on.is_terminal and not args.no_progress, body)
-        with display:
-            raw, answer = await fetch(
-                args.url, body, args.timeout, display.handlers, path=exchange.path, final=exchange.final
-            )
+        async with OrchestratorClient(args.url, args.timeout) as client:
+            if exchange.csv is not None and getattr(args, "csv", False):
+                csv = await exchange.csv(client, body)
+                out.file.write(csv if csv.endswith(("\n", "\r")) else csv + "\n")
+                out.file.flush()
+                return 0
+            display = exchange.display(shown_on, shown_on.is_terminal and not args.no_progress, body)
+            with display:
+                reply = await exchange.stream(client, body, display.handlers)
     except Failed as failure:
         say(err, str(failure))
         return failure.exit_code
     if args.json:
-        out.file.write(raw + "\n")
+        out.file.write(reply.text + "\n")
         out.file.flush()
     else:
-        exchange.summarise(out, answer)
+        exchange.summarise(out, reply.envelope)
     return 0
 
 

@@ -35,6 +35,7 @@ from orchestrator.cli.client import (
     send,
     stage_lines,
 )
+from orchestrator.client import OrchestratorClient
 
 #: The table's metric columns, after the name and the type.
 COLUMNS = ("total_return_pct", "annualized_return_pct", "sharpe_ratio", "max_drawdown_pct", "total_trades")
@@ -156,4 +157,4 @@ def print_summary(out: Console, answer: dict[str, Any]) -> None:
     print_data_note(out, meta)
 
 
-EXCHANGE = Exchange("/api/compare", request_body, compare_display, print_summary)
+EXCHANGE = Exchange(OrchestratorClient.compare, request_body, compare_display, print_summary)

@@ -37,7 +37,7 @@ from orchestrator.cli.client import (
     say,
     send,
 )
-from orchestrator.cli.sse_client import OnEvent
+from orchestrator.client import OnEvent, OrchestratorClient
 
 DEFAULT_RANK_BY = "sharpe_ratio"
 #: Shown for every row after the rank metric.
@@ -371,4 +371,6 @@ def print_folds(out: Console, meta: dict[str, Any], walk: dict[str, Any]) -> Non
     say(out, f"\nOut of sample, joined from {joined_from}: {window}, total return {total_return} %")
 
 
-EXCHANGE = Exchange("/api/sweep", request_body, SweepDisplay, print_summary, final="summary")
+EXCHANGE = Exchange(
+    OrchestratorClient.sweep, request_body, SweepDisplay, print_summary, csv=OrchestratorClient.sweep_csv
+)

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from orchestrator.cli import options
 from orchestrator.cli.client import print_table, runner, say
-from orchestrator.cli.sse_client import Failed, get_json
+from orchestrator.client import Failed, OrchestratorClient
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,15 +35,16 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 async def tickers(args: argparse.Namespace, out: Console, err: Console) -> int:
     """The command, awaitable so that tests can drive it with their own consoles."""
-    params = {"q": args.query, "limit": str(args.limit)}
     try:
-        raw, answer = await get_json(args.url, "/api/tickers/search", params, args.timeout)
+        async with OrchestratorClient(args.url, args.timeout) as client:
+            reply = await client.search_tickers(args.query, args.limit)
     except Failed as failure:
         say(err, str(failure))
         return failure.exit_code
     if args.json:
-        out.file.write(raw + "\n")
+        out.file.write(reply.text + "\n")
         return 0
+    answer = reply.envelope
     results = answer["data"]["results"]
     if not results:
         say(out, f"No ticker matches {answer['data']['query']!r}.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from reactivex.abc import SchedulerBase
 
@@ -16,8 +17,7 @@ from orchestrator.clients.service import ServiceClient
 from orchestrator.clients.strategy import StrategyClient
 from orchestrator.clients.transport import Transport
 from orchestrator.resilience.clock import clock_of
-from orchestrator.resilience.policy import ServicePolicy
-from orchestrator.settings import Settings
+from orchestrator.resilience.policy import PolicyConfig, ServicePolicy
 
 ClientKind = type[MarketDataClient] | type[StrategyClient] | type[PortfolioClient] | type[MetricsClient]
 
@@ -29,6 +29,15 @@ CLIENT_KINDS: dict[registry.ServiceEntry, ClientKind] = {
     registry.METRICS: MetricsClient,
     registry.TEST_DATA: MarketDataClient,
 }
+
+
+class ServiceSettings(Protocol):
+    """What the clients are made from, by service name: ``orchestrator.settings.Settings`` (read
+    through this, so that the clients import nothing of the settings, which import far more)."""
+
+    def url(self, service: str) -> str: ...
+
+    def policy(self, service: str) -> PolicyConfig: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +63,7 @@ class Downstream:
 
 
 def connect(
-    settings: Settings,
+    settings: ServiceSettings,
     transport: Transport | Mapping[str, Transport],
     scheduler: SchedulerBase,
     rng: random.Random | None = None,
@@ -67,7 +76,7 @@ def connect(
     def client(entry: registry.ServiceEntry) -> ServiceClient:
         name = entry.name
         own = transport[name] if isinstance(transport, Mapping) else transport
-        policy = ServicePolicy.for_service(name, settings, clock, rng=rng)
+        policy = ServicePolicy.for_service(name, settings.policy(name), clock, rng=rng)
         return ServiceClient(name, settings.url(name), own, scheduler, policy)
 
     clients = {entry.name: CLIENT_KINDS[entry](client(entry)) for entry in registry.SERVICES}

@@ -13,7 +13,8 @@ import orjson
 from reactivex import operators as ops
 from reactivex.abc import SchedulerBase
 
-from orchestrator.clients.transport import Answer, CompressedAnswer, Request, Transport
+from orchestrator.clients.transport import Answer, Request, Transport
+from orchestrator.errors import CompressedAnswer
 from orchestrator.tracing import TraceContext
 from streams import timeout_after
 

@@ -31,17 +31,19 @@ from reactivex import Observable
 from reactivex.abc import SchedulerBase
 
 from orchestrator.clients.context import CallContext
-from orchestrator.clients.envelope import unwrap
+from orchestrator.clients.envelope import error_of
 from orchestrator.clients.transport import Answer, Request, Transport
 from orchestrator.errors import (
     ApiError,
     BulkheadFull,
     CircuitOpen,
-    ExternalApiError,
+    ContractBreach,
+    DeadlinePassed,
     Refused,
     ServiceTimeout,
     from_client_exception,
 )
+from orchestrator.headers import REQUEST_TIMEOUT_MS
 from orchestrator.resilience.policy import ServicePolicy
 from orchestrator.schemas.downstream import AnswerKind, Expect, NotSuccess, OutsideContract, problem
 from streams import (
@@ -56,9 +58,6 @@ from streams import (
 )
 
 T = TypeVar("T")
-
-#: The header telling a service how many milliseconds it has to answer this attempt.
-TIMEOUT_HEADER = "X-Request-Timeout-Ms"
 
 log = structlog.get_logger("orchestrator.clients")
 
@@ -140,7 +139,7 @@ class ServiceClient:
         context.stats.add("attempts", name)
         left = context.deadline.remaining_s()
         if left <= 0:
-            return throw(ServiceTimeout(name, context.deadline.budget_s, {"deadline": True}))
+            return throw(DeadlinePassed(context.deadline.budget_s, name))
         if not policy.breaker.allow():
             context.stats.add("circuit_open", name)
             return throw(CircuitOpen(name, policy.breaker.retry_after_s()))
@@ -151,7 +150,7 @@ class ServiceClient:
         headers = {
             **({"Content-Type": "application/json"} if call.body is not None else {}),
             "X-Request-ID": context.request_id,
-            TIMEOUT_HEADER: str(max(1, int(timeout_s * 1000))),
+            REQUEST_TIMEOUT_MS: str(max(1, int(timeout_s * 1000))),
         }
 
         def read(answer: Answer) -> T:
@@ -249,7 +248,7 @@ def read_answer(
     """The ``data`` of ``service``'s answer to ``path``, read as ``kind``; or the error it amounts to.
 
     The usual answer, a success envelope, is decoded and checked in one typed pass, then against
-    ``expect`` (what was asked); anything else is sorted out by ``unwrap`` (an error envelope,
+    ``expect`` (what was asked); anything else is sorted out by ``error_of`` (an error envelope,
     FastAPI's ``detail``, a proxy's page). An answer to another question is not worth another try:
     a service that says it answered another ticker says so again.
     """
@@ -266,14 +265,15 @@ def read_answer(
         mismatch = None if expect is None else expect(value)
         if mismatch is None:
             return value
-        raise ExternalApiError(
+        raise ContractBreach(
             service,
             answer.status,
             f"The {service} service answered {path} with what was not asked",
             problems=[mismatch],
         )
-    unwrap(service, answer.status, answer.body)  # raises, unless this was a success envelope
-    raise ExternalApiError(
+    if (stands_for := error_of(service, answer.status, answer.body)) is not None:
+        raise stands_for
+    raise ContractBreach(
         service,
         answer.status,
         f"The {service} service answered {path} outside its contract",

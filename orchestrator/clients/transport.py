@@ -17,6 +17,7 @@ import aiohttp
 from reactivex import Observable
 
 from orchestrator.clients.own_answers import OwnAnswersOnly
+from orchestrator.errors import AnswerTooLarge, CompressedAnswer
 from streams import from_coroutine
 
 
@@ -40,21 +41,6 @@ class Transport(Protocol):
         ...
 
 
-class AnswerTooLarge(aiohttp.ClientPayloadError):
-    """A service's answer ran past the size we read; reading stopped there."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"answer over {limit} bytes")
-        self.limit = limit
-
-
-class CompressedAnswer(aiohttp.ClientPayloadError):
-    """A service answered with a ``Content-Encoding`` we did not ask for; it was not read."""
-
-    def __init__(self) -> None:
-        super().__init__("a compressed answer, not asked for")
-
-
 #: What a service session asks for, and how it reads: see :func:`service_session`.
 IDENTITY = {"Accept-Encoding": "identity"}
 
@@ -72,8 +58,8 @@ def service_session(connector: aiohttp.BaseConnector) -> aiohttp.ClientSession:
         response_class=OwnAnswersOnly,
         headers=IDENTITY,
         auto_decompress=False,
-        # Timeouts are operators on the graph; this only bounds a call nobody times.
-        timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+        # Timeouts are operators on the graph; the connect timeout is the transport's, per request.
+        timeout=aiohttp.ClientTimeout(total=None),
     )
 
 
@@ -87,7 +73,8 @@ class AiohttpTransport:
     arriving on is closed, not pooled), and a request that meets a pooled connection the service
     has just closed, or one holding bytes the service sent unasked (``own_answers.py``), is sent once
     more on a fresh one: that is the pool's race, or the service's stray, not a failure of this
-    call, and every call here is safe to repeat.
+    call, and every call here is safe to repeat. Opening a connection may take ``connect_s`` (the
+    service's ``TIMEOUT__CONNECT_S``); the rest of the exchange is timed by the graph.
     """
 
     session: aiohttp.ClientSession
@@ -95,6 +82,13 @@ class AiohttpTransport:
     #: Opens a new connection for every request: the second try after a stale pooled connection,
     #: which another pooled connection, just as stale, could fail again.
     fresh: aiohttp.ClientSession | None = None
+    #: Seconds to open a connection, on either session; None: as long as the graph allows.
+    connect_s: float | None = None
+    _timeout: aiohttp.ClientTimeout = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Made once: every request of this service's calls is sent with it.
+        object.__setattr__(self, "_timeout", aiohttp.ClientTimeout(total=None, sock_connect=self.connect_s))
 
     def send(self, request: Request) -> Observable[Answer]:
         return from_coroutine(lambda: self._send(request))
@@ -107,7 +101,12 @@ class AiohttpTransport:
 
     async def _exchange(self, request: Request, session: aiohttp.ClientSession) -> Answer:
         async with session.request(
-            request.method, request.url, data=request.body, headers=request.headers, allow_redirects=False
+            request.method,
+            request.url,
+            data=request.body,
+            headers=request.headers,
+            allow_redirects=False,
+            timeout=self._timeout,
         ) as answer:
             if _compressed(answer):
                 answer.close()  # a connection it is still arriving on cannot be used again

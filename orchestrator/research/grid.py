@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from math import prod
@@ -58,6 +59,24 @@ def path_problem(path: str, allow_market: bool = True) -> str | None:
     if parts[:2] == FREE_FORM and len(parts) == 2:
         return "must name a key of the config, e.g. strategy_params.config.price_change_threshold"
     return None
+
+
+def path_pattern() -> str:
+    """:func:`path_problem`'s rule as one regular expression, the ``propertyNames`` of a grid in the
+    API's document: a fixed path, or anything under ``strategy_params.config.``. (A walk-forward's
+    grid may not vary ``market_params``: that depends on another field, and is checked here only.)
+
+    It means the same in ECMA-262 (JSON Schema's dialect) and in Python's ``re`` (most validators'):
+    the end is ``(?![\\s\\S])``, nothing after, because Python's ``$`` also matches before a final
+    newline, so ``^use_test_data$`` would allow a key the rule refuses."""
+    fixed = [
+        f"{part}.{name}" if name else part
+        for part, fields in _FIELDS.items()
+        for name in fields or ("",)
+        if (part, name) != FREE_FORM
+    ]
+    free = "\\.".join(FREE_FORM) + "\\."
+    return f"^(?:{free}|(?:{'|'.join(re.escape(path) for path in fixed)})(?![\\s\\S]))"
 
 
 def size(grid: dict[str, list[Any]]) -> int:

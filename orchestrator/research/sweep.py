@@ -27,7 +27,7 @@ from orchestrator.backtest.calls import CallTracker
 from orchestrator.backtest.fingerprint import of_markets
 from orchestrator.backtest.graph import Backtester, Market
 from orchestrator.clients.context import CallStats
-from orchestrator.errors import ServiceTimeout, ShuttingDown, is_unexpected, to_api_error
+from orchestrator.errors import DeadlinePassed, ServiceTimeout, ShuttingDown, is_unexpected, to_api_error
 from orchestrator.research.grid import Combination
 from orchestrator.research.ranking import Row
 from orchestrator.schemas.requests import BacktestRequest
@@ -117,7 +117,7 @@ class Sweep:
             async with asyncio.timeout(deadline_s):
                 await asyncio.gather(*workers)
         except TimeoutError:
-            timed_out = ServiceTimeout("orchestrator", deadline_s, {"deadline": True})
+            timed_out = DeadlinePassed(deadline_s)
             for combination in combinations:
                 if combination.index not in rows:
                     self._add(rows, {**self.labels, **_error_row(combination, timed_out)})

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from orchestrator.errors import InsufficientData, ServiceTimeout, to_api_error
+from orchestrator.errors import DeadlinePassed, InsufficientData, to_api_error
 from orchestrator.research.grid import Combination
 from orchestrator.research.plan import SweepPlan
 from orchestrator.research.ranking import Row, ranked
@@ -101,7 +101,7 @@ class WalkForward:
             async with asyncio.timeout(deadline_s):
                 return await self._run(deadline_s)
         except TimeoutError:
-            raise ServiceTimeout("orchestrator", deadline_s, {"deadline": True}) from None
+            raise DeadlinePassed(deadline_s) from None
 
     async def _run(self, deadline_s: float) -> dict[str, Any]:
         market = self.sweep.market_of(self.plan.combinations[0].request)

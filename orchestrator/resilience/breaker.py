@@ -7,6 +7,11 @@ closes, if one fails it opens again. Only failures that say the service is unwel
 error tree marks retryable: timeouts, refused or reset connections, 5xx); a service answering "no
 such ticker" is healthy. Defaults follow Hystrix (50% of at least 20 calls in 10 s, 5 s open).
 
+Reading a breaker never changes it: ``state``, ``refuses_calls`` and ``retry_after_s`` only look.
+It moves where calls are let through (``allow``: an open breaker past its ``open_s`` turns
+half-open there) and where their verdicts are recorded, so a health check shows an open breaker
+as open until the next call, and changes nothing the next backtest meets.
+
 purgatory, the asyncio breaker on PyPI, trips on a count of failures rather than a failure rate
 over a window with a minimum of calls, lets one probe through, and keeps time with the wall clock
 inside ``async with`` blocks; the graph needs a rate, several probes, and state it can consult
@@ -61,13 +66,21 @@ class CircuitBreaker:
 
     @property
     def state(self) -> State:
-        if self._state == "open" and self._clock() >= self._opened_at + self.config.open_s:
-            self._move("half_open")
+        """The state as last moved: an open breaker whose ``open_s`` is over still says ``open``
+        until a call is let through (a read; nothing changes)."""
         return self._state
 
+    def refuses_calls(self) -> bool:
+        """Whether a call now would be refused because the breaker is open and its ``open_s`` not
+        over (a read; nothing changes). Past it, the next call is let through as a probe."""
+        return self._state == "open" and self._clock() < self._opened_at + self.config.open_s
+
     def allow(self) -> bool:
-        """Whether a call may go out now; a half-open breaker counts the probes it lets through."""
-        state = self.state
+        """Whether a call may go out now. An open breaker past its ``open_s`` turns half-open here,
+        with the call that finds it so; a half-open breaker counts the probes it lets through."""
+        if self._state == "open" and not self.refuses_calls():
+            self._move("half_open")
+        state = self._state
         if state == "closed":
             return True
         if state == "half_open" and self._probes < self.config.half_open_probes:
@@ -76,10 +89,10 @@ class CircuitBreaker:
         return False
 
     def retry_after_s(self) -> float:
-        """How long until the breaker lets probes through (0 unless open)."""
-        if self.state != "open":
+        """How long until the breaker lets probes through (0 unless it refuses calls; a read)."""
+        if not self.refuses_calls():
             return 0.0
-        return max(0.0, self._opened_at + self.config.open_s - self._clock())
+        return self._opened_at + self.config.open_s - self._clock()
 
     def record_success(self) -> None:
         if self._state == "open":

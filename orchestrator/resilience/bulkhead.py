@@ -7,6 +7,20 @@ rather than queued. Hedges take a place like any call, and are skipped when ther
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class BulkheadConfig(BaseModel):
+    """``BULKHEAD__*``: how many calls to one service may be in flight at once."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: The cap on calls in flight, and the size of the service's connection pool: two calls per
+    #: backtest at the admission ceiling (100), and room for hedges.
+    max_in_flight: Annotated[int, Field(ge=1, le=10_000)] = 250
+
 
 class Bulkhead:
     def __init__(self, max_in_flight: int) -> None:

@@ -16,10 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class HedgeConfig(BaseModel):
-    """``HEDGE__*``: when a slow call gets a second copy (on or off per service: ``{NAME}_HEDGE``)."""
+    """``HEDGE__*``: whether and when a slow call gets a second copy."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    #: Whether slow calls get a second copy at all: every call here is a pure computation, a read in
+    #: effect, so repeating one changes nothing but the odds.
+    enabled: bool = True
     #: Hedge once a call has run longer than this quantile of the service's recent answers.
     quantile: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
     #: Never hedge sooner than this.

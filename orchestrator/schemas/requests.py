@@ -27,11 +27,20 @@ def _check_ticker(value: str) -> str:
 
 
 # ``json_schema_extra`` only describes (for the API's document, ``web/openapi/``): the checks are ours.
+# The pattern ends with "nothing after" rather than ``$``, which in Python's ``re`` (most validators')
+# also matches before a final newline: "TQQQ\n" is no ticker.
 Ticker = Annotated[
-    str, AfterValidator(_check_ticker), Field(json_schema_extra={"pattern": f"^{_TICKER.pattern}$"})
+    str,
+    AfterValidator(_check_ticker),
+    Field(json_schema_extra={"pattern": f"^{_TICKER.pattern}(?![\\s\\S])"}),
 ]
 #: A date as ``YYYY-MM-DD``, kept a string: :func:`parse_backtest` checks it (INVALID_DATE_RANGE).
-IsoDate = Annotated[str, Field(json_schema_extra={"format": "date"})]
+#: The document says ``format: date`` (RFC 3339's full-date: a real date), and, as RFC 3339 allows
+#: the year 0000 and Python's dates do not, a pattern without it.
+IsoDate = Annotated[
+    str,
+    Field(json_schema_extra={"format": "date", "pattern": "^(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}(?![\\s\\S])"}),
+]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Frequency = Literal["daily", "weekly", "monthly"]

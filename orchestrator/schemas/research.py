@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import BeforeValidator, Field, ValidationError
 
 from orchestrator.errors import InvalidRequest
 from orchestrator.schemas.requests import (
@@ -39,13 +39,24 @@ Metric = Literal[
     "total_transaction_costs",
 ]
 
-TradingDays = Annotated[int, Field(ge=2, le=100_000)]
+
+def _whole(value: object) -> object:
+    """A whole number written with a fraction (``9.0``) is that integer: JSON, and JSON Schema's
+    ``integer`` (which the API's document says), do not tell the two apart."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
+#: An integer, strict (``"9"`` and ``true`` are not), as JSON Schema counts integers.
+WHOLE = BeforeValidator(_whole)
+TradingDays = Annotated[int, Field(ge=2, le=100_000), WHOLE]
 
 
 class Folds(_Strict):
     """Rolling windows: fold k sweeps ``in_sample_days`` bars and tests the next ``out_of_sample_days``."""
 
-    folds: Annotated[int, Field(ge=1, le=100)]
+    folds: Annotated[int, Field(ge=1, le=100), WHOLE]
     in_sample_days: TradingDays
     out_of_sample_days: TradingDays
 
@@ -61,7 +72,7 @@ class SweepOptions(_Strict):
 
     grid: Annotated[dict[str, Annotated[list[Any], Field(min_length=1)]], Field(min_length=1)]
     rank_by: Metric = "sharpe_ratio"
-    top_k: Annotated[int, Field(ge=1, le=100)] = 5
+    top_k: Annotated[int, Field(ge=1, le=100), WHOLE] = 5
     include_time_series: bool = False
     walk_forward: Folds | Split | None = None
 

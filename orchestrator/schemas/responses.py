@@ -12,6 +12,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from orchestrator.errors import ApiError
+from orchestrator.resilience.policy import PolicyConfig
+
 
 class _Answer(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -169,6 +172,14 @@ class ErrorResponse(_Answer):
     error: ErrorBody
 
 
+def error_envelope(error: ApiError) -> ErrorResponse:
+    """The envelope answering ``error``: ``{"success": false, "error": {code, message, details}}``."""
+    # Built, not validated: every field is ours and already of its type (validating cost about
+    # 10 µs an answer, which counts when a burst is refused).
+    body = ErrorBody.model_construct(code=error.code, message=error.message, details=error.details)
+    return ErrorResponse.model_construct(success=False, error=body)
+
+
 class ProgressEvent(_Answer):
     """The data of a stream's ``progress`` event: one downstream call started, done, failed or cached."""
 
@@ -195,6 +206,9 @@ class HealthResponse(_Answer):
     status: Literal["healthy", "degraded", "draining"]
     services: dict[str, ServiceState]
     circuits: dict[str, CircuitState]
+    #: Each service's effective policy: the environment's settings over the defaults
+    #: (docs/configuration.md, "Per-service policies").
+    policies: dict[str, PolicyConfig]
 
 
 class ReadinessResponse(_Answer):

@@ -23,10 +23,12 @@ from orchestrator.cache.calls import CallCache
 from orchestrator.cache.shared import SharedStore
 from orchestrator.clients.downstream import connect
 from orchestrator.clients.transport import AiohttpTransport, Transport, service_session
+from orchestrator.headers import REQUEST_TIMEOUT_MS
 from orchestrator.jobs.service import Jobs
 from orchestrator.registry import SERVICES
 from orchestrator.resilience.clock import clock_of
 from orchestrator.settings import Settings, load_settings
+from orchestrator.span_export import span_export
 from orchestrator.tracing import TRACERESPONSE
 from orchestrator.web import protocol
 from orchestrator.web.admission import admission, drain
@@ -40,9 +42,10 @@ from orchestrator.web.keys import (
     JOBS,
     SERVICE_TRANSPORTS,
     SETTINGS,
+    SPAN_EXPORT,
 )
 from orchestrator.web.middlewares import add_request_id_header, error_envelopes, request_context
-from orchestrator.web.routes import api_docs, backtest, compare, health, jobs, metrics, page, sweep, tickers
+from orchestrator.web.routes import api_docs, backtest, health, jobs, metrics, page, sweep, tickers
 from orchestrator.web.trace_context import TRACE_HEADERS, add_traceresponse_header
 from streams import Turns
 
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None, *, transport: Transport | None 
     app.cleanup_ctx.append(http_sessions if transport is None else through(transport))
     app.cleanup_ctx.append(backtester)
     app.cleanup_ctx.append(job_engine)
+    app.cleanup_ctx.append(span_export_of)
     app.on_response_prepare.append(add_request_id_header)
     app.on_response_prepare.append(add_traceresponse_header)
     app.on_response_prepare.append(quiet_server_header)
@@ -74,7 +78,6 @@ def create_app(settings: Settings | None = None, *, transport: Transport | None 
     app.on_shutdown.append(drain)
     app.add_routes(backtest.routes)
     app.add_routes(sweep.routes)
-    app.add_routes(compare.routes)
     app.add_routes(jobs.routes)
     app.add_routes(tickers.routes)
     app.add_routes(health.routes)
@@ -94,17 +97,21 @@ async def http_sessions(app: web.Application) -> AsyncIterator[None]:
     """A pooled keep-alive session per service, its pool as large as its bulkhead, and a small one
     for health checks; all closed when the application stops."""
     settings = app[SETTINGS]
-    sizes = {entry.name: settings.max_in_flight(entry.name) for entry in SERVICES} | {
+    policies = {entry.name: settings.policy(entry.name) for entry in SERVICES}
+    sizes = {name: policy.bulkhead.max_in_flight for name, policy in policies.items()} | {
         "health": HEALTH_POOL_SIZE
     }
     sessions = {name: _session(size, settings.upstream_keepalive_s) for name, size in sizes.items()}
     # No pool: the one retry after a stale pooled connection goes out on a new connection.
     sessions["fresh"] = _session(0, settings.upstream_keepalive_s, force_close=True)
     app[HTTP_SESSIONS] = sessions
+    # A health check's own timeout (HEALTH_TIMEOUT_S) bounds its connecting too.
     app[HEALTH_TRANSPORT] = AiohttpTransport(sessions["health"], max_answer_bytes=64 * 1024)
     transports: dict[str, Transport] = {
-        entry.name: AiohttpTransport(sessions[entry.name], settings.max_answer_bytes, sessions["fresh"])
-        for entry in SERVICES
+        name: AiohttpTransport(
+            sessions[name], settings.max_answer_bytes, sessions["fresh"], policy.timeout.connect_s
+        )
+        for name, policy in policies.items()
     }
     app[SERVICE_TRANSPORTS] = transports
     try:
@@ -139,16 +146,27 @@ async def backtester(app: web.Application) -> AsyncIterator[None]:
     scheduler = AsyncIOScheduler(asyncio.get_running_loop())
     downstream = connect(settings, transports, scheduler)
     # With REDIS_URL, one client (and its bounded pool) for the application, closed when it stops.
-    shared = SharedStore.connect(settings.redis_url, settings.cache) if settings.redis_url else None
-    cache = CallCache.from_config(settings.cache, clock_of(scheduler), shared=shared, turns=Turns(scheduler))
+    redis = SharedStore.connect(settings.redis_url, settings.cache) if settings.redis_url else None
+    cache = CallCache.from_config(
+        settings.cache, clock_of(scheduler), shared_store=redis, turns=Turns(scheduler)
+    )
     app[BACKTESTER] = Backtester(
         downstream, settings.backtest_deadline_s, settings.risk_free_rate_annual, cache
     )
     try:
         yield
     finally:
-        if shared is not None:
-            await shared.close()
+        if redis is not None:
+            await redis.close()
+
+
+async def span_export_of(app: web.Application) -> AsyncIterator[None]:
+    """Where request spans go (``TRACING__EXPORT``); on the way out, what is queued is sent."""
+    app[SPAN_EXPORT] = spans = span_export(app[SETTINGS].tracing)
+    try:
+        yield
+    finally:
+        await spans.close()
 
 
 async def job_engine(app: web.Application) -> AsyncIterator[None]:
@@ -177,7 +195,7 @@ def allow_cors(app: web.Application, origins: tuple[str, ...]) -> None:
             "Content-Type",
             "Accept",
             "X-Request-ID",
-            "X-Request-Timeout-Ms",
+            REQUEST_TIMEOUT_MS,
             "Idempotency-Key",
             "Last-Event-ID",
             *TRACE_HEADERS,

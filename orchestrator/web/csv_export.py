@@ -28,6 +28,10 @@ SERIES = (
 )
 TRADE_COLUMNS = ("date", "action", "ticker", "shares", "price", "amount", "transaction_cost", "trigger")
 FORMATS = ("json", "csv")
+#: The tables of each route that answers CSV (``?table=``), its default first.
+BACKTEST_TABLES = ("time_series", "trades")
+#: A sweep's ranked rows, or a walk-forward's folds: which one a sweep has depends on its body.
+SWEEP_TABLES = ("rows", "folds")
 
 
 def wants_csv(request: web.Request) -> bool:
@@ -38,6 +42,16 @@ def wants_csv(request: web.Request) -> bool:
             raise _bad_query("format", f"must be one of {', '.join(FORMATS)}")
         return given == "csv"
     return CSV_CONTENT_TYPE in request.headers.get("Accept", "")
+
+
+def csv_table(request: web.Request, tables: tuple[str, ...]) -> str | None:
+    """The table to answer with when CSV is asked for, else None (and None on a route with no
+    ``tables``). ``?format=`` and ``?table=`` are checked whenever they are given, CSV or not: the
+    API's document declares each an enum, and a value outside it is refused, never ignored."""
+    if not tables:
+        return None
+    wanted, table = wants_csv(request), table_of(request, tables)
+    return table if wanted else None
 
 
 def table_of(request: web.Request, tables: tuple[str, ...]) -> str:

@@ -1,7 +1,8 @@
-"""``POST /api/backtest`` answered as Server-Sent Events (``Accept: text/event-stream``).
+"""A route answered as Server-Sent Events (``Accept: text/event-stream``).
 
-The same graph runs; the call tracker's progress events are written as ``progress``, then exactly
-one ``result`` (the very bytes of the JSON answer) or ``error`` (the envelope). A sweep's stream
+A backtest's or a comparison's graph (``routes/backtest.py``) runs as for JSON; its call tracker's
+progress events are written as ``progress``, then exactly one ``result`` (the very bytes of the
+JSON answer) or ``error`` (the envelope): :func:`stream_graph`. A sweep's stream
 (``routes/sweep.py``) is the same machinery with its own events, ending with ``summary``.
 aiohttp-sse frames the events and sends comment heartbeats while the stream is idle. If the client
 leaves, the handler is cancelled and the graph disposed; on shutdown, a stream still open when the
@@ -22,6 +23,7 @@ from aiohttp_sse import sse_response
 from reactivex import Observable
 
 from orchestrator.backtest.calls import CallTracker
+from orchestrator.schemas.responses import error_envelope
 from orchestrator.web.json_http import dump
 from orchestrator.web.keys import SETTINGS
 from orchestrator.web.middlewares import note_error
@@ -58,12 +60,13 @@ class EventStream:
             self.fail(error)
 
     def fail(self, error: BaseException) -> None:
-        self.queue.put_nowait(("error", dump(note_error(self.request, error).envelope())))
+        self.queue.put_nowait(("error", dump(error_envelope(note_error(self.request, error)))))
 
 
-async def stream_backtest(
+async def stream_graph(
     request: web.Request, graph: Observable[Any], tracker: CallTracker
 ) -> web.StreamResponse:
+    """``graph`` run as a stream: ``tracker``'s progress as each call starts and ends, then its answer."""
     stream = EventStream(request)
     tracker.listen(stream.progress)
     return await stream_run(request, _await(graph), stream)

@@ -12,6 +12,7 @@ from orchestrator.backtest.graph import Backtester
 from orchestrator.clients.transport import Transport
 from orchestrator.jobs.service import Jobs
 from orchestrator.settings import Settings
+from orchestrator.span_export import SpanExport
 
 SETTINGS = web.AppKey("settings", Settings)
 #: One pooled session per service (its pool sized to its bulkhead), and one for health checks.
@@ -24,6 +25,8 @@ BACKTESTER = web.AppKey("backtester", Backtester)
 ADMISSION = web.AppKey("admission", Admission)
 #: The jobs (``orchestrator/jobs/``): their store, their queue and this process's worker.
 JOBS = web.AppKey("jobs", Jobs)
+#: Where each request's span goes (``TRACING__EXPORT``): nowhere, or over OTLP/HTTP.
+SPAN_EXPORT = web.AppKey("span_export", SpanExport)
 
 
 def request_key(name: str, kind: type[Any]) -> Any:

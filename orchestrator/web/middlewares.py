@@ -21,9 +21,10 @@ from aiohttp import web
 
 from orchestrator import metrics
 from orchestrator.errors import ApiError, is_unexpected, to_api_error
+from orchestrator.schemas.responses import error_envelope
 from orchestrator.web.json_http import json_response
 from orchestrator.web.keys import request_key
-from orchestrator.web.trace_context import trace_request
+from orchestrator.web.trace_context import export_request_span, trace_request
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -46,7 +47,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     request[LOG_FIELDS] = fields = {"event": "request", **trace.caller_fields()}
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id, **trace.log_fields())
-    began = time.perf_counter()
+    began, began_ns = time.perf_counter(), time.time_ns()
     status = 500
     try:
         response = await handler(request)
@@ -61,6 +62,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         elapsed_s = time.perf_counter() - began
         duration_ms = round(elapsed_s * 1000, 1)
         _measure(request, status, elapsed_s)
+        export_request_span(request, status, began_ns, began_ns + int(elapsed_s * 1e9))
         log.info(
             event, method=request.method, path=request.path, status=status, duration_ms=duration_ms, **fields
         )
@@ -90,7 +92,7 @@ async def error_envelopes(request: web.Request, handler: Handler) -> web.StreamR
 def error_response(request: web.Request, error: BaseException) -> web.Response:
     """The envelope answering ``error``; a bug of ours is logged with its stack, never shown."""
     api_error = note_error(request, error)
-    response = json_response(api_error.envelope(), status=api_error.status)
+    response = json_response(error_envelope(api_error), status=api_error.status)
     if api_error.status in (408, 413):  # a body left unread, or half read: the connection is done
         response.force_close()
     if api_error.retry_after_s is not None:  # whole seconds, as HTTP wants them

@@ -38,6 +38,7 @@ from aiohttp import web
 from orchestrator import metrics
 from orchestrator.errors import ApiError, RequestTimeout, from_http_status, to_api_error
 from orchestrator.limits import EdgeConfig
+from orchestrator.schemas.responses import error_envelope
 from orchestrator.web.aiohttp_internals import requests_parsed
 
 try:
@@ -134,7 +135,9 @@ class EdgeRequestHandler(web.RequestHandler):
             log.error("unexpected error below the application", exc_info=exc)
         error = to_api_error(exc) if exc is not None else from_http_status(status)
         response = web.Response(
-            body=orjson.dumps(error.envelope().model_dump()), status=error.status, headers={"Server": SERVER}
+            body=orjson.dumps(error_envelope(error).model_dump()),
+            status=error.status,
+            headers={"Server": SERVER},
         )
         response.content_type = "application/json"
         response.force_close()
@@ -159,7 +162,7 @@ def _descriptor_limit() -> int:
 
 def _raw_answer(error: ApiError) -> bytes:
     """A whole HTTP/1.1 answer, for a connection that has no request to answer."""
-    body = orjson.dumps(error.envelope().model_dump())
+    body = orjson.dumps(error_envelope(error).model_dump())
     head = (
         f"HTTP/1.1 {error.status} {error.code.replace('_', ' ').title()}\r\nServer: {SERVER}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"

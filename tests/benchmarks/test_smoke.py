@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 
 from benchmarks import compression, decoding, edges, resilience, suite, sweep
-from benchmarks.fixtures import Payloads
+from fakes.realistic import Payloads
 
 ROOT = Path(__file__).resolve().parents[2]
 

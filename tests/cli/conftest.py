@@ -16,11 +16,11 @@ from aiohttp import web
 from aiohttp_sse import sse_response
 from rich.console import Console
 
+from fakes import CALLS
+from fakes.services import fake_services
 from orchestrator.registry import SERVICES
 from orchestrator.settings import Settings
 from orchestrator.web.app import create_app
-from tests.fakes import CALLS
-from tests.loopback import fake_services
 
 FACTS = {
     "market_data.prices": {"prices": 504},

@@ -51,7 +51,7 @@ KUBERNETES_VERSION = "1.30"
 #: allows handlers 5 s more once the drain is over, then closes the services' sessions.
 SHUTDOWN_HEADROOM_S = 10
 #: The orchestrator's highest measured peak memory, a thousand backtests in flight with the cache
-#: (docs/performance.md: 269-290 MB); its memory limit must leave room above it.
+#: (docs/performance.md: 275-288 MB); its memory limit must leave room above it.
 MEASURED_PEAK_BYTES = 290 * 10**6
 #: Our two images (the Dockerfile's gateway target, which the orchestrator runs, and its platform
 #: target, which the reference services run: docker-compose.yml names them), and Redis's.

@@ -23,8 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
+from fakes import CALLS
 from orchestrator.web.routes import page
-from tests.fakes import CALLS
 
 FACTS = {"market_data.prices": {"prices": 504}, "market_data.dividends": {"dividends": 4}}
 VALIDATION_ERRORS = [

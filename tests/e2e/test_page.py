@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from fakes import CALLS
+from fakes.services import fake_services
 from orchestrator.settings import Settings
 from orchestrator.web.app import create_app
 from tests.background import BackgroundServers
 from tests.e2e.fake_orchestrator import VALIDATION_ERRORS, FakeOrchestrator, result
-from tests.fakes import CALLS
-from tests.loopback import fake_services
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests import sse
+from orchestrator.client import sse
 from tests.requests import TQQQ
 
 

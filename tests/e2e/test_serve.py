@@ -11,10 +11,11 @@ import sys
 import aiohttp
 import pytest
 
+import fakes
+from fakes.services import CallLog, fake_services
 from orchestrator.cli.platform import free_port
+from orchestrator.client import sse
 from orchestrator.registry import SERVICES
-from tests import fakes, sse
-from tests.loopback import CallLog, fake_services
 from tests.processes import unfinished_headers, until_serving
 
 

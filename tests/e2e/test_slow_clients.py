@@ -16,10 +16,10 @@ import sys
 import aiohttp
 import pytest
 
+import fakes
+from fakes.services import fake_services
 from orchestrator.cli.platform import free_port
 from orchestrator.registry import SERVICES
-from tests import fakes
-from tests.loopback import fake_services
 from tests.processes import until_serving
 
 FILE_LIMIT = 1024

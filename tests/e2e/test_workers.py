@@ -23,10 +23,10 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+import fakes
+from fakes.services import CallLog, fake_services
 from orchestrator.cli.platform import LocalPlatform, free_port
 from orchestrator.registry import SERVICES
-from tests import fakes
-from tests.loopback import CallLog, fake_services
 from tests.processes import unfinished_headers
 from tests.requests import TQQQ
 

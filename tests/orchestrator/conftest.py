@@ -23,7 +23,7 @@ MARKET, STRATEGY, PORTFOLIO, METRICS, TEST_DATA = (
 def make_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
         **{entry.url_setting: URLS[entry.name] for entry in SERVICES},
-        **{entry.timeout_field: 2 for entry in SERVICES},
+        "timeout": {"attempt_s": 2},
         "backtest_deadline_s": 5,
         "risk_free_rate_annual": 0.02,
     }
@@ -103,7 +103,7 @@ def start(aiohttp_server, orchestrator_client):
 
     Returns ``(client, call_log)``; settings may be overridden by keyword.
     """
-    from tests.loopback import CallLog, fake_services
+    from fakes.services import CallLog, fake_services
 
     async def _start(delays: dict[str, float] | None = None, **settings: Any):
         log = CallLog()

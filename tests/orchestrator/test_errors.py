@@ -1,28 +1,46 @@
-"""The error tree's tables and the one function that maps any exception to an answer."""
+"""The error tree, its tables, and the one function that maps any exception to an answer."""
 
 from __future__ import annotations
+
+import re
 
 import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.client_reqrep import ConnectionKey
 
-from orchestrator.clients.transport import AnswerTooLarge, CompressedAnswer
+from orchestrator import errors
 from orchestrator.errors import (
     CLIENT_ERRORS,
     FRAMEWORK_ERRORS,
+    ORCHESTRATOR,
     SERVICE_CODES,
+    AnswerTooLarge,
+    ApiError,
+    BrokenAnswer,
+    BulkheadFull,
+    CircuitOpen,
+    CompressedAnswer,
+    ContractBreach,
+    DeadlinePassed,
+    DownstreamError,
     ExternalApiError,
     InternalError,
     InvalidTicker,
     NotFound,
+    OverClientShare,
+    Overloaded,
+    Refused,
+    RequestError,
     ServiceTimeout,
     ServiceUnavailable,
+    ShuttingDown,
     from_client_exception,
     from_service_error,
     is_unexpected,
     to_api_error,
 )
+from orchestrator.schemas.responses import error_envelope
 
 KEY = ConnectionKey("strategy.test", 80, False, True, None, None, None)
 
@@ -137,7 +155,7 @@ def test_anything_else_is_an_internal_error_without_its_text(bug):
 
 
 def test_the_envelope_is_built_from_the_error_models():
-    envelope = ServiceTimeout("metrics", 2.5).envelope().model_dump()
+    envelope = error_envelope(ServiceTimeout("metrics", 2.5)).model_dump()
     assert envelope == {
         "success": False,
         "error": {
@@ -145,4 +163,165 @@ def test_the_envelope_is_built_from_the_error_models():
             "message": "The metrics service did not answer within 2.5 s",
             "details": {"service": "metrics", "timeout_s": 2.5},
         },
+    }
+
+
+# --- the tree -------------------------------------------------------------------------------------
+
+
+def every_error_class() -> list[type[ApiError]]:
+    found, waiting = [], [ApiError]
+    while waiting:
+        cls = waiting.pop()
+        found.append(cls)
+        waiting.extend(cls.__subclasses__())
+    return found
+
+
+def setters_of_retryable(cls: type[ApiError]) -> list[type]:
+    """The classes on ``cls``'s path from the root that set ``retryable``."""
+    return [ancestor for ancestor in cls.__mro__ if "retryable" in vars(ancestor)]
+
+
+#: Where ``retryable`` is decided, and what it is: the branches a newcomer draws.
+BRANCHES: dict[type[ApiError], bool] = {
+    RequestError: False,
+    InternalError: False,
+    ServiceUnavailable: True,
+    ServiceTimeout: True,
+    BrokenAnswer: True,
+    ContractBreach: False,
+    Refused: False,
+    DeadlinePassed: False,
+}
+
+
+@pytest.mark.parametrize("branch", list(BRANCHES), ids=lambda branch: branch.__name__)
+def test_the_branch_decides_whether_its_errors_are_retried(branch):
+    below = [cls for cls in every_error_class() if issubclass(cls, branch)]
+    assert {cls.__name__: cls.retryable for cls in below} == dict.fromkeys(
+        (cls.__name__ for cls in below), BRANCHES[branch]
+    )
+
+
+def test_retryable_is_set_once_on_every_path_and_never_switched_below_it():
+    """Only the branch says it: a subclass that set it again could switch it, as Refused once did."""
+    leaves = [cls for cls in every_error_class() if not cls.__subclasses__()]
+    assert {
+        cls.__name__: setters_of_retryable(cls) for cls in leaves if len(setters_of_retryable(cls)) != 1
+    } == {}
+    assert all(setters_of_retryable(cls)[0] in BRANCHES for cls in leaves)
+
+
+def test_every_error_answered_has_a_code_and_a_status():
+    leaves = [cls for cls in every_error_class() if not cls.__subclasses__()]
+    assert [cls.__name__ for cls in leaves if not (hasattr(cls, "code") and hasattr(cls, "status"))] == []
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ApiError("which?"),
+        lambda: DownstreamError("metrics", "which?"),
+        lambda: ExternalApiError("metrics", 500, "which?", retryable=True),
+    ],
+    ids=["root", "downstream", "external"],
+)
+def test_a_branch_that_leaves_retryable_to_its_kinds_cannot_be_raised_itself(make):
+    with pytest.raises(TypeError, match="raise one of its kinds"):
+        make()
+
+
+def test_the_orchestrators_refusals_and_deadlines_are_not_downstream_failures():
+    for cls in (Refused, DeadlinePassed):
+        assert not issubclass(cls, DownstreamError)
+        assert not issubclass(DownstreamError, cls)
+
+
+#: Each refusal and deadline: its status, code and details.service, in one place.
+REFUSALS_AND_DEADLINES = [
+    (CircuitOpen("strategy", 2.5), 503, "SERVICE_UNAVAILABLE", "strategy", {"circuit": "open"}),
+    (
+        BulkheadFull("metrics", 4),
+        503,
+        "SERVICE_UNAVAILABLE",
+        "metrics",
+        {"bulkhead": "full", "max_in_flight": 4},
+    ),
+    (Overloaded(8, 1.5), 503, "SERVICE_UNAVAILABLE", ORCHESTRATOR, {"overloaded": True, "limit": 8}),
+    (
+        OverClientShare(128, "connections"),
+        503,
+        "SERVICE_UNAVAILABLE",
+        ORCHESTRATOR,
+        {"client_limit": 128, "counted": "connections"},
+    ),
+    (ShuttingDown(), 503, "SERVICE_UNAVAILABLE", ORCHESTRATOR, {"draining": True}),
+    (DeadlinePassed(30.0), 504, "SERVICE_TIMEOUT", ORCHESTRATOR, {"deadline": True, "timeout_s": 30.0}),
+    (
+        DeadlinePassed(30.0, "strategy", ["signals"]),
+        504,
+        "SERVICE_TIMEOUT",
+        "strategy",
+        {"deadline": True, "timeout_s": 30.0, "pending": ["signals"]},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code", "service", "said"),
+    REFUSALS_AND_DEADLINES,
+    ids=lambda value: type(value).__name__ if isinstance(value, ApiError) else None,
+)
+def test_each_refusal_and_deadline_is_answered_with_its_status_and_code(error, status, code, service, said):
+    answer = to_api_error(error)
+    assert (answer.status, answer.code, answer.details["service"], answer.retryable) == (
+        status,
+        code,
+        service,
+        False,
+    )
+    assert said.items() <= answer.details.items()
+
+
+@pytest.mark.parametrize(
+    "refusal", [error for error, *_ in REFUSALS_AND_DEADLINES if isinstance(error, Refused)]
+)
+def test_a_refusal_says_when_to_come_back_in_its_details_too(refusal):
+    assert refusal.details["retry_after_s"] == round(refusal.retry_after_s, 3)
+
+
+def test_a_deadline_says_no_time_is_left_rather_than_when_to_come_back():
+    assert DeadlinePassed(30.0).retry_after_s is None
+
+
+def test_the_orchestrators_deadline_is_worded_as_a_service_timeout_was():
+    """The answer did not change when the deadline got a branch of its own (docs/contract.md)."""
+    assert error_envelope(DeadlinePassed(2.5, "metrics", ["metrics"])).model_dump()["error"] == {
+        "code": "SERVICE_TIMEOUT",
+        "message": "The metrics service did not answer within 2.5 s",
+        "details": {"service": "metrics", "timeout_s": 2.5, "deadline": True, "pending": ["metrics"]},
+    }
+
+
+NUMBERS = {3: "Three", 4: "Four", 5: "Five", 6: "Six"}
+
+
+def test_the_module_docstring_names_and_counts_its_tables():
+    doc = errors.__doc__
+    tables = {
+        name for name, value in vars(errors).items() if name.isupper() and isinstance(value, dict | tuple)
+    }
+    assert {name for name in tables if f":data:`{name}`" not in doc} == set()
+    listed = re.findall(r"^\* :data:`(\w+)`", doc, re.MULTILINE)
+    assert f"{NUMBERS[len(listed)]} data-driven tables" in doc
+    assert set(listed) <= tables
+
+
+def test_the_module_docstring_draws_every_class_of_the_tree():
+    drawn = errors.__doc__.split("::", 1)[1].split("\n\n", 2)[1]
+    assert {cls.__name__ for cls in every_error_class() if cls.__name__ not in drawn} <= {
+        cls.__name__
+        for cls in every_error_class()
+        if issubclass(cls, RequestError) and cls is not RequestError
     }

@@ -17,11 +17,11 @@ from collections import Counter
 import pytest
 from aiohttp.test_utils import TestServer
 
+import fakes
+from fakes.services import fake_services
 from orchestrator.registry import SERVICES
 from orchestrator.web.app import create_app
 from services.chaos import FAULTS, Chaos
-from tests import fakes
-from tests.loopback import fake_services
 from tests.orchestrator.conftest import make_settings
 from tests.serving import Client, Serving
 
@@ -63,7 +63,7 @@ async def test_every_answer_keeps_the_contract_and_nothing_is_left_over():
 
     settings = make_settings(
         **{entry.url_setting: url for entry in SERVICES},
-        **{entry.timeout_field: 0.5 for entry in SERVICES},
+        timeout={"attempt_s": 0.5},
         backtest_deadline_s=DEADLINE_S,
         breaker={"open_s": 0.3},
         hedge={"min_samples": 5},
@@ -141,8 +141,8 @@ def start_with_chaos(aiohttp_server, orchestrator_client):
         url = str(services.make_url("")).rstrip("/")
         settings = make_settings(
             **{entry.url_setting: url for entry in SERVICES},
-            **{entry.timeout_field: 0.3 for entry in SERVICES},
-            **{entry.hedge_setting: False for entry in SERVICES},
+            timeout={"attempt_s": 0.3},
+            hedge={"enabled": False},
             retry={"max_attempts": 1},
         )
         return await orchestrator_client(create_app(settings))

@@ -9,8 +9,8 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
+import fakes
 from orchestrator.logs import configure_logging
-from tests import fakes
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from reactivex.testing import TestScheduler
 from orchestrator.cli.platform import LocalPlatform
 from orchestrator.clients.downstream import CLIENT_KINDS, Downstream, connect
 from orchestrator.registry import BY_NAME, SERVICES
+from orchestrator.resilience.policy import PolicyConfig
 from orchestrator.settings import Settings
 from orchestrator.web.routes.health import CHECKED
 
@@ -24,24 +25,37 @@ def test_names_are_unique():
 def test_settings_default_to_the_entry(entry):
     settings = Settings(_env_file=None)
     assert settings.url(entry.name) == f"http://{entry.default_host}:{entry.default_port}"
-    assert settings.timeout_s(entry.name) == entry.default_timeout_s
+    assert settings.policy(entry.name) == PolicyConfig.model_validate(entry.policy)
+
+
+def test_the_portfolio_service_has_a_longer_attempt_timeout_of_its_own():
+    settings = Settings(_env_file=None)
+    assert {name: settings.policy(name).timeout.attempt_s for name in NAMES} == {
+        "market_data": 10,
+        "strategy": 10,
+        "portfolio": 15,
+        "metrics": 10,
+        "test_data": 10,
+    }
 
 
 @pytest.mark.parametrize("entry", SERVICES, ids=NAMES)
 def test_settings_read_the_entrys_variables(entry, monkeypatch):
     monkeypatch.setenv(entry.url_variable, "http://elsewhere:9000")
-    monkeypatch.setenv(entry.timeout_field.upper(), "7.5")
+    monkeypatch.setenv(f"{entry.policy_prefix}TIMEOUT__ATTEMPT_S", "7.5")
     settings = Settings(_env_file=None)
-    assert (settings.url(entry.name), settings.timeout_s(entry.name)) == ("http://elsewhere:9000", 7.5)
-
-
-def test_the_test_data_service_shares_the_market_data_timeout():
-    settings = Settings(_env_file=None, market_data_timeout_s=4)
-    assert settings.timeout_s("test_data") == settings.timeout_s("market_data") == 4
+    assert settings.url(entry.name) == "http://elsewhere:9000"
+    assert {name: settings.policy(name).timeout.attempt_s == 7.5 for name in NAMES} == {
+        name: name == entry.name for name in NAMES
+    }
 
 
 def test_there_is_a_client_for_every_entry_at_its_configured_place():
-    settings = Settings(_env_file=None, strategy_url="http://strategy.test:1/", portfolio_timeout_s=3)
+    settings = Settings(
+        _env_file=None,
+        strategy_url="http://strategy.test:1/",
+        services={"portfolio": {"timeout": {"attempt_s": 3}}},
+    )
     downstream = connect(settings, transport=None, scheduler=TestScheduler())  # type: ignore[arg-type]
     assert set(CLIENT_KINDS) == set(SERVICES)
     assert [field.name for field in fields(Downstream) if field.name != "scheduler"] == NAMES

@@ -1,13 +1,17 @@
-"""traceparent and tracestate read as W3C Trace Context says; anything else starts a new trace."""
+"""traceparent and tracestate read as W3C Trace Context says; anything else starts a new trace. And
+``TRACING__EXPORT``: `off` or `otlp`, which needs the `tracing` extra."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
 from orchestrator.settings import SettingsError, load_settings
-from orchestrator.tracing import TraceContext, parse_traceparent, parse_tracestate
+from orchestrator.tracing import OTLP_MODULE, TraceContext, parse_traceparent, parse_tracestate
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"
@@ -119,15 +123,41 @@ def test_the_log_fields_are_the_trace_and_our_span_and_the_canonical_line_adds_t
     assert TraceContext.start().caller_fields() == {}
 
 
-def test_export_is_off_by_default_and_no_other_value_is_pretended():
+def test_export_is_off_by_default():
     assert load_settings(_env_file=None).tracing.export == "off"
     assert load_settings(_env_file=None, tracing={"export": "OFF"}).tracing.export == "off"
-    for value in ("otlp", "console", "on", ""):
-        with pytest.raises(SettingsError, match=r"TRACING\.EXPORT: .*the only value is 'off'"):
-            load_settings(_env_file=None, tracing={"export": value})
 
 
 def test_export_is_set_from_the_environment(monkeypatch):
     monkeypatch.setenv("TRACING__EXPORT", "otlp")
-    with pytest.raises(SettingsError, match=r"TRACING\.EXPORT"):
-        load_settings(_env_file=None)
+    assert load_settings(_env_file=None).tracing.export == "otlp"
+
+
+@pytest.mark.parametrize("value", ["otlp", "OTLP", " otlp "])
+def test_otlp_is_taken_in_any_case(value):
+    assert load_settings(_env_file=None, tracing={"export": value}).tracing.export == "otlp"
+
+
+@pytest.mark.parametrize("value", ["console", "on", "", "jaeger"])
+def test_any_other_value_is_refused_naming_the_setting(value):
+    with pytest.raises(SettingsError, match=r"TRACING__EXPORT: .*must be 'off' or 'otlp'"):
+        load_settings(_env_file=None, tracing={"export": value})
+
+
+def test_otlp_without_the_extra_is_refused_with_the_command_that_installs_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, OTLP_MODULE, None)  # as if it were not installed
+    with pytest.raises(SettingsError, match=r"pip install 'backtest-orchestrator\[tracing\]'"):
+        load_settings(_env_file=None, tracing={"export": "otlp"})
+
+
+def test_serve_stops_at_once_with_otlp_and_no_opentelemetry_at_all():
+    script = (
+        "import sys\n"
+        "sys.modules['opentelemetry'] = None\n"  # as if the extra were not installed
+        "from orchestrator.cli import main\n"
+        "sys.exit(main(['serve', '--port', '0']))\n"
+    )
+    env = {**os.environ, "TRACING__EXPORT": "otlp"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 2
+    assert "TRACING__EXPORT" in done.stderr and "backtest-orchestrator[tracing]" in done.stderr

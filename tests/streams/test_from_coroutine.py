@@ -130,3 +130,18 @@ async def test_exception_is_delivered_as_on_error() -> None:
     await done
 
     assert events == [("error", error)]
+
+
+async def test_a_factory_that_raises_is_the_error_and_no_task_is_made() -> None:
+    """The factory's own exception, raised before any coroutine exists, is the stream's error."""
+    error = CallFailed("no coroutine")
+    tasks_before = len(asyncio.all_tasks())
+
+    def factory() -> Any:
+        raise error
+
+    events, done = collect(from_coroutine(factory))
+    await done
+
+    assert events == [("error", error)]
+    assert len(asyncio.all_tasks()) == tasks_before

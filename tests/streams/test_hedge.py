@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import reactivex
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from streams import hedge
+from tests.streams.marbles import Unguarded, cold, expect, span
 
 on_next, on_completed, on_error = ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.on_error
 subscribe = ReactiveTest.subscribe
@@ -16,8 +18,6 @@ class Reset(Exception):
 
 def copies(scheduler: TestScheduler, *scripts):
     """A source whose n-th subscription plays the n-th script (a cold observable each)."""
-    import reactivex
-
     observables = [scheduler.create_cold_observable(*script) for script in scripts]
     calls = iter(observables)
     return reactivex.defer(lambda _: next(calls)), observables
@@ -89,3 +89,54 @@ def test_disposal_cancels_both_copies():
     scheduler.start(lambda: source.pipe(hedge(lambda: 50, lambda: True, scheduler)), disposed=300)
     assert first.subscriptions == [subscribe(200, 300)]
     assert second.subscriptions == [subscribe(250, 300)]
+
+
+def test_disposal_before_the_delay_cancels_the_timer_so_no_copy_is_sent():
+    scheduler, asked = TestScheduler(), list[float]()
+
+    def may_hedge() -> bool:
+        asked.append(scheduler.clock)
+        return True
+
+    source, [first, second] = copies(scheduler, [on_next(1000, "a")], [on_next(1, "b")])
+    results = scheduler.start(lambda: source.pipe(hedge(lambda: 50, may_hedge, scheduler)), disposed=220)
+    assert results.messages == []
+    assert first.subscriptions == [subscribe(200, 220)]
+    assert second.subscriptions == []
+    assert asked == []  # the timer due at 250 never ran
+
+
+def test_nothing_after_the_winner_ends_though_the_loser_says_more():
+    scheduler, error = TestScheduler(), Reset("late")
+    slow = Unguarded(scheduler, "---------a|")
+    fast = Unguarded(scheduler, "-b|#", error=error)
+    attempts = iter([slow, fast])
+    source = reactivex.defer(lambda _: next(attempts))
+    results = scheduler.start(lambda: source.pipe(hedge(lambda: 3, lambda: True, scheduler)))
+    assert expect("    b|") == results.messages
+    assert slow.subscriptions == [span("^   !")]
+    assert fast.subscriptions == [span("   ^ !")]
+
+
+def test_an_after_s_that_raises_is_the_error_and_nothing_is_subscribed():
+    scheduler, error = TestScheduler(), Reset("no delay")
+
+    def after_s() -> float:
+        raise error
+
+    source = cold(scheduler, "-a|")
+    results = scheduler.start(lambda: source.pipe(hedge(after_s, lambda: True, scheduler)))
+    assert expect("#", error=error) == results.messages
+    assert source.subscriptions == []
+
+
+def test_a_may_hedge_that_raises_is_the_error_and_the_first_copy_is_disposed():
+    scheduler, error = TestScheduler(), Reset("no budget")
+
+    def may_hedge() -> bool:
+        raise error
+
+    source = cold(scheduler, "------a|")
+    results = scheduler.start(lambda: source.pipe(hedge(lambda: 3, may_hedge, scheduler)))
+    assert expect("---#", error=error) == results.messages
+    assert source.subscriptions == [span("^--!")]

@@ -13,6 +13,7 @@ from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.mockobserver import MockObserver
 
 from streams import Turns, in_turns, share_replay
+from tests.streams.marbles import Unguarded, expect, span
 
 on_next, on_completed, on_error = ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.on_error
 
@@ -136,3 +137,19 @@ async def test_on_the_loop_a_subscriber_that_raises_does_not_strand_the_others(_
     # the loop reports what the subscriber raised, as it would had the source told it at once
     assert [type(context["exception"]) for context in _loop_errors] == [CallFailed]
     _loop_errors.clear()
+
+
+def test_nothing_after_the_completion_though_the_source_says_more():
+    scheduler = TestScheduler()
+    source = Unguarded(scheduler, "-a|b#", error=CallFailed("late"))
+    results = scheduler.start(lambda: source.pipe(in_turns(Turns(scheduler))))
+    assert expect("-a|") == results.messages
+    assert source.subscriptions == [span("^-!")]
+
+
+def test_nothing_after_the_error_though_the_source_says_more():
+    scheduler, error = TestScheduler(), CallFailed("first")
+    source = Unguarded(scheduler, "-#a|", error=error)
+    results = scheduler.start(lambda: source.pipe(in_turns(Turns(scheduler))))
+    assert expect("-#", error=error) == results.messages
+    assert source.subscriptions == [span("^!")]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from streams import join_named
+from streams import join_named, throw
+from tests.streams.marbles import Unguarded, cold, expect, span
 
 on_next = ReactiveTest.on_next
 on_completed = ReactiveTest.on_completed
@@ -61,3 +62,54 @@ def test_empty_branch_completes_the_join_with_no_value() -> None:
     results = scheduler.start(lambda: join_named(a=a, b=b))
 
     assert results.messages == [on_completed(210)]
+
+
+def test_nothing_after_an_error_though_the_failed_branch_says_more() -> None:
+    scheduler, error = TestScheduler(), BranchFailed("a")
+    a = Unguarded(scheduler, "-#1|", error=error)
+
+    results = scheduler.start(lambda: join_named(a=a, b=cold(scheduler, "--2|")))
+
+    assert expect("-#", error=error) == results.messages
+    assert a.subscriptions == [span("^!")]
+
+
+def test_nothing_after_the_join_completes_though_a_branch_says_more() -> None:
+    scheduler, error = TestScheduler(), BranchFailed("late")
+    b = Unguarded(scheduler, "--2|#", error=error)
+
+    results = scheduler.start(lambda: join_named(a=cold(scheduler, "-1|"), b=b))
+
+    assert expect("---(j|)", {"j": {"a": "1", "b": "2"}}) == results.messages
+    assert b.subscriptions == [span("^--!")]
+
+
+def test_a_branch_is_let_go_of_when_it_ends_and_what_it_says_after_is_not_heard() -> None:
+    scheduler, error = TestScheduler(), BranchFailed("late")
+    a = Unguarded(scheduler, "-1|#", error=error)
+
+    results = scheduler.start(lambda: join_named(a=a, b=cold(scheduler, "----2|")))
+
+    assert expect("-----(j|)", {"j": {"a": "1", "b": "2"}}) == results.messages
+    assert a.subscriptions == [span("^-!")]
+
+
+def test_a_branch_failing_as_it_is_subscribed_keeps_the_rest_from_being_subscribed() -> None:
+    scheduler, error = TestScheduler(), BranchFailed("at once")
+    b = cold(scheduler, "1|")
+
+    results = scheduler.start(lambda: join_named(a=throw(error), b=b))
+
+    assert expect("#", error=error) == results.messages
+    assert b.subscriptions == []
+
+
+def test_disposal_disposes_every_branch_and_nothing_comes_after() -> None:
+    scheduler = TestScheduler()
+    a, b = cold(scheduler, "-1|"), cold(scheduler, "-----2|")
+
+    results = scheduler.start(lambda: join_named(a=a, b=b), disposed=203)
+
+    assert results.messages == []
+    assert a.subscriptions == [span("^-!")]
+    assert b.subscriptions == [span("^--!")]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from streams import observe_lifecycle
+from tests.streams.marbles import Unguarded, cold, expect, span
 
 on_next = ReactiveTest.on_next
 on_completed = ReactiveTest.on_completed
@@ -154,3 +156,67 @@ def test_an_on_completed_that_raises_fails_the_stream() -> None:
 
     results = scheduler.start(lambda: source.pipe(observe_lifecycle(on_completed=broken)))
     assert [on_error(210, lambda e: isinstance(e, RuntimeError))] == results.messages
+
+
+def test_an_on_subscribe_that_raises_is_the_error_and_the_source_is_not_subscribed() -> None:
+    scheduler, bug = TestScheduler(), CallbackBug("on_subscribe failed")
+    endings: list[str] = []
+
+    def broken() -> None:
+        raise bug
+
+    source = cold(scheduler, "-a|")
+    operator = observe_lifecycle(on_subscribe=broken, on_error=lambda _: endings.append("error"))
+    results = scheduler.start(lambda: source.pipe(operator))
+
+    assert expect("#", error=bug) == results.messages
+    assert source.subscriptions == []
+    assert endings == []  # it never began, so nothing ends
+
+
+def test_nothing_after_the_completion_though_the_source_says_more() -> None:
+    scheduler, events = TestScheduler(), list[tuple[Any, ...]]()
+    source = Unguarded(scheduler, "-a|b#", error=CallFailed("late"))
+
+    results = scheduler.start(lambda: source.pipe(recording(scheduler, events)))
+
+    assert expect("-a|") == results.messages
+    assert events == [(200, "subscribe"), (201, "next", "a")]
+    assert source.subscriptions == [span("^-!")]
+
+
+def test_nothing_after_the_error_though_the_source_says_more() -> None:
+    scheduler, events, error = TestScheduler(), list[tuple[Any, ...]](), CallFailed("first")
+    source = Unguarded(scheduler, "-#a|", error=error)
+
+    results = scheduler.start(lambda: source.pipe(recording(scheduler, events)))
+
+    assert expect("-#", error=error) == results.messages
+    assert events == [(200, "subscribe"), (201, "error", error)]
+
+
+def test_disposal_disposes_the_source_and_nothing_comes_after() -> None:
+    scheduler, events = TestScheduler(), list[tuple[Any, ...]]()
+    source = cold(scheduler, "-a---b|")
+
+    results = scheduler.start(lambda: source.pipe(recording(scheduler, events)), disposed=203)
+
+    assert expect("-a") == results.messages
+    assert source.subscriptions == [span("^--!")]
+    assert events[-1] == (203, "cancel")
+
+
+def test_an_on_cancel_that_raises_reaches_whoever_disposed_once_the_source_is_disposed() -> None:
+    """Disposed, the stream has no one left to tell: the disposer hears it, and the source is let go of."""
+    scheduler, bug = TestScheduler(), CallbackBug("on_cancel failed")
+
+    def broken() -> None:
+        raise bug
+
+    source = cold(scheduler, "-----a|")
+    subscription = source.pipe(observe_lifecycle(on_cancel=broken)).subscribe(scheduler.create_observer())
+    scheduler.advance_to(2)
+
+    with pytest.raises(CallbackBug):
+        subscription.dispose()
+    assert source.subscriptions == [subscribe(0, 2)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from streams import map_error
+from tests.streams.marbles import Unguarded, cold, expect, span
 
 on_next = ReactiveTest.on_next
 on_completed = ReactiveTest.on_completed
@@ -63,3 +64,34 @@ def test_exception_raised_by_the_mapper_becomes_the_error() -> None:
     results = scheduler.start(lambda: source.pipe(map_error(mapper)))
 
     assert [on_error(220, lambda e: e is broken)] == results.messages
+
+
+def test_nothing_after_the_error_though_the_source_says_more() -> None:
+    """The source is let go of at its error, so what it says after reaches no one."""
+    scheduler, error = TestScheduler(), ConnectionError("refused")
+    source = Unguarded(scheduler, "-#1|", error=error)
+
+    results = scheduler.start(lambda: source.pipe(map_error(to_backend_down)))
+
+    assert [on_error(201, lambda e: isinstance(e, BackendDown))] == results.messages
+    assert source.subscriptions == [span("^!")]
+
+
+def test_nothing_after_the_completion_though_the_source_says_more() -> None:
+    scheduler = TestScheduler()
+    source = Unguarded(scheduler, "-1|2#", error=ConnectionError("late"))
+
+    results = scheduler.start(lambda: source.pipe(map_error(to_backend_down)))
+
+    assert expect("-1|") == results.messages
+    assert source.subscriptions == [span("^-!")]
+
+
+def test_disposal_disposes_the_source_and_nothing_comes_after() -> None:
+    scheduler = TestScheduler()
+    source = cold(scheduler, "-1---#", error=ConnectionError("late"))
+
+    results = scheduler.start(lambda: source.pipe(map_error(to_backend_down)), disposed=203)
+
+    assert expect("-1") == results.messages
+    assert source.subscriptions == [span("^--!")]

@@ -6,6 +6,7 @@ import reactivex
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from streams import retry_with_backoff
+from tests.streams.marbles import Unguarded, cold, expect, span
 
 on_next, on_completed, on_error = ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.on_error
 subscribe = ReactiveTest.subscribe
@@ -86,3 +87,30 @@ def test_a_policy_that_raises_fails_the_stream_with_its_error():
 
     results = scheduler.start(lambda: source.pipe(retry_with_backoff(broken, scheduler)))
     assert [on_error(210, lambda e: isinstance(e, ValueError))] == results.messages
+
+
+def test_nothing_after_giving_up_though_the_source_says_more():
+    scheduler, error = TestScheduler(), Flaky("last")
+    source = Unguarded(scheduler, "-#v|", error=error)
+    results = scheduler.start(lambda: source.pipe(retry_with_backoff(lambda *_: None, scheduler)))
+    assert expect("-#", error=error) == results.messages
+    assert source.subscriptions == [span("^!")]
+
+
+def test_nothing_after_the_completion_though_the_source_says_more():
+    scheduler = TestScheduler()
+    source = Unguarded(scheduler, "-v|w#", error=Flaky("late"))
+    results = scheduler.start(lambda: source.pipe(retry_with_backoff(lambda *_: 1, scheduler)))
+    assert expect("-v|") == results.messages
+    assert source.subscriptions == [span("^-!")]
+
+
+def test_a_failed_attempt_is_let_go_of_before_the_wait():
+    scheduler = TestScheduler()
+    first, second = Unguarded(scheduler, "-#v|", error=Flaky("first")), cold(scheduler, "-w|")
+    attempts = iter([first, second])
+    source = reactivex.defer(lambda _: next(attempts))
+    results = scheduler.start(lambda: source.pipe(retry_with_backoff(lambda *_: 3, scheduler)))
+    assert expect("     w|") == results.messages  # nothing the failed attempt said after its error
+    assert first.subscriptions == [span("^!")]
+    assert second.subscriptions == [span("    ^-!")]

@@ -9,6 +9,7 @@ from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.mockobserver import MockObserver
 
 from streams import share_replay
+from tests.streams.marbles import Unguarded, cold, expect, span
 
 on_next = ReactiveTest.on_next
 on_completed = ReactiveTest.on_completed
@@ -102,3 +103,43 @@ def test_error_is_replayed_to_a_late_consumer() -> None:
 
     assert [on_error(250, lambda e: e is error)] == first.messages
     assert [on_error(300, lambda e: e is error)] == late.messages
+
+
+def test_nothing_after_the_completion_though_the_source_says_more() -> None:
+    """The source is let go of at its end: what it says after reaches neither consumers nor the replay."""
+    scheduler = TestScheduler()
+    source = Unguarded(scheduler, "-a|b#", error=CallFailed("late"))
+    shared = source.pipe(share_replay())
+
+    first = consume(scheduler, shared, at=200)
+    late = consume(scheduler, shared, at=300)
+    scheduler.start()
+
+    assert expect("-a|") == first.messages
+    assert late.messages == [on_next(300, "a"), on_completed(300)]
+    assert source.subscriptions == [span("^-!")]
+
+
+def test_nothing_after_the_error_though_the_source_says_more() -> None:
+    scheduler, error = TestScheduler(), CallFailed("first")
+    source = Unguarded(scheduler, "-#a|", error=error)
+
+    first = consume(scheduler, source.pipe(share_replay()), at=200)
+    scheduler.start()
+
+    assert expect("-#", error=error) == first.messages
+    assert source.subscriptions == [span("^!")]
+
+
+def test_a_consumer_after_every_other_left_subscribes_the_source_again() -> None:
+    """Nothing was kept of a source abandoned before its end: the next consumer starts it anew."""
+    scheduler = TestScheduler()
+    source = cold(scheduler, "----a|")
+    shared = source.pipe(share_replay())
+
+    consume(scheduler, shared, at=200, dispose_at=202)
+    again = consume(scheduler, shared, at=210)
+    scheduler.start()
+
+    assert again.messages == [on_next(214, "a"), on_completed(215)]
+    assert source.subscriptions == [span("^-!"), subscribe(210, 215)]

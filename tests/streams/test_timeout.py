@@ -9,6 +9,7 @@ from reactivex.scheduler.eventloop import AsyncIOScheduler
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from streams import from_coroutine, timeout_after
+from tests.streams.marbles import Unguarded, cold, expect, span
 
 on_next = ReactiveTest.on_next
 on_completed = ReactiveTest.on_completed
@@ -113,3 +114,52 @@ async def test_timeout_cancels_the_coroutine_in_flight() -> None:
 
     assert isinstance(await errors, CallTimedOut)
     assert await asyncio.wait_for(cancelled, timeout=5)
+
+
+def test_a_factory_that_raises_is_the_error() -> None:
+    scheduler, broken = TestScheduler(), RuntimeError("factory bug")
+
+    def factory() -> Exception:
+        raise broken
+
+    source = cold(scheduler, "-----x|")
+    results = scheduler.start(lambda: source.pipe(timeout_after(3, scheduler, factory)))
+
+    assert expect("---#", error=broken) == results.messages
+    assert source.subscriptions == [span("^--!")]
+
+
+def test_disposal_cancels_the_timer_and_disposes_the_source() -> None:
+    scheduler, fired = TestScheduler(), list[float]()
+
+    def factory() -> CallTimedOut:
+        fired.append(scheduler.clock)
+        return CallTimedOut()
+
+    source = cold(scheduler, "------x|")
+    results = scheduler.start(lambda: source.pipe(timeout_after(5, scheduler, factory)), disposed=203)
+
+    assert results.messages == []
+    assert source.subscriptions == [span("^--!")]
+    assert fired == []  # the timer due at 205 never ran
+
+
+def test_nothing_after_the_timeout_though_the_source_says_more() -> None:
+    scheduler = TestScheduler()
+    source = Unguarded(scheduler, "-----x|")
+    timed_out = CallTimedOut()
+
+    results = scheduler.start(lambda: source.pipe(timeout_after(3, scheduler, lambda: timed_out)))
+
+    assert expect("---#", error=timed_out) == results.messages
+    assert source.subscriptions == [span("^--!")]
+
+
+def test_nothing_after_the_source_completes_though_it_says_more() -> None:
+    scheduler = TestScheduler()
+    source = Unguarded(scheduler, "-x|y#", error=CallTimedOut("late"))
+
+    results = scheduler.start(lambda: source.pipe(timeout_after(10, scheduler, CallTimedOut)))
+
+    assert expect("-x|") == results.messages
+    assert source.subscriptions == [span("^-!")]

@@ -8,11 +8,17 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from orchestrator import __version__
+from orchestrator.headers import REQUEST_TIMEOUT_MS
 from orchestrator.limits import RequestLimits
+from orchestrator.research.compare import RESERVED
 from orchestrator.research.config import CompareConfig
+from orchestrator.research.grid import path_pattern
+from orchestrator.schemas.requests import BuyTheDipConfig
 from orchestrator.schemas.responses import (
     ErrorResponse,
 )
+from orchestrator.schemas.tickers import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_CHARS, NOT_ONLY_SPACES
+from orchestrator.web.csv_export import BACKTEST_TABLES, FORMATS, SWEEP_TABLES
 from orchestrator.web.openapi.operations import (
     OPERATIONS,
 )
@@ -40,7 +46,7 @@ def _parameters(asset_names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
             "schema": {"type": "string"},
         },
         "TimeoutHeader": {
-            "name": "X-Request-Timeout-Ms",
+            "name": REQUEST_TIMEOUT_MS,
             "in": "header",
             "description": "Less time than `BACKTEST_DEADLINE_S`, in whole milliseconds above 0 (more is "
             "capped to it; anything else is INVALID_REQUEST).",
@@ -50,33 +56,40 @@ def _parameters(asset_names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
             "name": "format",
             "in": "query",
             "description": "`csv` for a CSV table (it wins over `Accept`).",
-            "schema": {"type": "string", "enum": ["json", "csv"]},
+            "schema": {"type": "string", "enum": list(FORMATS)},
         },
         "BacktestTable": {
             "name": "table",
             "in": "query",
-            "description": "The CSV table (read only for CSV).",
-            "schema": {"type": "string", "enum": ["time_series", "trades"], "default": "time_series"},
+            "description": "The CSV table (used only for CSV; any other value is INVALID_REQUEST, whatever "
+            "the form).",
+            "schema": {"type": "string", "enum": list(BACKTEST_TABLES), "default": BACKTEST_TABLES[0]},
         },
         "SweepTable": {
             "name": "table",
             "in": "query",
-            "description": "The CSV table (read only for CSV): `rows`, or `folds` for a walk-forward.",
-            "schema": {"type": "string", "enum": ["rows", "folds"]},
+            "description": "The CSV table (used only for CSV; any other value is INVALID_REQUEST, whatever "
+            "the form): `rows`, or `folds` for a walk-forward (for CSV, the other is INVALID_REQUEST).",
+            "schema": {"type": "string", "enum": list(SWEEP_TABLES)},
         },
         "TickerQuery": {
             "name": "q",
             "in": "query",
             "required": True,
-            "description": "A symbol or a part of a name, any case; 1-50 characters once the spaces around "
-            "it are removed (else INVALID_REQUEST).",
-            "schema": {"type": "string", "minLength": 1, "maxLength": 50, "pattern": "\\S"},
+            "description": "A symbol or a part of a name, any case: 1-50 characters, not only spaces "
+            "(else INVALID_REQUEST); searched with the spaces around it removed.",
+            "schema": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_QUERY_CHARS,
+                "pattern": NOT_ONLY_SPACES,
+            },
         },
         "TickerLimit": {
             "name": "limit",
             "in": "query",
             "description": "The most results (else INVALID_REQUEST).",
-            "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
         },
         "IdempotencyKey": {
             "name": "Idempotency-Key",
@@ -278,9 +291,24 @@ PERCENTS = (("PortfolioParams", "transaction_cost_pct"), ("PortfolioParams", "ca
 
 
 def bounded(schemas: dict[str, Any], limits: RequestLimits, max_strategies: int) -> dict[str, Any]:
-    """``schemas`` with the bounds of this server's settings written in."""
+    """``schemas`` with every rule of this server that JSON Schema can carry written in, beyond what
+    the models' types say: the bounds of its settings, the grid's paths, a ``buy_the_dip`` config's
+    fields, the baseline's reserved name. (The rules that need code stay the server's and the
+    description's: docs/operations.md, "API description", lists them.)"""
     for fields, bound in ((AMOUNTS, limits.max_amount), (PERCENTS, limits.max_percent)):
         for model, name in fields:
             schemas[model]["properties"][name]["maximum"] = bound
     schemas["CompareRequest"]["properties"]["strategies"]["maxItems"] = max_strategies
+    schemas["SweepRequest"]["properties"]["grid"]["propertyNames"] = {"pattern": path_pattern()}
+    for model in ("StrategyParams", "StrategySpec"):
+        schemas[model].update(_CHECKED_CONFIGS)
+    names = schemas["StrategySpec"]["properties"]["name"]
+    names["not"] = {"enum": sorted(RESERVED)}
     return schemas
+
+
+#: ``requests._config_errors``: a ``buy_the_dip`` strategy's config is checked (its other keys pass on).
+_CHECKED_CONFIGS = {
+    "if": {"properties": {"strategy_type": {"const": "buy_the_dip"}}, "required": ["strategy_type"]},
+    "then": {"properties": {"config": BuyTheDipConfig.model_json_schema()}},
+}

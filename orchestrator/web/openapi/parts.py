@@ -115,7 +115,8 @@ def codes_by_status() -> dict[int, list[str]]:
     while pending:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
-        found.setdefault(cls.status, set()).add(cls.code)
+        if hasattr(cls, "code"):  # a branch above the codes (the root, RequestError, DownstreamError)
+            found.setdefault(cls.status, set()).add(cls.code)
     return {status: sorted(codes) for status, codes in sorted(found.items())}
 
 

@@ -4,8 +4,9 @@
   nothing of the services behind us: when one is down every replica answers the contract's 503
   envelope naming it, and taking every replica out of rotation would turn those answers into
   connection errors.
-- ``GET /api/health`` (for people and monitoring): the services behind us, checked in parallel, and
-  each circuit.
+- ``GET /api/health`` (for people and monitoring): the services behind us, checked in parallel,
+  each circuit, and each service's effective policy. It reads the circuits and changes none: an
+  open breaker past its cool-down still reads ``open``; the next call is what moves it.
 - ``GET /health`` (liveness): the process answers; nothing is called. It says which build answers
   (version, and commit where known), so a rollout can be watched replica by replica.
 """
@@ -32,9 +33,12 @@ CHECKED = tuple(entry for entry in SERVICES if entry.health_checked)
 async def get_api_health(request: web.Request) -> web.Response:
     app = request.app
     downstream = app[BACKTESTER].downstream
-    circuits = {client.name: client.policy.breaker.state for client in downstream.services()}
+    clients = downstream.services()
+    circuits = {client.name: client.policy.breaker.state for client in clients}
+    policies = {client.name: client.policy.config.model_dump() for client in clients}
     if app[ADMISSION].draining:  # stop sending us work: we are on our way out
-        return json_response({"status": "draining", "services": {}, "circuits": circuits}, status=503)
+        body = {"status": "draining", "services": {}, "circuits": circuits, "policies": policies}
+        return json_response(body, status=503)
     transport, timeout_s = app[HEALTH_TRANSPORT], app[SETTINGS].health_timeout_s
     states = await asyncio.gather(
         *(
@@ -54,6 +58,7 @@ async def get_api_health(request: web.Request) -> web.Response:
             "status": "healthy" if healthy else "degraded",
             "services": {entry.name: state for entry, state in zip(CHECKED, states, strict=True)},
             "circuits": circuits,
+            "policies": policies,
         },
         status=200 if healthy else 503,
     )

@@ -22,6 +22,7 @@ from orchestrator.errors import ApiError, InvalidRequest, NotFound
 from orchestrator.jobs.backend import Event
 from orchestrator.jobs.model import FINISHED
 from orchestrator.research.ranking import Row
+from orchestrator.schemas.responses import error_envelope
 from orchestrator.web.csv_export import CSV_CONTENT_TYPE, wants_csv
 from orchestrator.web.json_http import dump, json_response, read_json
 from orchestrator.web.keys import JOBS, SETTINGS
@@ -164,7 +165,7 @@ async def job_events(request: web.Request) -> web.StreamResponse:
         try:
             await _watch(request, response, job, after)
         except ApiError as error:  # Redis went away mid-stream: said as the stream's last event
-            await response.send(dump(note_error(request, error).envelope()).decode(), event="error")
+            await response.send(dump(error_envelope(note_error(request, error))).decode(), event="error")
     return response
 
 

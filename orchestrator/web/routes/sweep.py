@@ -16,7 +16,7 @@ from orchestrator.research.plan import SweepPlan, plan_sweep
 from orchestrator.research.ranking import Row, best
 from orchestrator.research.run import planned_results, run_sweep
 from orchestrator.research.sweep import Sweep
-from orchestrator.web.csv_export import csv_response, table_of, wants_csv
+from orchestrator.web.csv_export import SWEEP_TABLES, csv_response, csv_table, table_of
 from orchestrator.web.event_stream import EventStream, stream_run, wants_event_stream
 from orchestrator.web.json_http import dump, json_response, read_json
 from orchestrator.web.keys import ADMISSION, BACKTESTER, SETTINGS
@@ -29,11 +29,13 @@ routes = web.RouteTableDef()
 @routes.post("/api/sweep")
 async def post_sweep(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
-    csv_wanted = wants_csv(request)
+    # Either table is checked first, as the document's enum says; which one a sweep has depends on
+    # its body (a cross-field rule, the server's alone), checked once it is read.
+    asked = csv_table(request, SWEEP_TABLES)
     document = await read_json(request, settings.edge, settings.request_limits)
     plan = plan_sweep(document, settings.request_limits, settings.sweep)
     tables = ("folds",) if plan.options.walk_forward is not None else ("rows",)
-    table = table_of(request, tables) if csv_wanted else None
+    table = table_of(request, tables) if asked is not None else None
     sweep = Sweep(
         request.app[BACKTESTER],
         request[REQUEST_ID],

@@ -41,7 +41,7 @@ async def get_ticker_search(request: web.Request) -> web.Response:
         size_of=lambda matches: 200 * (1 + len(matches)),
         name="tickers",
         stats=context.stats,
-        shared=_nothing,
+        on_shared=_nothing,
     )
     try:
         matches: list[TickerMatch] = (await call)[: search.limit]

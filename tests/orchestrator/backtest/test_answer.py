@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
+import fakes
 from orchestrator.schemas.responses import BacktestResponse
-from tests import fakes
 from tests.orchestrator.conftest import (
     MARKET,
     METRICS,

@@ -7,10 +7,10 @@ import sys
 
 import orjson
 
+import fakes
 from orchestrator.backtest.fingerprint import of_market, of_markets, of_request
 from orchestrator.schemas.downstream import DIVIDENDS, PRICES
 from orchestrator.schemas.requests import parse_backtest
-from tests import fakes
 
 
 def _request(document):
@@ -56,7 +56,7 @@ def test_it_is_equal_in_another_process():
     code = (
         "from orchestrator.schemas.requests import parse_backtest\n"
         "from orchestrator.backtest.fingerprint import of_request\n"
-        "from tests import fakes\n"
+        "import fakes\n"
         "print(of_request(parse_backtest(fakes.backtest_request())))"
     )
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -10,11 +10,11 @@ from typing import Any
 from reactivex.testing import TestScheduler
 from reactivex.testing.mockobserver import MockObserver
 
+import fakes
 from orchestrator.backtest.calls import CallTracker
 from orchestrator.clients.transport import Answer
 from orchestrator.errors import ApiError
 from orchestrator.schemas.requests import parse_backtest
-from tests import fakes
 from tests.virtual import NEVER, VirtualServices, backtester
 
 SUBSCRIBED = 200

@@ -7,11 +7,11 @@ from typing import Any
 
 from reactivex.testing import TestScheduler
 
+import fakes
 from orchestrator.backtest.calls import CallTracker
 from orchestrator.backtest.graph import Backtester
 from orchestrator.clients.context import CallContext
 from orchestrator.schemas.requests import parse_backtest
-from tests import fakes
 from tests.virtual import VirtualServices, backtester
 
 MARKET_CALLS = ("market_data.prices", "market_data.dividends")

@@ -7,10 +7,10 @@ import gc
 
 from reactivex.testing import TestScheduler
 
+import fakes
 from orchestrator.backtest.calls import CallTracker
 from orchestrator.backtest.graph import Backtester
 from orchestrator.schemas.requests import parse_backtest
-from tests import fakes
 from tests.virtual import VirtualServices, backtester
 
 

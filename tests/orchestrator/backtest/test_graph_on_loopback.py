@@ -9,8 +9,9 @@ import time
 import aiohttp
 import pytest
 
+import fakes
+from orchestrator.registry import SERVICES
 from orchestrator.web.app import create_app
-from tests import fakes
 from tests.orchestrator.conftest import make_settings
 
 
@@ -50,7 +51,8 @@ async def test_client_disconnect_cancels_calls_in_flight(start):
 
 
 async def test_each_timed_out_attempt_of_a_stalled_call_is_cancelled(start):
-    client, log = await start({"/calculate": 30}, metrics_timeout_s=0.3, metrics_hedge=False)
+    metrics = {"timeout": {"attempt_s": 0.3}, "hedge": {"enabled": False}}
+    client, log = await start({"/calculate": 30}, services={"metrics": metrics})
     response = await client.post("/api/backtest", json=fakes.backtest_request())
     assert (response.status, (await response.json())["error"]["code"]) == (504, "SERVICE_TIMEOUT")
     await asyncio.sleep(0.1)  # the last attempt's cancellation reaches the service
@@ -101,7 +103,9 @@ async def test_health_answers_within_two_seconds_when_a_service_hangs(start):
 async def test_health_is_200_when_all_healthy(start):
     client, _ = await start({})
     response = await client.get("/api/health")
-    assert (response.status, await response.json()) == (
+    body = await response.json()
+    assert set(body.pop("policies")) == {entry.name for entry in SERVICES}  # test_api_health.py
+    assert (response.status, body) == (
         200,
         {
             "status": "healthy",

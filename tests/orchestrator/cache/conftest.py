@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from fakes.services import CallLog, fake_services
 from orchestrator.registry import SERVICES
 from orchestrator.web.app import create_app
 from orchestrator.web.keys import BACKTESTER
-from tests.loopback import CallLog, fake_services
 from tests.orchestrator.cache.redis_server import RedisServer, require_binary
 from tests.orchestrator.conftest import make_settings
 
@@ -86,7 +86,7 @@ def replicas(aiohttp_server: Any, orchestrator_client: Any):
 async def settled(*clients: Any) -> None:
     """Until what each replica writes to Redis in the background is written."""
     for client in clients:
-        shared = client.app[BACKTESTER].cache.shared
+        shared = client.app[BACKTESTER].cache.shared_store
         if shared is not None:
             await shared.flush()
 

@@ -48,7 +48,7 @@ class Caller:
             size_of=lambda _: 10,
             name="prices",
             stats=self.stats,
-            shared=lambda value, coalesced: self.shared.append((value, coalesced)),
+            on_shared=lambda value, coalesced: self.shared.append((value, coalesced)),
         )
 
     def at(self, scheduler: TestScheduler, tick: int, leave: int | None = None) -> Caller:

@@ -1,5 +1,5 @@
 """``CallCache.serve`` with a shared store on a real Redis: the same contract as in one process (hits,
-coalesced waits and misses counted, ``shared`` told of what was not called for, errors never kept, a
+coalesced waits and misses counted, ``on_shared`` told of what was not called for, errors never kept, a
 caller that leaves cancels nothing for the others), now across replicas."""
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class Caller:
             size_of=len,
             name="prices",
             stats=self.stats,
-            shared=lambda value, coalesced: self.shared.append((value, coalesced)),
+            on_shared=lambda value, coalesced: self.shared.append((value, coalesced)),
             codec=TEXT,
         )
 
@@ -86,7 +86,7 @@ async def replica(redis_url: str) -> AsyncIterator[Callable[..., CallCache]]:
         config = CacheConfig(redis_timeout_s=PATIENT_S)
         stores.append(SharedStore.connect(redis_url, config, poll_s=0.01))
         return CallCache.from_config(
-            config, time.monotonic, today=lambda: date(2026, 11, 25), shared=stores[-1]
+            config, time.monotonic, today=lambda: date(2026, 11, 25), shared_store=stores[-1]
         )
 
     yield make
@@ -98,7 +98,7 @@ async def test_a_miss_calls_and_keeps_the_answer_for_the_other_replicas(replica,
     cache, service = replica(), Service()
     caller = Caller(cache, service)
     assert await caller.get() == "bars"
-    await cache.shared.flush()
+    await cache.shared_store.flush()
     assert (service.calls, caller.outcome(), caller.shared) == (1, {"cache_misses": {"prices": 1}}, [])
     assert await redis.get(REMOTE) == b"bars" and await redis.exists(f"{REMOTE}:lock") == 0
 
@@ -106,7 +106,7 @@ async def test_a_miss_calls_and_keeps_the_answer_for_the_other_replicas(replica,
 async def test_what_another_replica_kept_is_a_hit_and_reported_as_cached(replica):
     first, second, service = replica(), replica(), Service()
     await Caller(first, service).get()
-    await first.shared.flush()
+    await first.shared_store.flush()
     caller = Caller(second, service)
     assert await caller.get() == "bars"
     assert (service.calls, caller.outcome()) == (1, {"cache_hits": {"prices": 1}})
@@ -118,7 +118,7 @@ async def test_a_call_another_replica_is_making_is_waited_for_and_reported_as_co
     service.go.clear()
     calling = asyncio.ensure_future(Caller(first, service).get())
     await within(service.called)  # the first replica holds the lock and calls
-    waits, waiter = first_wait(second.shared), Caller(second, service)
+    waits, waiter = first_wait(second.shared_store), Caller(second, service)
     waiting = asyncio.ensure_future(waiter.get())
     await within(waits)
     service.go.set()
@@ -151,7 +151,7 @@ async def test_an_error_is_kept_nowhere_and_the_lock_is_given_back(replica, redi
     cache, service = replica(), Service(error=Failed())
     with pytest.raises(Failed):
         await Caller(cache, service).get()
-    await cache.shared.flush()
+    await cache.shared_store.flush()
     assert [key async for key in redis.scan_iter("orchestrator:*")] == []
     assert cache.store.get(KEY) is None and cache.in_flight() == 0
 
@@ -164,7 +164,7 @@ async def test_a_caller_that_leaves_does_not_cancel_the_call_for_the_others(repl
     await asyncio.sleep(0.02)
     leaving.dispose()
     assert await staying == "bars"
-    await cache.shared.flush()
+    await cache.shared_store.flush()
     assert (service.calls, service.cancelled) == (1, 0) and await redis.get(REMOTE) == b"bars"
 
 
@@ -174,7 +174,7 @@ async def test_when_every_caller_has_left_the_call_is_cancelled_and_the_lock_giv
     await within(service.called)  # the lock is taken, the call made
     assert await redis.exists(f"{REMOTE}:lock") == 1
     subscription.dispose()
-    await cache.shared.flush()
+    await cache.shared_store.flush()
     assert service.cancelled == 1 and await redis.exists(f"{REMOTE}:lock") == 0
 
 
@@ -183,7 +183,7 @@ async def test_a_value_that_does_not_read_back_is_called_for_again_and_replaced(
     cache, service = replica(), Service()
     caller = Caller(cache, service)
     assert await caller.get() == "bars"
-    await cache.shared.flush()
+    await cache.shared_store.flush()
     assert (service.calls, caller.outcome()) == (1, {"cache_misses": {"prices": 1}})
     assert await redis.get(REMOTE) == b"bars"
 
@@ -198,10 +198,10 @@ async def test_what_is_not_for_the_shared_store_stays_in_process(replica, redis:
         size_of=len,
         name="baseline",
         stats=stats,
-        shared=lambda *_: None,
+        on_shared=lambda *_: None,
     )
     assert await served == "bars"
-    await cache.shared.flush()
+    await cache.shared_store.flush()
     assert [key async for key in redis.scan_iter("*")] == []
 
 
@@ -213,11 +213,11 @@ async def test_calls_through_the_shared_store_leave_nothing_for_the_garbage_coll
     def served(cache: CallCache, service: Service) -> Any:  # no object of the test in a cycle
         return cache.serve(
             KEY, "2022-01-01", from_coroutine(service.answer), size_of=len, name="prices",
-            stats=CallStats(), shared=lambda *value: seen.append(value), codec=TEXT,
+            stats=CallStats(), on_shared=lambda *value: seen.append(value), codec=TEXT,
         )  # fmt: skip
 
     await served(first, Service())  # what is made once (types, the pools' connections)
-    await first.shared.flush()
+    await first.shared_store.flush()
     await served(second, Service())
     await redis.flushall()
     first.store._entries.clear()
@@ -226,7 +226,7 @@ async def test_calls_through_the_shared_store_leave_nothing_for_the_garbage_coll
     gc.collect()
     gc.disable()
     try:
-        service, waits = Service(), first_wait(second.shared)
+        service, waits = Service(), first_wait(second.shared_store)
         service.go.clear()
         calling = asyncio.ensure_future(served(first, service))  # a miss: the lock, the call
         await within(service.called)
@@ -235,7 +235,7 @@ async def test_calls_through_the_shared_store_leave_nothing_for_the_garbage_coll
         service.go.set()
         await waiting
         await calling
-        await first.shared.flush()
+        await first.shared_store.flush()
         second.store._entries.clear()
         await served(second, Service())  # found
         unreachable = gc.collect()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import orjson
 
+import fakes
 from orchestrator.cache import codecs
 from orchestrator.schemas.downstream import DIVIDENDS, PRICES
-from tests import fakes
 
 
 def test_prices_are_kept_as_the_services_answer_and_read_back_the_same():

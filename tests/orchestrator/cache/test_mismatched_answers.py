@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 from redis.asyncio import Redis
 
-from tests import fakes
+import fakes
 from tests.orchestrator.cache.conftest import settled
 
 

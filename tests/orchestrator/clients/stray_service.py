@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from tests import fakes
+import fakes
 
 POISON, POISON_PRICE = "POISON", 666.0
 

@@ -14,6 +14,8 @@ from aiohttp import web
 from reactivex import Observable
 from reactivex.testing import TestScheduler
 
+import fakes
+from fakes.services import fake_services
 from orchestrator.clients.context import CallContext
 from orchestrator.clients.market_data import MarketDataClient
 from orchestrator.clients.service import ServiceClient
@@ -28,8 +30,6 @@ from orchestrator.schemas.downstream import PRICES, Prices
 from orchestrator.schemas.requests import MarketParams
 from orchestrator.settings import Settings
 from orchestrator.web.app import create_app
-from tests import fakes
-from tests.loopback import fake_services
 from tests.orchestrator.conftest import make_settings
 from tests.virtual import PLAIN
 
@@ -50,7 +50,7 @@ class Transport:
 def service(name: str, transport: Transport, scheduler: TestScheduler) -> ServiceClient:
     """``name``'s client, allowed three attempts: a refused answer must not use them."""
     settings = Settings(_env_file=None, **{**PLAIN, "retry": {"max_attempts": 3}})
-    policy = ServicePolicy.for_service(name, settings, clock_of(scheduler))
+    policy = ServicePolicy.for_service(name, settings.policy(name), clock_of(scheduler))
     return ServiceClient(name, f"http://{name}.test", transport, scheduler, policy)
 
 

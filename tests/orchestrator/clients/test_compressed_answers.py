@@ -16,14 +16,14 @@ import pytest
 from aiohttp import web
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 
-from benchmarks.service_process import gzip_bomb
+import fakes
+from fakes.services import fake_services, gzip_bomb
 from orchestrator.clients.health import check_health
-from orchestrator.clients.transport import AiohttpTransport, CompressedAnswer, Request, service_session
+from orchestrator.clients.transport import AiohttpTransport, Request, service_session
+from orchestrator.errors import CompressedAnswer
 from orchestrator.registry import SERVICES
 from orchestrator.web.app import create_app
 from streams.lean import to_future
-from tests import fakes
-from tests.loopback import fake_services
 from tests.orchestrator.conftest import make_settings
 
 Handler = Any

@@ -10,8 +10,8 @@ import orjson
 import pytest
 from aiohttp.client_reqrep import ConnectionKey
 
+import fakes
 from orchestrator.clients.transport import Answer, Request
-from tests import fakes
 from tests.orchestrator.conftest import MARKET, METRICS, PORTFOLIO, STRATEGY, answer_instead, sent_bodies
 
 NESTED_INVALID_TICKER = {
@@ -166,7 +166,7 @@ async def test_service_unavailable_code_passes_naming_the_service(client, happy)
 
 
 async def test_stall_is_504_naming_the_service_and_timeout(client_for, happy):
-    client = await client_for(metrics_timeout_s=0.2)
+    client = await client_for(services={"metrics": {"timeout": {"attempt_s": 0.2}}})
 
     async def stall(_request: Request) -> Answer:
         await asyncio.sleep(5)
@@ -179,7 +179,7 @@ async def test_stall_is_504_naming_the_service_and_timeout(client_for, happy):
 
 
 async def test_overall_deadline_is_504_naming_the_pending_call(client_for, happy):
-    client = await client_for(backtest_deadline_s=0.3, portfolio_timeout_s=5)
+    client = await client_for(backtest_deadline_s=0.3, services={"portfolio": {"timeout": {"attempt_s": 5}}})
 
     async def slow(_request: Request) -> Answer:
         await asyncio.sleep(5)

@@ -11,9 +11,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+import fakes
 from orchestrator.registry import SERVICES
 from orchestrator.web.app import create_app
-from tests import fakes
 from tests.orchestrator.conftest import make_settings
 
 SECRET = "postgres://admin:hunter2@db.internal:5432/prod"
@@ -40,9 +40,7 @@ def services(misbehave: dict[str, Misbehaviour], seen: Counter[str] | None = Non
 async def start(aiohttp_server: Any, orchestrator_client: Any, app: web.Application, **settings: Any) -> Any:
     server = await aiohttp_server(app)
     url = str(server.make_url("")).rstrip("/")
-    values = {entry.url_setting: url for entry in SERVICES} | {
-        entry.hedge_setting: False for entry in SERVICES
-    }
+    values = {entry.url_setting: url for entry in SERVICES} | {"hedge": {"enabled": False}}
     return await orchestrator_client(create_app(make_settings(**values, **settings)))
 
 

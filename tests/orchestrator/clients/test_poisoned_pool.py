@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+import fakes
 from orchestrator.web.app import create_app
-from tests import fakes
 from tests.orchestrator.clients.stray_service import StrayService, price_of
 from tests.orchestrator.conftest import make_settings
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from reactivex.testing import TestScheduler
 
+import fakes
 from orchestrator.clients.transport import Answer
 from services.market_data.app import provider_unavailable
 from services.market_data.providers.base import ProviderUnavailable
-from tests import fakes
 from tests.orchestrator.clients.test_resilience import (
     OK,
     Scripted,

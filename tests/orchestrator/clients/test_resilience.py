@@ -13,6 +13,7 @@ from reactivex import Observable
 from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.coldobservable import ColdObservable
 
+import fakes
 from orchestrator.clients.context import CallContext
 from orchestrator.clients.service import ServiceClient
 from orchestrator.clients.transport import Answer, Request
@@ -21,7 +22,6 @@ from orchestrator.resilience.deadline import Deadline
 from orchestrator.resilience.policy import ServicePolicy
 from orchestrator.schemas.downstream import DIVIDENDS
 from orchestrator.settings import Settings
-from tests import fakes
 from tests.virtual import MaxJitter
 
 on_next, on_completed, on_error = ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.on_error
@@ -60,13 +60,14 @@ class Scripted:
 
 def make_client(scheduler: TestScheduler, transport: Scripted, **settings: Any) -> ServiceClient:
     values = {
-        "market_data_timeout_s": 100,
-        "market_data_hedge": False,
+        "timeout": {"attempt_s": 100},
+        "hedge": {"enabled": False},
         "retry": {"max_attempts": 3, "base_backoff_s": 5, "max_backoff_s": 50},
         **settings,
     }
+    settings_ = Settings(_env_file=None, **values)
     policy = ServicePolicy.for_service(
-        "market_data", Settings(_env_file=None, **values), clock_of(scheduler), rng=MaxJitter()
+        "market_data", settings_.policy("market_data"), clock_of(scheduler), rng=MaxJitter()
     )
     return ServiceClient("market_data", "http://market-data.test", transport, scheduler, policy)
 
@@ -138,7 +139,7 @@ def test_an_empty_budget_refuses_retries_and_says_so():
 def test_each_attempt_gets_the_per_try_timeout_or_what_the_deadline_leaves():
     scheduler = TestScheduler()
     transport = Scripted(scheduler, STALL)
-    client = make_client(scheduler, transport, market_data_timeout_s=40)
+    client = make_client(scheduler, transport, timeout={"attempt_s": 40})
     messages, _ = run(scheduler, client, budget=100)
     # attempt 1: 200-240 (per-try 40); attempt 2: 245-285 (40); attempt 3: 295-300 (what is left: 5)
     assert transport.subscriptions() == [subscribe(200, 240), subscribe(245, 285), subscribe(295, 300)]
@@ -172,7 +173,7 @@ def test_an_attempt_with_no_time_left_is_a_timeout_without_a_call():
 def hedged(scheduler: TestScheduler, transport: Scripted, **settings: Any) -> ServiceClient:
     """Hedging on, the service's recent answers all took 10 ticks: a copy goes out after 10."""
     client = make_client(
-        scheduler, transport, market_data_hedge=True, hedge={"floor_s": 0, "min_samples": 10}, **settings
+        scheduler, transport, hedge={"enabled": True, "floor_s": 0, "min_samples": 10}, **settings
     )
     for _ in range(20):
         client.policy.latency.record(10)
@@ -191,7 +192,7 @@ def test_a_call_slower_than_the_recent_p95_gets_a_copy_and_the_first_answer_wins
 def test_a_stall_costs_about_one_normal_call_not_the_timeout():
     scheduler = TestScheduler()
     transport = Scripted(scheduler, STALL, answer(10, OK))
-    messages, _ = run(scheduler, hedged(scheduler, transport, market_data_timeout_s=1000))
+    messages, _ = run(scheduler, hedged(scheduler, transport, timeout={"attempt_s": 1000}))
     assert outcome(messages) == (220, "value")  # p95 (10) + one call (10), not 1000
 
 
@@ -260,7 +261,7 @@ def test_an_answer_that_is_not_the_services_fault_does_not_open_the_circuit():
 def test_a_full_bulkhead_refuses_the_next_call_at_once():
     scheduler = TestScheduler()
     transport = Scripted(scheduler, answer(50, OK))
-    client = make_client(scheduler, transport, market_data_max_in_flight=1)
+    client = make_client(scheduler, transport, bulkhead={"max_in_flight": 1})
     first = client.post("/d", {}, DIVIDENDS, call_context(scheduler))
     second = client.post("/d", {}, DIVIDENDS, call_context(scheduler))
     results = scheduler.start(lambda: reactivex.merge(first, second.pipe(_error_as_value)), disposed=1000)

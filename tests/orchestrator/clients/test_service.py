@@ -18,6 +18,7 @@ from reactivex.abc import SchedulerBase
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 from reactivex.testing import ReactiveTest, TestScheduler
 
+import fakes
 from orchestrator.clients.context import CallContext
 from orchestrator.clients.health import check_health
 from orchestrator.clients.service import ServiceClient
@@ -28,7 +29,6 @@ from orchestrator.resilience.deadline import Deadline
 from orchestrator.resilience.policy import ServicePolicy
 from orchestrator.schemas.downstream import DIVIDENDS
 from orchestrator.settings import Settings
-from tests import fakes
 from tests.virtual import PLAIN
 
 
@@ -45,8 +45,8 @@ class Transport:
 
 def client(transport: Transport, scheduler: SchedulerBase, timeout_s: float = 30) -> ServiceClient:
     """The market-data client with one attempt per call and no hedging: the call alone."""
-    settings = Settings(_env_file=None, market_data_timeout_s=timeout_s, **PLAIN)
-    policy = ServicePolicy.for_service("market_data", settings, clock_of(scheduler))
+    settings = Settings(_env_file=None, timeout={"attempt_s": timeout_s}, **PLAIN)
+    policy = ServicePolicy.for_service("market_data", settings.policy("market_data"), clock_of(scheduler))
     return ServiceClient("market_data", "http://market-data.test", transport, scheduler, policy)
 
 

@@ -15,16 +15,10 @@ import pytest
 from aioresponses import aioresponses
 from yarl import URL
 
-from orchestrator.clients.transport import (
-    AiohttpTransport,
-    Answer,
-    AnswerTooLarge,
-    CompressedAnswer,
-    Request,
-    service_session,
-)
+import fakes
+from orchestrator.clients.transport import AiohttpTransport, Answer, Request, service_session
+from orchestrator.errors import AnswerTooLarge, CompressedAnswer
 from streams.lean import to_future
-from tests import fakes
 
 PRICES = "http://market-data.test/prices"
 ELSEWHERE = "http://elsewhere.test/prices"

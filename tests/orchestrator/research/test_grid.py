@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fakes
 from orchestrator.errors import InvalidDateRange, InvalidRequest
 from orchestrator.limits import RequestLimits
-from orchestrator.research.grid import combinations, path_problem, settings, written
-from tests import fakes
+from orchestrator.research.grid import combinations, path_pattern, path_problem, settings, written
 
 THRESHOLD = "strategy_params.config.price_change_threshold"
 TICKER = "market_params.ticker"
@@ -66,6 +70,41 @@ def test_paths_into_the_request_are_accepted(path):
 )
 def test_paths_outside_the_request_are_refused(path):
     assert path_problem(path) is not None
+
+
+#: Keys at the rule's edges: empty, a final newline (which Python's ``$`` would let through), a
+#: config with no key or an empty one, a field's name with something before or after it.
+EDGES = [
+    "",
+    ".",
+    "use_test_data\n",
+    "market_params.ticker\n",
+    "\nmarket_params.ticker",
+    "strategy_params.config",
+    "strategy_params.config.",
+    "strategy_params.config.a\nb",
+    "strategy_params.configx.a",
+    "market_params.tickerx",
+    "xmarket_params.ticker",
+    "Market_params.ticker",
+    "market_params..ticker",
+    "strategy_params.strategy_type.x",
+]
+KNOWN = ["use_test_data", TICKER, THRESHOLD, "strategy_params.config.", "portfolio_params.initial_capital"]
+
+
+def _pattern_takes(path: str) -> bool:
+    return re.search(path_pattern(), path) is not None
+
+
+@pytest.mark.parametrize("path", EDGES)
+def test_the_documents_pattern_takes_a_key_at_the_edges_exactly_when_the_rule_does(path):
+    assert _pattern_takes(path) == (path_problem(path) is None)
+
+
+@given(st.one_of(st.text(), st.tuples(st.sampled_from(KNOWN), st.text(max_size=4)).map("".join)))
+def test_the_documents_pattern_takes_any_key_exactly_when_the_rule_does(path):
+    assert _pattern_takes(path) == (path_problem(path) is None)
 
 
 def test_a_walk_forward_may_not_vary_the_market():

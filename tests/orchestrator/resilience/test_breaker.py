@@ -51,8 +51,8 @@ def test_open_refuses_until_open_s_then_lets_probes_through():
     clock.now = 4.0
     assert (b.allow(), b.retry_after_s()) == (False, 1.0)
     clock.now = 5.0
-    assert b.state == "half_open"
     assert [b.allow() for _ in range(3)] == [True, True, False]  # two probes, no more
+    assert b.state == "half_open"
 
 
 def test_all_probes_succeeding_close_it():
@@ -108,3 +108,25 @@ def test_each_change_is_reported_once():
     clock.now = 0.0
     assert changes == [("closed", "open")]
     assert b.retry_after_s() == 5.0  # and they did not keep it open longer
+
+
+def test_reading_an_open_breaker_past_open_s_changes_nothing():
+    clock, changes = Clock(), []
+    b = breaker(clock, changes)
+    fail(b, 4)
+    clock.now = 7.0
+    for _ in range(3):
+        assert (b.state, b.refuses_calls(), b.retry_after_s()) == ("open", False, 0.0)
+    assert changes == [("closed", "open")]
+    assert b.allow()  # the next call is what moves it
+    assert (b.state, changes[-1]) == ("half_open", ("open", "half_open"))
+
+
+def test_an_open_breaker_refuses_calls_until_open_s_is_over():
+    clock = Clock()
+    b = breaker(clock)
+    fail(b, 4)
+    clock.now = 4.9
+    assert (b.refuses_calls(), b.state) == (True, "open")
+    clock.now = 5.0
+    assert (b.refuses_calls(), b.state) == (False, "open")

@@ -8,6 +8,7 @@ import msgspec
 import orjson
 import pytest
 
+import fakes
 from orchestrator.schemas.downstream import (
     DIVIDENDS,
     METRICS,
@@ -19,7 +20,6 @@ from orchestrator.schemas.downstream import (
     OutsideContract,
     problem,
 )
-from tests import fakes
 
 
 def read(kind: AnswerKind[Any], answer: dict[str, Any], status: int = 200) -> Any:

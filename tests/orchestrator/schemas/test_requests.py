@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests import fakes
+import fakes
 
 
 async def _post(client, body: Any) -> tuple[int, dict[str, Any]]:

@@ -7,9 +7,16 @@ import asyncio
 import pytest
 from structlog.testing import capture_logs
 
+import fakes
 from orchestrator.web.keys import ADMISSION
-from tests import fakes
-from tests.orchestrator.conftest import MARKET, METRICS, answer_instead, sent_bodies
+from tests.orchestrator.conftest import (
+    MARKET,
+    METRICS,
+    TEST_DATA,
+    answer_every_call,
+    answer_instead,
+    sent_bodies,
+)
 
 ONE_AT_A_TIME = {"admission": {"min_limit": 1, "initial_limit": 1, "max_limit": 1}}
 STREAM = {"Accept": "text/event-stream"}
@@ -54,7 +61,8 @@ async def test_liveness_and_health_are_never_refused(start):
 
 
 async def test_a_place_is_given_back_whatever_the_outcome(start):
-    client, _ = await start({"/calculate": 5}, metrics_timeout_s=0.1, metrics_hedge=False, **ONE_AT_A_TIME)
+    metrics = {"timeout": {"attempt_s": 0.1}, "hedge": {"enabled": False}}
+    client, _ = await start({"/calculate": 5}, services={"metrics": metrics}, **ONE_AT_A_TIME)
     for _ in range(3):  # each times out; the next is still admitted
         response = await client.post("/api/backtest", json=fakes.backtest_request())
         assert (await response.json())["error"]["code"] == "SERVICE_TIMEOUT"
@@ -120,6 +128,18 @@ async def test_an_open_circuit_fails_the_backtest_before_any_call(client_for, ha
     assert len(sent_bodies(happy, f"{MARKET}/prices")) == calls_before  # nothing was called
     health = await (await client.get("/api/health")).json()
     assert health["circuits"]["metrics"] == "open"
+
+
+async def test_a_backtest_on_test_data_meets_the_test_data_services_circuit(client_for, happy):
+    client = await client_for(breaker={"min_calls": 2, "window_s": 60}, retry={"max_attempts": 1})
+    answer_every_call(happy, market=TEST_DATA)
+    answer_instead(happy, f"{TEST_DATA}/prices", status=500, body="boom")
+    on_test_data = fakes.backtest_request(use_test_data=True)
+    for _ in range(2):  # two backtests fail on the test data's prices: its circuit opens
+        assert (await client.post("/api/backtest", json=on_test_data)).status == 502
+    refused = await client.post("/api/backtest", json=on_test_data)
+    assert (refused.status, (await refused.json())["error"]["details"]["service"]) == (503, "test_data")
+    assert (await client.post("/api/backtest", json=fakes.backtest_request())).status == 200
 
 
 async def test_health_says_draining_at_once_when_the_server_drains(client, services):

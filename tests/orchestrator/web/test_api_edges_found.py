@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests import fakes
+import fakes
 
 
 @pytest.mark.parametrize("value", ["²", "٣٠٠٠", "\uff11\uff10"])

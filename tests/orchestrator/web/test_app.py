@@ -3,9 +3,9 @@ application then opens no HTTP session of its own."""
 
 from __future__ import annotations
 
+import fakes
 from orchestrator.registry import SERVICES
 from orchestrator.web.keys import HTTP_SESSIONS
-from tests import fakes
 from tests.orchestrator.conftest import URLS
 from tests.services_table import json_answer
 

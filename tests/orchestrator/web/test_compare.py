@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests import fakes, sse
+from structlog.testing import capture_logs
+
+import fakes
+from orchestrator.client import sse
 
 STREAM = {"Accept": "text/event-stream"}
 DIP = {"name": "dip 5%", "strategy_type": "buy_the_dip", "config": {"price_change_threshold": -0.05}}
@@ -71,3 +74,36 @@ async def test_a_strategys_bad_config_is_named_after_it(start):
     response = await client.post("/api/compare", json=compare_request(DCA, bad))
     field = (await response.json())["error"]["details"]["errors"][0]["field"]
     assert field == "strategies[1].config.price_change_threshold"
+
+
+async def test_the_caller_may_ask_a_comparison_for_a_shorter_deadline(start):
+    client, _ = await start({"/simulate": 2})
+    response = await client.post(
+        "/api/compare", json=compare_request(), headers={"X-Request-Timeout-Ms": "300"}
+    )
+    error = (await response.json())["error"]
+    assert (response.status, error["code"]) == (504, "SERVICE_TIMEOUT")
+    assert error["details"]["timeout_s"] <= 0.3
+
+
+async def test_a_malformed_deadline_header_is_a_400_before_any_call(start):
+    client, log = await start()
+    response = await client.post(
+        "/api/compare", json=compare_request(), headers={"X-Request-Timeout-Ms": "soon"}
+    )
+    error = (await response.json())["error"]
+    assert (response.status, error["code"], error["details"]["errors"][0]["field"]) == (
+        400,
+        "INVALID_REQUEST",
+        "header X-Request-Timeout-Ms",
+    )
+    assert log.started == {}
+
+
+async def test_the_canonical_line_names_the_comparison_and_counts_its_calls(start):
+    client, _ = await start()
+    with capture_logs() as logs:
+        await client.post("/api/compare", json=compare_request())
+    line = next(entry for entry in logs if entry.get("event") == "compare")
+    assert (line["ticker"], line["strategies"]) == ("TQQQ", 2)
+    assert line["calls_ms"]["signals.dip 5%"] >= 0

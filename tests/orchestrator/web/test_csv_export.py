@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from tests import fakes
+import fakes
 from tests.orchestrator.web.test_sweep import THRESHOLD, sweep_request
 
 
@@ -68,6 +68,41 @@ async def test_an_unknown_format_or_table_is_a_400_envelope(start):
         response = await client.post(f"/api/backtest?{query}", json=fakes.backtest_request())
         assert (response.status, (await response.json())["error"]["code"]) == (400, "INVALID_REQUEST")
     assert log.started == {}
+
+
+async def test_an_unknown_table_is_a_400_envelope_though_the_answer_is_json(start):
+    client, log = await start()
+    response = await client.post("/api/backtest?table=AAA", json=fakes.backtest_request())
+    error = (await response.json())["error"]
+    assert (response.status, error["code"], error["details"]["errors"][0]["field"]) == (
+        400,
+        "INVALID_REQUEST",
+        "query table",
+    )
+    assert log.started == {}
+
+
+async def test_an_unknown_sweep_table_is_a_400_envelope_though_the_answer_is_json(start):
+    client, log = await start()
+    response = await client.post("/api/sweep?table=AAA", json=sweep_request())
+    error = (await response.json())["error"]
+    assert (response.status, error["code"], error["details"]["errors"][0]["field"]) == (
+        400,
+        "INVALID_REQUEST",
+        "query table",
+    )
+    assert log.started == {}
+
+
+async def test_a_sweeps_other_table_is_read_only_for_csv(start):
+    client, _ = await start()
+    answered = await client.post("/api/sweep?table=folds", json=sweep_request())
+    refused = await client.post("/api/sweep?table=folds&format=csv", json=sweep_request())
+    assert answered.status == 200
+    assert (refused.status, (await refused.json())["error"]["details"]["errors"][0]["message"]) == (
+        400,
+        "must be one of rows",
+    )
 
 
 async def test_format_json_wins_over_an_accept_of_csv(start):

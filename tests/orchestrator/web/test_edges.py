@@ -15,8 +15,8 @@ import aiohttp
 import orjson
 import pytest
 
+import fakes
 from orchestrator.web.app import create_app
-from tests import fakes
 from tests.orchestrator.conftest import make_settings
 
 #: The header deadline below the idle timeout, as by default: from aiohttp 3.14 on, aiohttp closes a

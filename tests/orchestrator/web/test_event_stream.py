@@ -6,8 +6,9 @@ import asyncio
 
 import aiohttp
 
-from tests import fakes, sse
-from tests.fakes import CALLS
+import fakes
+from fakes import CALLS
+from orchestrator.client import sse
 
 STREAM = {"Accept": "text/event-stream"}
 
@@ -70,7 +71,7 @@ async def test_result_is_the_json_answer(start):
 
 
 async def test_failure_mid_stream_ends_with_one_error_event(start):
-    client, _ = await start({"/calculate": 30}, metrics_timeout_s=0.2)
+    client, _ = await start({"/calculate": 30}, services={"metrics": {"timeout": {"attempt_s": 0.2}}})
     _, events = await _stream(client)
     assert events[-1].event == "error"
     assert [event.event for event in events].count("error") == 1

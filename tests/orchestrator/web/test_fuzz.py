@@ -19,11 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import fakes
+from fakes.services import fake_services
 from orchestrator.registry import SERVICES
 from orchestrator.web.app import create_app
-from tests import fakes
 from tests.background import BackgroundServers
-from tests.loopback import fake_services
 from tests.orchestrator.conftest import make_settings
 
 #: Put into fuzzed input wherever it could be echoed; an error answer must never contain it.

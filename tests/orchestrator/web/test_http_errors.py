@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests import fakes
+import fakes
 
 
 async def _envelope(response) -> dict:

@@ -6,11 +6,11 @@ import asyncio
 
 from prometheus_client.parser import text_string_to_metric_families
 
+import fakes
 import orchestrator
 from orchestrator import metrics
 from orchestrator.build_info import BuildInfo, build_info
 from orchestrator.web.keys import ADMISSION
-from tests import fakes
 from tests.orchestrator.conftest import MARKET, answer_instead
 
 
@@ -212,3 +212,15 @@ def test_a_build_with_no_commit_is_labelled_unknown():
         assert samples[(("commit", "unknown"), ("python", "3.11.0"), ("version", "9.9.9"))] == 1
     finally:
         metrics.BUILD_INFO.remove("9.9.9", "unknown", "3.11.0")
+
+
+async def test_each_services_effective_policy_is_a_series_per_setting(client_for, happy, monkeypatch):
+    monkeypatch.setenv("SERVICES__METRICS__RETRY__MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("SERVICES__METRICS__HEDGE__ENABLED", "false")
+    samples = await scrape(await client_for())
+    policy = "orchestrator_service_policy"
+    assert value(samples, policy, service="metrics", setting="retry.max_attempts") == 1
+    assert value(samples, policy, service="market_data", setting="retry.max_attempts") == 3
+    assert value(samples, policy, service="metrics", setting="hedge.enabled") == 0
+    assert value(samples, policy, service="market_data", setting="hedge.enabled") == 1
+    assert value(samples, policy, service="portfolio", setting="bulkhead.max_in_flight") == 250

@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 import orchestrator
 from orchestrator import errors
-from orchestrator.errors import InvalidRequest
+from orchestrator.errors import ApiError, InvalidRequest
 from orchestrator.limits import RequestLimits
+from orchestrator.research.compare import plan_compare
+from orchestrator.research.config import CompareConfig, SweepConfig
+from orchestrator.research.grid import path_pattern
+from orchestrator.research.plan import plan_sweep
 from orchestrator.schemas.requests import parse_backtest
 from orchestrator.web import middlewares, openapi
 from orchestrator.web.keys import ADMISSION
@@ -143,6 +150,90 @@ def test_each_bound_is_one_validation_enforces(model, name):
     ]
 
 
+def _valid(document: dict[str, Any], model: str, body: Any) -> bool:
+    # The document as the root, so that its "#/components/schemas/..." references resolve.
+    root = {"$ref": f"#/components/schemas/{model}", "components": document["components"]}
+    return Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER).is_valid(body)
+
+
+def _refused(plan: Callable[[Any], Any], body: Any) -> bool:
+    try:
+        plan(body)
+    except ApiError:
+        return True
+    return False
+
+
+def _config(strategy_type: str, **config: Any) -> dict[str, Any]:
+    return {**openapi.BACKTEST_EXAMPLE, "strategy_params": {"strategy_type": strategy_type, "config": config}}
+
+
+def _dates(start: str, end: str = "2022-01-01") -> dict[str, Any]:
+    market = {**openapi.BACKTEST_EXAMPLE["market_params"], "start_date": start, "end_date": end}
+    return {**openapi.BACKTEST_EXAMPLE, "market_params": market}
+
+
+def _ticker(ticker: str) -> dict[str, Any]:
+    market = {**openapi.BACKTEST_EXAMPLE["market_params"], "ticker": ticker}
+    return {**openapi.BACKTEST_EXAMPLE, "market_params": market}
+
+
+def _sweep(grid: dict[str, list[Any]]) -> dict[str, Any]:
+    return {**openapi.BACKTEST_EXAMPLE, "grid": grid}
+
+
+def _compare(*names: str) -> dict[str, Any]:
+    body = {key: value for key, value in openapi.BACKTEST_EXAMPLE.items() if key != "strategy_params"}
+    return {**body, "strategies": [{"name": name, "strategy_type": "buy_the_dip"} for name in names]}
+
+
+def _plan_sweep(body: Any) -> Any:
+    return plan_sweep(body, RequestLimits(), SweepConfig())
+
+
+def _plan_compare(body: Any) -> Any:
+    return plan_compare(body, RequestLimits(), CompareConfig().max_strategies)
+
+
+#: Bodies at the edges of a rule the document carries as well as the server, each with whether
+#: both take it: a date (real, no year 0000), a ticker, a buy_the_dip config's fields (its other
+#: keys and other strategies' configs pass on), a grid's paths, an integer (``3.0`` is one, as JSON
+#: Schema counts), the baseline's reserved name.
+BOTH_SAY = [
+    ("BacktestRequest", parse_backtest, _dates("2020-02-29"), True),
+    ("BacktestRequest", parse_backtest, _dates("2021-02-29"), False),
+    ("BacktestRequest", parse_backtest, _dates("0000-01-01"), False),
+    ("BacktestRequest", parse_backtest, _dates("2020-01-01\n"), False),
+    ("BacktestRequest", parse_backtest, _dates("2020-1-01"), False),
+    ("BacktestRequest", parse_backtest, _ticker("^GSPC"), True),
+    ("BacktestRequest", parse_backtest, _ticker("TQQQ\n"), False),
+    ("BacktestRequest", parse_backtest, _config("buy_the_dip", price_change_threshold=-0.05), True),
+    ("BacktestRequest", parse_backtest, _config("buy_the_dip", price_change_threshold=0.05), False),
+    ("BacktestRequest", parse_backtest, _config("buy_the_dip", lookback_period="hourly"), False),
+    ("BacktestRequest", parse_backtest, _config("buy_the_dip", anything="else"), True),
+    ("BacktestRequest", parse_backtest, _config("dollar_cost_average", price_change_threshold=0.05), True),
+    ("SweepRequest", _plan_sweep, _sweep({"strategy_params.config.price_change_threshold": [-0.05]}), True),
+    ("SweepRequest", _plan_sweep, _sweep({"": [1]}), False),
+    ("SweepRequest", _plan_sweep, {**_sweep({"use_test_data": [True]}), "top_k": 3.0}, True),
+    ("SweepRequest", _plan_sweep, {**_sweep({"use_test_data": [True]}), "top_k": 3.5}, False),
+    ("SweepRequest", _plan_sweep, {**_sweep({"use_test_data": [True]}), "top_k": "3"}, False),
+    ("SweepRequest", _plan_sweep, _sweep({"use_test_data\n": [True]}), False),
+    ("SweepRequest", _plan_sweep, _sweep({"strategy_params.config": [{}]}), False),
+    ("CompareRequest", _plan_compare, _compare("dip", "baseline"), False),
+    ("CompareRequest", _plan_compare, _compare("dip", "baseline 2"), True),
+]
+
+
+@pytest.mark.parametrize(("model", "plan", "body", "taken"), BOTH_SAY)
+def test_the_document_and_the_server_take_the_same_bodies_at_each_rules_edges(model, plan, body, taken):
+    assert (_valid(openapi.document(), model, body), not _refused(plan, body)) == (taken, taken)
+
+
+def test_the_grids_keys_are_the_servers_path_pattern():
+    grid = openapi.document()["components"]["schemas"]["SweepRequest"]["properties"]["grid"]
+    assert grid["propertyNames"] == {"pattern": path_pattern()}
+
+
 def test_the_examples_are_valid_requests():
     for operation in openapi.OPERATIONS:
         for example in operation.examples.values():
@@ -159,7 +250,10 @@ def test_the_document_and_the_error_tree_agree_on_statuses():
     for status, codes in openapi.codes_by_status().items():
         assert status in openapi.STATUS_MEANINGS
         for code in codes:
-            assert any(cls.code == code and cls.status == status for cls in _classes(errors.ApiError))
+            assert any(
+                getattr(cls, "code", None) == code and cls.status == status
+                for cls in _classes(errors.ApiError)
+            )
 
 
 def _classes(base: type) -> list[type]:

@@ -15,9 +15,10 @@ import orjson
 import pytest
 from jsonschema import Draft202012Validator
 
+import fakes
+from orchestrator.client import sse
 from orchestrator.clients.transport import Answer, Request
 from orchestrator.web.keys import ADMISSION
-from tests import fakes, sse
 from tests.orchestrator.conftest import STRATEGY, answer_every_call, answer_instead
 from tests.services_table import body_of
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 
+import fakes
 from orchestrator.web.keys import ADMISSION
-from tests import fakes
 
 ONE_AT_A_TIME = {"admission": {"min_limit": 1, "initial_limit": 1, "max_limit": 1}}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from typing import Any
 
 import orjson
@@ -10,11 +12,12 @@ import structlog
 from structlog.testing import capture_logs
 from yarl import URL
 
+import fakes
 from orchestrator.cli.platform import free_port
 from orchestrator.clients.transport import Answer, Request
+from orchestrator.schemas.tickers import SPACES
 from orchestrator.web.app import create_app
 from orchestrator.web.keys import ADMISSION
-from tests import fakes
 from tests.orchestrator.conftest import MARKET, make_settings
 from tests.orchestrator.web.test_openapi_answers import Described
 from tests.services_table import ServiceTable, json_answer, raw_answer
@@ -96,7 +99,9 @@ async def test_never_more_results_than_the_limit_even_if_market_data_sends_more(
 
 
 @pytest.mark.parametrize(
-    "params", [{}, {"q": ""}, {"q": "   "}, {"q": "x" * 51}], ids=["missing", "empty", "blank", "too-long"]
+    "params",
+    [{}, {"q": ""}, {"q": "   "}, {"q": "x" * 51}, {"q": "\x1d\xa0"}, {"q": f" {'x' * 50} "}],
+    ids=["missing", "empty", "blank", "too-long", "unicode-spaces", "too-long-as-given"],
 )
 async def test_a_missing_blank_or_too_long_query_is_invalid_request_without_a_call(client, services, params):
     error = await error_of(await client.get(SEARCH, params=params), 400)
@@ -110,6 +115,14 @@ async def test_a_limit_that_is_not_1_to_50_is_invalid_request(client, services, 
     error = await error_of(await client.get(SEARCH, params={"q": "a", "limit": limit}), 400)
     assert error["code"] == "INVALID_REQUEST"
     assert [item["field"] for item in error["details"]["errors"]] == ["limit"]
+
+
+def test_the_spaces_the_documents_pattern_names_are_those_strip_removes():
+    named = re.compile(f"[{SPACES}]")
+    every = (chr(code) for code in range(sys.maxunicode + 1))
+    assert {char for char in every if named.fullmatch(char)} == {
+        chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace()
+    }
 
 
 async def test_every_problem_of_the_query_is_listed(client, services):

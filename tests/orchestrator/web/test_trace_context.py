@@ -10,8 +10,8 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
+import fakes
 from orchestrator.registry import SERVICES
-from tests import fakes
 from tests.orchestrator.conftest import URLS
 from tests.services_table import ServiceTable, json_answer
 

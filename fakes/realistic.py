@@ -1,25 +1,26 @@
 """Service answers of a realistic size, built once, deterministically, for every benchmark.
 
-The test fakes (``tests/fakes.py``) answer with four days of data, which would make every cost look
+The small answers (``fakes/__init__.py``) hold four days of data, which would make every cost look
 tiny. These builders give what a two-year daily backtest of a volatile ETF really moves: 504 price
 bars, 8 dividends, about 20 buy-the-dip signals against one buy-and-hold signal, and simulations
-whose time series hold 504 points in each of their seven columns. The shapes follow the fakes (and
-so docs/contract.md), including their ``{"success": true, "data": ...}`` envelopes. Benchmarks do not
-import ``tests``; this module is their copy of the builders.
+whose time series hold 504 points in each of their seven columns. The shapes, the envelopes, the
+request and the choice of answer (:func:`fakes.call_name`) are the small answers'.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import orjson
 
+from fakes import CHOSEN_BY_BODY, TICKER, call_name, envelope
+from fakes import backtest_request as small_backtest_request
 from orchestrator.backtest.graph import BASELINE_STRATEGY
 
-TICKER = "TQQQ"
 TRADING_DAYS = 504  # two years of sessions; LONG_TRADING_DAYS is twenty
 LONG_TRADING_DAYS = 5040
 DIVIDENDS = 8
@@ -28,10 +29,6 @@ INITIAL_CAPITAL = 10_000.0
 INVESTMENT_PER_TRADE = 100.0
 
 Payload = dict[str, Any]
-
-
-def envelope(data: Any) -> Payload:
-    return {"success": True, "data": data}
 
 
 def trading_days(count: int = TRADING_DAYS, first: date = date(2020, 1, 2)) -> list[str]:
@@ -213,25 +210,14 @@ def metrics() -> Payload:
 def backtest_request(days: int = TRADING_DAYS, threshold: float = -0.05) -> Payload:
     """The body of ``POST /api/backtest`` for the years the answers cover (the services answer the
     same whatever the dates; ``threshold`` varies the request, not the answers)."""
-    years = _years(days)
-    return {
-        "market_params": {
-            "ticker": TICKER,
-            "market_type": "ETF",
-            "start_date": f"{2022 - years}-01-01",
-            "end_date": "2022-01-01",
-            "frequency": "daily",
-        },
-        "strategy_params": {
-            "strategy_type": "buy_the_dip",
-            "config": {"price_change_threshold": threshold, "lookback_period": "daily"},
-        },
-        "portfolio_params": {
-            "initial_capital": INITIAL_CAPITAL,
-            "investment_per_trade": INVESTMENT_PER_TRADE,
-        },
-        "baseline_params": {"initial_capital": INITIAL_CAPITAL},
-    }
+    return small_backtest_request(
+        market_params__start_date=f"{2022 - _years(days)}-01-01",
+        market_params__end_date="2022-01-01",
+        strategy_params__config__price_change_threshold=threshold,
+        portfolio_params__initial_capital=INITIAL_CAPITAL,
+        portfolio_params__investment_per_trade=INVESTMENT_PER_TRADE,
+        baseline_params__initial_capital=INITIAL_CAPITAL,
+    )
 
 
 def _years(days: int) -> int:
@@ -264,21 +250,23 @@ class Payloads:
         )
 
     def encoded(self) -> dict[str, bytes]:
-        """Each answer serialized once, keyed by ``path`` or ``path:kind``, for the fake HTTP services."""
+        """Each answer serialized once, by the call it answers (:data:`fakes.CALLS`)."""
         return {
-            "/prices": orjson.dumps(self.prices),
-            "/dividends": orjson.dumps(self.dividends),
-            **{f"/signals:{kind}": orjson.dumps(body) for kind, body in self.signals.items()},
-            **{f"/simulate:{kind}": orjson.dumps(body) for kind, body in self.simulations.items()},
-            "/calculate": orjson.dumps(self.metrics),
+            "market_data.prices": orjson.dumps(self.prices),
+            "market_data.dividends": orjson.dumps(self.dividends),
+            **{f"signals.{kind}": orjson.dumps(body) for kind, body in self.signals.items()},
+            **{f"simulate.{kind}": orjson.dumps(body) for kind, body in self.simulations.items()},
+            "metrics": orjson.dumps(self.metrics),
         }
 
+    def answerer(self) -> Callable[[str, bytes], bytes]:
+        """What answers a request (its path and body) with these, serialized once: for the fake
+        services (``fakes/services.py``) and the benchmarks' in-memory transport. Only the bodies an
+        answer is chosen by are parsed, as a service parses what it reads."""
+        encoded = self.encoded()
 
-def kind_of_signals(body: Payload) -> str:
-    """Which canned signals a ``/signals`` body asks for."""
-    return "baseline" if body["strategy_type"] == BASELINE_STRATEGY else "active"
+        def answer(path: str, body: bytes) -> bytes:
+            asked = orjson.loads(body or b"{}") if path in CHOSEN_BY_BODY else {}
+            return encoded[call_name(path, asked)]
 
-
-def kind_of_simulation(body: Payload) -> str:
-    """Which canned simulation a ``/simulate`` body asks for: the baseline invests everything at once."""
-    return "baseline" if body["investment_per_trade"] == body["initial_capital"] else "active"
+        return answer

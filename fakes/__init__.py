@@ -1,4 +1,13 @@
-"""Answers the four services would give, small and consistent, for tests of our side."""
+"""Fake services, one set for the tests and the benchmarks (neither imports the other's).
+
+- here: the answers the four services would give, small and consistent (four days), for tests of
+  our side; the request of a backtest; which call a request to a service is (:func:`call_name`).
+- ``realistic.py``: the same answers at a real backtest's size (504 or 5,040 days), for benchmarks.
+- ``services.py``: one aiohttp app answering for the four services with either, with delays, a log
+  of what ran, and middlewares to misbehave.
+
+The shapes are docs/contract.md's, ``{"success": true, "data": ...}`` envelopes included.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +29,8 @@ CALLS = (
 
 #: The paths of the services' calls.
 SERVICE_PATHS = ("/prices", "/dividends", "/signals", "/simulate", "/calculate")
+#: The paths whose body says which answer is asked: the active strategy's or the baseline's.
+CHOSEN_BY_BODY = ("/signals", "/simulate")
 
 TICKER = "TQQQ"
 DATES = ["2020-01-02", "2020-01-03", "2020-01-06", "2020-01-07"]
@@ -199,7 +210,8 @@ def is_baseline_simulation(body: dict[str, Any]) -> bool:
 
 
 def call_name(path: str, body: dict[str, Any]) -> str:
-    """Which of :data:`CALLS` a request to a service is, from its path and body."""
+    """Which of :data:`CALLS` a request to a service is, from its path and body (read only for the
+    paths of :data:`CHOSEN_BY_BODY`)."""
     if path == "/signals":
         return "signals.baseline" if body["strategy_type"] == "buy_and_hold" else "signals.active"
     if path == "/simulate":
@@ -243,6 +255,8 @@ def ticker_search(query: str, limit: int = 10) -> dict[str, Any]:
 
 
 def backtest_request(**changes: Any) -> dict[str, Any]:
+    """The body of ``POST /api/backtest`` the answers fit, with ``changes`` by path, ``__`` between
+    the names (``market_params__ticker="SQQQ"``)."""
     body: dict[str, Any] = {
         "market_params": {
             "ticker": TICKER,
