@@ -21,9 +21,9 @@ import aiohttp
 import orjson
 import pytest
 
+import fakes
 from orchestrator.cli.platform import free_port
 from orchestrator.registry import SERVICES
-from tests import fakes
 from tests.loopback import CallLog, fake_services
 from tests.orchestrator.cache.redis_server import RedisServer, require_binary
 from tests.processes import until_serving

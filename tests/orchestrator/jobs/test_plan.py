@@ -6,11 +6,11 @@ import tracemalloc
 
 import pytest
 
+import fakes
 from orchestrator.errors import ApiError, InvalidRequest
 from orchestrator.jobs.plan import params_at, plan_job
 from orchestrator.limits import RequestLimits
 from orchestrator.research.grid import settings
-from tests import fakes
 
 THRESHOLD = "strategy_params.config.price_change_threshold"
 LIMITS = RequestLimits()

@@ -13,8 +13,8 @@ import orjson
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+import fakes
 from orchestrator.web.keys import ADMISSION, BACKTESTER, JOBS
-from tests import fakes
 from tests.orchestrator.jobs.conftest import backend_name, jobs_redis  # noqa: F401 (fixtures)
 
 THRESHOLD = "strategy_params.config.price_change_threshold"
