@@ -167,7 +167,12 @@ class OrchestratorClient:
             await asyncio.sleep(poll_s)
 
     async def watch_job(
-        self, job_id: str, last_event_id: str | None = None, reconnects: int = 5, retry_s: float = 1.0
+        self,
+        job_id: str,
+        last_event_id: str | None = None,
+        reconnects: int = 5,
+        retry_s: float = 1.0,
+        on_drop: Callable[[Failed, str | None], None] | None = None,
     ) -> AsyncIterator[JobEvent]:
         """``GET /api/jobs/{id}/events``, typed, until the ``summary`` (the last event yielded).
 
@@ -175,7 +180,8 @@ class OrchestratorClient:
         when the jobs' store failed) is opened again with ``Last-Event-ID`` set to the last id seen,
         after ``retry_s`` doubling up to ten times that: every ``result`` comes once, none is lost.
         ``reconnects`` drops in a row with no event between them end the watch with the last
-        :class:`Failed`; an error answer (an unknown job: ``NOT_FOUND``) ends it at once."""
+        :class:`Failed`; an error answer (an unknown job: ``NOT_FOUND``) ends it at once. ``on_drop``
+        is told each drop it will resume from, and the id it resumes after."""
         after, failures = last_event_id, 0
         while True:
             try:
@@ -194,6 +200,8 @@ class OrchestratorClient:
                     raise Failed(
                         f"{failure} ({failures} times in a row: gave up)", 2, failure.error
                     ) from None
+                if on_drop is not None:
+                    on_drop(failure, after)
             await asyncio.sleep(min(retry_s * 2 ** (failures - 1), retry_s * 10))
 
     async def _job_events(self, job_id: str, after: str | None) -> AsyncIterator[JobEvent]:

@@ -18,6 +18,7 @@ from yarl import URL
 import fakes
 from orchestrator.client import Failed, Job, JobResults, OrchestratorClient, RankedSweepRow, SweepRow
 from orchestrator.client.jobs import PANDAS_HINT
+from tests.proxies import CuttingProxy
 
 THRESHOLD = "strategy_params.config.price_change_threshold"
 AMOUNT = "portfolio_params.investment_per_trade"
@@ -132,39 +133,6 @@ async def test_a_watch_gets_every_result_once_then_the_summary(orchestrator):
     assert (events[-1].kind, events[-1].data.status) == ("summary", "succeeded")  # type: ignore[union-attr]
 
 
-class CuttingProxy:
-    """A TCP proxy to ``upstream`` that cuts each of its first ``cuts`` connections in the middle of
-    the answer's third ``result`` event, and notes what each connection asked."""
-
-    def __init__(self, upstream: URL, cuts: int) -> None:
-        self.upstream, self.cuts = upstream, cuts
-        self.requests: list[bytes] = []
-        self.cut = 0
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(self.upstream.host, self.upstream.port)
-        request = await reader.read(65536)
-        self.requests.append(request)
-        up_writer.write(request)
-        cutting, answer = len(self.requests) <= self.cuts, b""
-        try:
-            while chunk := await up_reader.read(65536):
-                answer += chunk
-                if cutting and answer.count(b"event: result") >= 3:
-                    third = answer.index(b"event: result", answer.index(b"event: result") + 1)
-                    third = answer.index(b"event: result", third + 1)
-                    writer.write(chunk[: len(chunk) - (len(answer) - third - 20)])
-                    await writer.drain()
-                    self.cut += 1
-                    writer.transport.abort()
-                    return
-                writer.write(chunk)
-                await writer.drain()
-        finally:
-            up_writer.close()
-            writer.close()
-
-
 async def test_a_watch_resumes_after_its_connection_is_cut_and_loses_or_repeats_nothing(orchestrator):
     url = await orchestrator()
     job = await finished_job(url)  # its stream replays every result, so the cuts fall mid-stream
@@ -177,8 +145,8 @@ async def test_a_watch_resumes_after_its_connection_is_cut_and_loses_or_repeats_
     finally:
         server.close()
     results = [event.data.index for event in events if event.kind == "result"]  # type: ignore[union-attr]
-    assert proxy.cut == 3 and len(proxy.requests) == 4
-    assert [b"Last-Event-ID" in request for request in proxy.requests] == [False, True, True, True]
+    assert proxy.cut == 3
+    assert [b"Last-Event-ID" in request for request in proxy.events_requests()] == [False, True, True, True]
     assert sorted(results) == list(range(10))  # 2 kept before each cut, the rest after the last
     assert events[-1].kind == "summary"
 
