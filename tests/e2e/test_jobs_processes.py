@@ -22,9 +22,9 @@ import orjson
 import pytest
 
 import fakes
+from fakes.services import CallLog, fake_services
 from orchestrator.cli.platform import free_port
 from orchestrator.registry import SERVICES
-from tests.loopback import CallLog, fake_services
 from tests.orchestrator.cache.redis_server import RedisServer, require_binary
 from tests.processes import until_serving
 
