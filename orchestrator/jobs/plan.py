@@ -16,17 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
-from orchestrator.errors import ApiError, InvalidRequest
+from orchestrator.errors import InvalidRequest
 from orchestrator.limits import RequestLimits
 from orchestrator.research.compare import plan_compare
-from orchestrator.research.grid import Combination, path_problem, size, written
+from orchestrator.research.grid import Combination, combination, path_problem, size
 from orchestrator.research.ranking import order
-from orchestrator.schemas.requests import _describe, _Strict, parse_backtest
-from orchestrator.schemas.research import SWEEP_FIELDS, Metric, parse_sweep_options
+from orchestrator.schemas.requests import _describe, _Strict
+from orchestrator.schemas.research import SWEEP_FIELDS, WHOLE, Metric, parse_sweep_options
 
 Kind = Literal["sweep", "compare"]
 KINDS: tuple[Kind, ...] = ("sweep", "compare")
@@ -37,7 +37,7 @@ COMPARE_FIELDS = ("rank_by", "top_k")
 
 class CompareOptions(_Strict):
     rank_by: Metric = "sharpe_ratio"
-    top_k: int = Field(default=5, ge=1, le=100)
+    top_k: Annotated[int, Field(ge=1, le=100), WHOLE] = 5  # 3.0 is 3, as JSON Schema's integer
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +105,7 @@ def plan_sweep_job(body: dict[str, Any], limits: RequestLimits, max_settings: in
     grid = options.grid
 
     def make(index: int) -> Combination:
-        params = params_at(grid, index)
-        try:
-            return Combination(index, params, parse_backtest(written(base, params), limits))
-        except ApiError as error:
-            error.message = f"Setting {index} of the grid is not a valid backtest request: {error.message}"
-            raise
+        return combination(index, base, params_at(grid, index), limits)
 
     first = make(0)
     canonical = {

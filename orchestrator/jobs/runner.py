@@ -79,6 +79,8 @@ class _Run:
     stopped: bool = False
     #: Counted done by the store and acked.
     finished: bool = False
+    #: Taken over by another worker (this one was not heard from in time): never handed back.
+    lost: bool = False
 
     @property
     def exhausted(self) -> bool:
@@ -127,7 +129,7 @@ class Worker:
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for run in in_hand:
-            if run.finished:
+            if run.finished or run.lost:
                 continue
             try:
                 await self.queue.release(run.shard, run.unfinished_from())
@@ -310,6 +312,7 @@ class Worker:
                     continue
                 if not held:
                     log.warning("job_shard_taken_over", job=run.shard.job, shard=run.shard.number)
+                    run.lost = True
                     self._stop(run)
 
     async def _watching(self) -> None:

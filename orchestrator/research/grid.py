@@ -126,12 +126,14 @@ def combinations(
             f"The grid makes {count} combinations; a sweep may have at most {max_combinations}",
             {"errors": [], "combinations": count, "max_combinations": max_combinations},
         )
-    return [_combination(index, base, params, limits) for index, params in enumerate(settings(grid))]
+    return [combination(index, base, params, limits) for index, params in enumerate(settings(grid))]
 
 
-def _combination(
+def combination(
     index: int, base: dict[str, Any], params: dict[str, Any], limits: RequestLimits
 ) -> Combination:
+    """The grid's setting ``index`` as a backtest request; an invalid one is refused naming it
+    (``details.combination``, its problems' fields under ``grid[index].``), for a sweep and a job alike."""
     try:
         return Combination(index, params, parse_backtest(written(base, params), limits))
     except ApiError as error:

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, RootModel
 
-from orchestrator.schemas.research import CompareRequest, Metric, SweepRequest
+from orchestrator.schemas.research import WHOLE, CompareRequest, Metric, SweepRequest
 from orchestrator.schemas.research_responses import MarketSource, RankedSweepRow
 from orchestrator.schemas.responses import _Answer
 
@@ -28,7 +28,7 @@ class CompareJobRequest(CompareRequest):
 
     kind: Literal["compare"]
     rank_by: Metric = "sharpe_ratio"
-    top_k: Annotated[int, Field(ge=1, le=100)] = 5
+    top_k: Annotated[int, Field(ge=1, le=100), WHOLE] = 5
 
 
 class JobRequest(RootModel[Annotated[SweepJobRequest | CompareJobRequest, Field(discriminator="kind")]]):

@@ -34,6 +34,7 @@ from orchestrator.web.openapi.parts import (
     error_response,
     header_ref,
 )
+from orchestrator.web.routes.jobs import LIST_DEFAULT, LIST_MAX, OFFSET_MAX, PAGE_DEFAULT, PAGE_MAX
 
 
 def _parameters(asset_names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -94,8 +95,8 @@ def _parameters(asset_names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
         "IdempotencyKey": {
             "name": "Idempotency-Key",
             "in": "header",
-            "description": "1-255 printable characters: the same body sent again with it makes no new job.",
-            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            "description": "1-255 printable ASCII characters; the same body sent again with it: one job.",
+            "schema": {"type": "string", "pattern": "^[ -~]{1,255}(?![\\s\\S])"},
         },
         "JobId": {
             "name": "id",
@@ -108,19 +109,19 @@ def _parameters(asset_names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
             "name": "limit",
             "in": "query",
             "description": "The most jobs, newest first (else INVALID_REQUEST).",
-            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+            "schema": {"type": "integer", "minimum": 1, "maximum": LIST_MAX, "default": LIST_DEFAULT},
         },
         "ResultsOffset": {
             "name": "offset",
             "in": "query",
             "description": "The first row of the page, 0 for the best (else INVALID_REQUEST).",
-            "schema": {"type": "integer", "minimum": 0, "default": 0},
+            "schema": {"type": "integer", "minimum": 0, "maximum": OFFSET_MAX, "default": 0},
         },
         "ResultsLimit": {
             "name": "limit",
             "in": "query",
             "description": "The most rows of the page (else INVALID_REQUEST).",
-            "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+            "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX, "default": PAGE_DEFAULT},
         },
         "LastEventId": {
             "name": "Last-Event-ID",
@@ -299,9 +300,23 @@ def bounded(schemas: dict[str, Any], limits: RequestLimits, max_strategies: int)
         for model, name in fields:
             schemas[model]["properties"][name]["maximum"] = bound
     schemas["CompareRequest"]["properties"]["strategies"]["maxItems"] = max_strategies
-    schemas["SweepRequest"]["properties"]["grid"]["propertyNames"] = {"pattern": path_pattern()}
+    for model in ("SweepRequest", "SweepJobRequest"):  # a job's sweep takes a sweep's grid
+        if model in schemas:
+            schemas[model]["properties"]["grid"]["propertyNames"] = {"pattern": path_pattern()}
     for model in ("StrategyParams", "StrategySpec"):
         schemas[model].update(_CHECKED_CONFIGS)
+    if "SweepJobRequest" in schemas:  # jobs/plan.py: a job runs a plain sweep, and keeps no series
+        job = schemas["SweepJobRequest"]["properties"]
+        job["walk_forward"] = {
+            "type": "null",
+            "default": None,
+            "description": "Not in a job: POST /api/sweep runs one.",
+        }
+        job["include_time_series"] = {
+            "const": False,
+            "default": False,
+            "description": "A job's rows keep no series.",
+        }
     names = schemas["StrategySpec"]["properties"]["name"]
     names["not"] = {"enum": sorted(RESERVED)}
     return schemas

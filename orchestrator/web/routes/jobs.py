@@ -33,6 +33,8 @@ routes = web.RouteTableDef()
 IDEMPOTENCY_KEY = "Idempotency-Key"
 #: The rows of one results page, by default and at most; the jobs one list shows, likewise.
 PAGE_DEFAULT, PAGE_MAX = 100, 1000
+#: The furthest page asked for (a job holds at most ``JOBS__MAX_SETTINGS`` rows; a page past them is empty).
+OFFSET_MAX = 10**9
 LIST_DEFAULT, LIST_MAX = 20, 100
 
 
@@ -81,7 +83,7 @@ async def job_results(request: web.Request) -> web.StreamResponse:
     if wants_csv(request):
         await jobs.record(job)
         return await _csv(request, job)
-    offset = _integer(request, "offset", 0, 0, 10**9)
+    offset = _integer(request, "offset", 0, 0, OFFSET_MAX)
     limit = _integer(request, "limit", PAGE_DEFAULT, 1, PAGE_MAX)
     record, rows = await jobs.page(job, offset, limit)
     counts = {name: record[name] for name in ("id", "status", "total", "done", "failed", "rank_by", "order")}
@@ -216,8 +218,8 @@ def _idempotency_key(request: web.Request) -> str | None:
     key = request.headers.get(IDEMPOTENCY_KEY)
     if key is None:
         return None
-    if not 1 <= len(key) <= 255 or not key.isprintable():
-        message = "must be 1 to 255 printable characters"
+    if not 1 <= len(key) <= 255 or not (key.isascii() and key.isprintable()):
+        message = "must be 1 to 255 printable ASCII characters"
         raise InvalidRequest(
             f"{IDEMPOTENCY_KEY} {message}",
             {"errors": [{"field": f"header {IDEMPOTENCY_KEY}", "message": message}]},
@@ -229,7 +231,7 @@ def _integer(request: web.Request, name: str, default: int, least: int, most: in
     given = request.query.get(name)
     if given is None:
         return default
-    if not given.isdigit() or not least <= int(given) <= most:
+    if not (given.isascii() and given.isdigit()) or not least <= int(given) <= most:  # '²'.isdigit()
         message = f"must be a whole number from {least} to {most}"
         raise InvalidRequest(
             f"Query parameter {name} {message}", {"errors": [{"field": f"query {name}", "message": message}]}

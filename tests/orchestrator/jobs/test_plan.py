@@ -81,7 +81,9 @@ def test_the_first_setting_is_checked_at_once_a_later_invalid_one_when_it_runs()
     plan = plan_job(sweep({"portfolio_params.investment_per_trade": [100, -1]}), LIMITS, 1000)
     with pytest.raises(ApiError) as invalid:
         plan.setting(1)
-    assert "Setting 1 of the grid" in invalid.value.message
+    assert "Combination 1 of the grid" in invalid.value.message  # named as a sweep names it
+    assert invalid.value.details["combination"] == 1
+    assert invalid.value.details["errors"][0]["field"] == "grid[1].portfolio_params.investment_per_trade"
     assert plan.params(1) == {"portfolio_params.investment_per_trade": -1}
 
 

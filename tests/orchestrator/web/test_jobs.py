@@ -141,7 +141,10 @@ async def test_results_come_in_pages(serve):
     assert [row["rank"] for row in page["rows"]] == [5, 6, 7]
 
 
-@pytest.mark.parametrize("query", ["offset=-1", "limit=0", "limit=1001", "offset=x", "format=xml"])
+@pytest.mark.parametrize(
+    "query",
+    ["offset=-1", "limit=0", "limit=1001", "offset=x", "offset=%C2%B2", "offset=1000000001", "format=xml"],
+)
 async def test_a_bad_page_is_refused_with_the_envelope(serve, query):
     client, _ = await serve()
     job = await submitted(client, sweep_job())
@@ -455,3 +458,26 @@ async def test_a_job_whose_shards_cannot_be_queued_is_cancelled_and_refused(serv
     assert made["status"] == "cancelled"  # and so it holds no place of the address's one
     del jobs.queue.enqueue
     await submitted(client, sweep_job())
+
+
+async def test_a_worker_that_lost_its_shard_to_another_stops_its_settings_and_hands_nothing_back(serve):
+    client, log = await serve({"/simulate": 5.0}, jobs={"concurrency": 1, "visibility_timeout_s": 0.6})
+    jobs = client.app[JOBS]
+    job = await submitted(client, sweep_job())
+    while len(log.started.get("/simulate", [])) < 2:  # noqa: ASYNC110 - the fakes' log has no event for it
+        await asyncio.sleep(0.02)
+
+    async def taken_over(shard: Any, consumer: str) -> bool:
+        return False
+
+    jobs.queue.touch = taken_over  # as when another worker has claimed it meanwhile
+    await asyncio.wait_for(log.cancelled_event.wait(), 2.0)  # within a third of the timeout, and a bit
+    released: list[Any] = []
+
+    async def release(shard: Any, start: int) -> None:
+        released.append(shard)
+
+    jobs.queue.release = release
+    await jobs.stop_worker()
+    assert released == []
+    assert (await status_of(client, job["id"]))["done"] == 0

@@ -47,12 +47,16 @@ def cross_field_refusal(response: Response) -> bool:
     code, details = error["code"], error["details"]
     if code == "INSUFFICIENT_DATA" or "service" in details:
         return True  # the data's verdict (too few bars for the folds) or a service's (an unknown strategy)
-    if "combination" in details or "combinations" in details:
-        return True  # a grid's values, each checked as the field its path names; the grid's size
+    if {"combination", "combinations", "settings"} & details.keys():
+        return True  # a grid's values, each checked as the field its path names; a sweep's or a job's size
     if code == "INVALID_DATE_RANGE":
         return "field" not in details  # the dates' order or the range's length, not a malformed date
     problems = details.get("errors", [])
     return bool(problems) and all(CROSS_FIELD.search(problem["field"]) for problem in problems)
+
+
+def key_reused(response: Response) -> bool:
+    return response.status_code == 422 and response.json()["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
 
 
 #: The fields a rule between fields names: a walk-forward's grid varying the market, the strategies'
@@ -64,8 +68,9 @@ CROSS_FIELD = re.compile(r"^(grid\.market_params\.|strategies$|query table$|body
 def valid_data_is_accepted_but_for_rules_between_fields(
     ctx: CheckContext, response: Response, case: schemathesis.Case
 ) -> bool | None:
-    """schemathesis' ``positive_data_acceptance``, but for :func:`cross_field_refusal`."""
-    if cross_field_refusal(response):
+    """schemathesis' ``positive_data_acceptance``, but for :func:`cross_field_refusal` and a job's
+    ``Idempotency-Key`` sent again with another body (422: what was sent before decides it)."""
+    if cross_field_refusal(response) or key_reused(response):
         return None
     return positive_data_acceptance(ctx, response, case)
 
