@@ -72,7 +72,7 @@ def _id_parser(
     actions: argparse._SubParsersAction[argparse.ArgumentParser], name: str, action: Action, help_text: str
 ) -> argparse.ArgumentParser:
     parser = actions.add_parser(name, help=help_text, description=help_text, epilog=options.EXIT_STATUS)
-    parser.add_argument("id", help="the job's id, as submit printed it")
+    parser.add_argument("id", help="the job's id, as submit printed it (after -- when it starts with -)")
     # Watching, the timeout bounds the silence between two bytes of the stream (the server's
     # heartbeat breaks it every SSE_HEARTBEAT_S), not the whole watch.
     options.add_client_options(parser, timeout_s=300.0 if action is watch else 60.0)
@@ -126,6 +126,12 @@ def _command(action: Action) -> Callable[[argparse.Namespace, Console, Console],
     return command
 
 
+def command_id(job_id: str) -> str:
+    """The id as a command takes it: after ``--`` when it starts with ``-`` (an id is URL-safe base64,
+    and argparse would read ``-x...`` as an option)."""
+    return f"-- {job_id}" if job_id.startswith("-") else job_id
+
+
 def _print_json(out: Console, model: BaseModel) -> None:
     out.file.write(model.model_dump_json() + "\n")
     out.file.flush()
@@ -169,7 +175,7 @@ async def submit(client: OrchestratorClient, args: argparse.Namespace, out: Cons
     shown_on = err if args.json else out
     say(shown_on, f"job {job.id}: a {job.kind} of {job.total:,} settings, {job.status}")
     if not args.watch:
-        say(shown_on, f"watch it: orchestrator job watch {job.id}")
+        say(shown_on, f"watch it: orchestrator job watch {command_id(job.id)}")
         return 0
     args.id = job.id
     return await watch(client, args, out, err)
@@ -302,10 +308,8 @@ def print_summary(out: Console, job: JobSummary) -> None:
     title = f"Job {job.id} {job.status}: {job.done:,} of {job.total:,} settings, {job.failed:,} failed"
     title += f"; the best {len(job.top)}, ranked by {job.rank_by}"
     print_table(out, sweep.ranked_table(title, job.rank_by, _plain(job.top)))
-    say(
-        out,
-        f"calls: {number(job.calls_total, '{:,}')}{_ran(job)}; every row: orchestrator job results {job.id}",
-    )
+    every_row = f"orchestrator job results {command_id(job.id)}"
+    say(out, f"calls: {number(job.calls_total, '{:,}')}{_ran(job)}; every row: {every_row}")
     print_data_note(out, {"data_sources": _plain(job.data_sources or [])})
 
 

@@ -100,7 +100,7 @@ async def test_watch_on_a_terminal_draws_the_bar_and_the_best_so_far(served):
     url = await served()
     job_id = await submitted(url)
     out_file = io.StringIO()
-    args = parse("watch", job_id, "--url", url)
+    args = parse("watch", "--url", url, "--", job_id)
     code = await args.command(
         args, Console(file=out_file, force_terminal=True, width=140), Console(file=io.StringIO())
     )
@@ -113,12 +113,12 @@ async def test_watch_on_a_terminal_draws_the_bar_and_the_best_so_far(served):
 async def test_watch_resumes_after_the_connection_is_cut_and_says_so(served):
     url = await served()
     job_id = await submitted(url)
-    await run("status", job_id, "--url", url)
+    await run("status", "--url", url, "--", job_id)
     proxy = CuttingProxy(URL(url), cuts=2)
     server = await asyncio.start_server(proxy.handle, "127.0.0.1", 0)
     try:
         port = server.sockets[0].getsockname()[1]
-        code, out, _ = await run("watch", job_id, "--url", f"http://127.0.0.1:{port}")
+        code, out, _ = await run("watch", "--url", f"http://127.0.0.1:{port}", "--", job_id)
     finally:
         server.close()
     assert code == 0, out
@@ -132,7 +132,7 @@ async def test_watch_resumes_after_the_connection_is_cut_and_says_so(served):
 async def test_watch_with_json_prints_the_summary_only(served):
     url = await served()
     job_id = await submitted(url)
-    code, out, err = await run("watch", job_id, "--url", url, "--json")
+    code, out, err = await run("watch", "--url", url, "--json", "--", job_id)
     summary = json.loads(out)
     assert (code, summary["id"], summary["status"], len(summary["top"])) == (0, job_id, "succeeded", 5)
     assert re.match(r"\[\d+/10\] (queued|running|succeeded)", err)  # the progress, on stderr
@@ -141,8 +141,8 @@ async def test_watch_with_json_prints_the_summary_only(served):
 async def test_status_says_how_far_when_and_where(served):
     url = await served()
     job_id = await submitted(url)
-    await run("watch", job_id, "--url", url, "--json")
-    code, out, _ = await run("status", job_id, "--url", url)
+    await run("watch", "--url", url, "--json", "--", job_id)
+    code, out, _ = await run("status", "--url", url, "--", job_id)
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == f"job {job_id}: a sweep, succeeded, 10/10 done"
@@ -153,8 +153,8 @@ async def test_status_says_how_far_when_and_where(served):
 async def test_results_prints_a_page_and_where_the_rest_is(served):
     url = await served()
     job_id = await submitted(url)
-    await run("watch", job_id, "--url", url, "--json")
-    code, out, _ = await run("results", job_id, "--url", url, "--offset", "2", "--limit", "3")
+    await run("watch", "--url", url, "--json", "--", job_id)
+    code, out, _ = await run("results", "--url", url, "--offset", "2", "--limit", "3", "--", job_id)
     assert code == 0
     assert f"Job {job_id} succeeded (10/10 done), ranked by sharpe_ratio: rows 3-5" in out
     assert [line.split()[0] for line in out.splitlines() if re.match(r"\s+\d+\s+-0\.0", line)] == [
@@ -168,8 +168,8 @@ async def test_results_prints_a_page_and_where_the_rest_is(served):
 async def test_results_as_csv_is_the_whole_table(served):
     url = await served()
     job_id = await submitted(url)
-    await run("watch", job_id, "--url", url, "--json")
-    code, out, _ = await run("results", job_id, "--url", url, "--csv")
+    await run("watch", "--url", url, "--json", "--", job_id)
+    code, out, _ = await run("results", "--url", url, "--csv", "--", job_id)
     assert code == 0
     assert out.splitlines()[0].startswith(f"rank,index,{THRESHOLD},")
     assert len(out.splitlines()) == 11
@@ -178,9 +178,9 @@ async def test_results_as_csv_is_the_whole_table(served):
 async def test_cancel_stops_a_running_job_and_watching_it_exits_1(served):
     url = await served({"/calculate": 0.5})
     job_id = await submitted(url)
-    code, out, _ = await run("cancel", job_id, "--url", url)
+    code, out, _ = await run("cancel", "--url", url, "--", job_id)
     assert (code, out.split(":")[0]) == (0, f"job {job_id} cancelled")
-    code, out, _ = await run("watch", job_id, "--url", url)
+    code, out, _ = await run("watch", "--url", url, "--", job_id)
     assert code == 1
     assert f"Job {job_id} cancelled" in out
 
@@ -188,8 +188,8 @@ async def test_cancel_stops_a_running_job_and_watching_it_exits_1(served):
 async def test_cancel_of_a_finished_job_leaves_it(served):
     url = await served()
     job_id = await submitted(url)
-    await run("watch", job_id, "--url", url, "--json")
-    code, out, _ = await run("cancel", job_id, "--url", url)
+    await run("watch", "--url", url, "--json", "--", job_id)
+    code, out, _ = await run("cancel", "--url", url, "--", job_id)
     assert (code, out) == (0, f"job {job_id} had already succeeded: left as it ended\n")
 
 
@@ -258,3 +258,10 @@ async def test_a_refused_submit_exits_1_with_the_orchestrators_error(served):
 async def test_an_orchestrator_not_running_exits_2():
     code, _, err = await run("list", "--url", "http://127.0.0.1:1")
     assert code == 2 and err.startswith("cannot connect to the orchestrator at http://127.0.0.1:1")
+
+
+@pytest.mark.parametrize(("job_id", "said"), [("Ab3_xY", "Ab3_xY"), ("-b3_xY", "-- -b3_xY")])
+def test_an_id_is_printed_so_that_it_can_be_pasted_after_a_command(job_id, said):
+    """An id is URL-safe base64, so it may start with "-", which argparse reads as an option."""
+    assert job.command_id(job_id) == said
+    assert parse("watch", *said.split()).id == job_id
