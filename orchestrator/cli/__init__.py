@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from orchestrator.build_info import build_info
-from orchestrator.cli import backtest, compare, dev, keys, serve, sweep, tickers
+from orchestrator.cli import backtest, compare, dev, job, keys, serve, sweep, tickers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -17,7 +17,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the version, and the commit where the build said it (orchestrator/build_info.py)
     parser.add_argument("--version", action="version", version=build_info().describe())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve, dev, backtest, sweep, compare, tickers, keys):
+    for module in (serve, dev, backtest, sweep, compare, job, tickers, keys):
         module.register(commands)
     args = parser.parse_args(argv)
     return int(args.run(args) or 0)

@@ -27,12 +27,13 @@ def json_object(text: str) -> dict[str, Any]:
     return value
 
 
-def add_market_options(parser: argparse.ArgumentParser) -> None:
+def add_market_options(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    """``required=False`` for a command that takes the request another way too (``job submit --body``)."""
     group = parser.add_argument_group("market")
     add = group.add_argument
-    add("--ticker", required=True, help="e.g. TQQQ")
-    add("--start", required=True, metavar="YYYY-MM-DD", help="first day")
-    add("--end", required=True, metavar="YYYY-MM-DD", help="last day")
+    add("--ticker", required=required, help="e.g. TQQQ")
+    add("--start", required=required, metavar="YYYY-MM-DD", help="first day")
+    add("--end", required=required, metavar="YYYY-MM-DD", help="last day")
     add("--market-type", default="ETF", metavar="TYPE", help="Stock, ETF, Index, ... (default ETF)")
     add("--frequency", choices=PERIODS, default="daily", help="price bars (default daily)")
     add("--test-data", action="store_true", help="use the fixed test-data series (use_test_data)")

@@ -287,6 +287,19 @@ def print_ranked(out: Console, meta: dict[str, Any], rows: list[dict[str, Any]])
     rank_by, ranking = _ranking(meta)
     count = number(meta.get("combinations", len(rows)), "{:,}")
     title = f"Sweep {ranking}: {count} combinations, {number(meta.get('failed', 0), '{:,}')} failed"
+    print_table(out, ranked_table(title, rank_by, rows))
+    failed = [row for row in rows if "error" in row]
+    for row in failed[:FAILURES_LISTED]:
+        code, message = error_of(row)
+        params = params_text(row.get("params"))
+        say(out, f"  combination {row.get('index', '?')} ({params}): {code}: {message}")
+    if len(failed) > FAILURES_LISTED:
+        say(out, f"  and {len(failed) - FAILURES_LISTED} more failed (--json or --csv for all)")
+
+
+def ranked_table(title: str, rank_by: str, rows: list[dict[str, Any]]) -> Table:
+    """The rows in their ranks: a column per grid path, the rank metric then ``COLUMNS``, and the
+    error's code for failed rows (``orchestrator job`` shows a job's rows with it too)."""
     table = Table(title=Text(title), title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
     paths = _param_paths(rows)
     names = short_names(paths)
@@ -308,13 +321,7 @@ def print_ranked(out: Console, meta: dict[str, Any], rows: list[dict[str, Any]])
         else:
             cells += [metric(summary, key) for key in metrics] + ([""] if failed else [])
         table.add_row(*(Text(cell) for cell in cells))
-    print_table(out, table)
-    for row in failed[:FAILURES_LISTED]:
-        code, message = error_of(row)
-        params = params_text(row.get("params"))
-        say(out, f"  combination {row.get('index', '?')} ({params}): {code}: {message}")
-    if len(failed) > FAILURES_LISTED:
-        say(out, f"  and {len(failed) - FAILURES_LISTED} more failed (--json or --csv for all)")
+    return table
 
 
 def _window(window: dict[str, Any] | None) -> str:

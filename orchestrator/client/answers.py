@@ -10,11 +10,18 @@ from typing import Any
 class Failed(Exception):
     """No result: the message says why, for a person. ``exit_code`` is what the command line exits
     with: 1 when the orchestrator answered with an error, 2 when there was no usable answer (not
-    reachable, timed out, cut off, not the orchestrator)."""
+    reachable, timed out, cut off, not the orchestrator). ``error`` is the envelope's error object
+    (``code``, ``message``, ``details``) when the orchestrator answered one, for programs to read."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
+    def __init__(self, message: str, exit_code: int, error: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        self.error = error
+
+    @property
+    def code(self) -> str | None:
+        """The error's ``code`` (``NOT_FOUND``, ``TOO_MANY_JOBS``...), when the orchestrator sent one."""
+        return None if self.error is None else self.error.get("code")
 
 
 def read_envelope(status: int, text: str) -> dict[str, Any]:
@@ -27,7 +34,7 @@ def read_envelope(status: int, text: str) -> dict[str, Any]:
         return answer
     if not isinstance(answer.get("error"), dict):  # not the envelope: a proxy, or not the orchestrator
         raise Failed(f"HTTP {status} with an unexpected answer: {text[:200]!r}", 2)
-    raise Failed(describe_error(answer), 1)
+    raise Failed(describe_error(answer), 1, answer["error"])
 
 
 def decode(text: str) -> dict[str, Any]:

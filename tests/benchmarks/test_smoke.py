@@ -10,8 +10,9 @@ from pathlib import Path
 
 import orjson
 
-from benchmarks import compression, decoding, edges, resilience, suite, sweep
+from benchmarks import compression, decoding, edges, jobs, resilience, suite, sweep
 from fakes.realistic import Payloads
+from tests.orchestrator.cache.redis_server import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,3 +120,38 @@ def test_every_way_of_decoding_reads_the_same_answers():
     raw_prices, raw_simulation = orjson.dumps(payloads.prices), orjson.dumps(payloads.simulations["active"])
     for prices, simulation in decoding.ways(raw_prices, raw_simulation).values():
         assert prices() is not None and (simulation is None or simulation() is not None)
+
+
+# --- benchmarks.jobs: a real redis-server and real orchestrator processes, each job small -----------
+
+
+async def test_the_jobs_calls_scenario_counts_calls_and_memory():
+    require_binary()
+    lines = await jobs.calls(settings=20)
+    assert lines[0].endswith("at most 3N+4 = 64")
+    assert re.match(r"  1 worker\(s\) \(\d+ s, succeeded\): [\d,]+ calls received", lines[1])
+    assert "peak resident memory" in lines[3] and "peak resident memory" in lines[6]
+
+
+async def test_the_jobs_kill_scenario_loses_and_doubles_no_setting():
+    require_binary()
+    lines = await jobs.kill(settings=100)
+    assert "succeeded: 100 settings with a row, 0 missing, 0 doubled: met" in lines[1]
+
+
+async def test_the_jobs_restart_scenario_resumes_the_job():
+    require_binary()
+    lines = await jobs.restart(settings=100)
+    assert "succeeded in" in lines[1] and "100 settings with a row, 0 missing, 0 doubled: met" in lines[1]
+
+
+async def test_the_jobs_reconnects_scenario_gets_every_result_once():
+    require_binary()
+    lines = await jobs.reconnects(settings=100)
+    assert lines[1] == "  6 connections: 100 settings with a row, 0 missing, 0 doubled: met"
+
+
+async def test_the_jobs_scale_and_interactive_scenarios_report_their_figures():
+    require_binary()
+    assert "target at least 2.5x" in (await jobs.scale(settings=50))[1]
+    assert "target within 20%" in (await jobs.interactive(settings=300, backtests=5))[1]

@@ -1,7 +1,8 @@
-// The page: three views behind tabs (a backtest, a sweep, a comparison), each in its own module.
+// The page: four views behind tabs (a backtest, a sweep, a comparison, the jobs), each in its own module.
 // Loaded as a module, so it runs once the document is parsed.
 import { initBacktest } from "./backtest.js";
 import { initCompare } from "./compare.js";
+import { initJobs } from "./jobs.js";
 import { attachSuggestions } from "./suggest.js";
 import { initSweep } from "./sweep.js";
 
@@ -17,10 +18,14 @@ function select(tab, { focus = false } = {}) {
     document.getElementById(other.getAttribute("aria-controls")).hidden = !selected;
   }
   if (focus) tab.focus();
-  // The view is in the address, so a reload or a shared link opens the same view.
+  // The view is in the address, so a reload or a shared link opens the same view; what follows
+  // its name (#jobs/ID: the job shown) is the view's own, and stays.
   const view = tab.dataset.view;
-  history.replaceState(null, "", view === "backtest" ? location.pathname : `#${view}`);
+  const kept = location.hash.startsWith(`#${view}/`) ? location.hash : `#${view}`;
+  history.replaceState(null, "", view === "backtest" ? location.pathname : kept);
+  tab.dispatchEvent(new CustomEvent("view-shown", { bubbles: true }));
 }
+
 
 function onKey(event) {
   const all = tabs(), at = all.indexOf(event.target);
@@ -33,7 +38,7 @@ function onKey(event) {
 function initTabs() {
   for (const tab of tabs()) tab.addEventListener("click", () => select(tab));
   document.querySelector('[role="tablist"]').addEventListener("keydown", onKey);
-  const linked = tabs().find((tab) => `#${tab.dataset.view}` === location.hash);
+  const linked = tabs().find((tab) => location.hash.split("/")[0] === `#${tab.dataset.view}`);
   if (linked) select(linked);
 }
 
@@ -49,4 +54,5 @@ initTabs();
 initBacktest();
 initSweep();
 initCompare();
+initJobs();
 initSuggestions();

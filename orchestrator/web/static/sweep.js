@@ -19,7 +19,7 @@ const SHOWN = ["total_return_pct", "sharpe_ratio", "max_drawdown_pct", "total_tr
 
 // Each list with more than one value is a dimension of the grid, in the form's order. A sweep
 // needs at least one, so when every list has a single value the first one stands in.
-function sweepRequest(form) {
+export function sweepRequest(form) {
   const { body, lists } = readFields(form);
   const varied = Object.entries(lists).filter(([, values]) => values.length > 1);
   body.grid = Object.fromEntries(varied.length ? varied : Object.entries(lists).slice(0, 1));
