@@ -25,6 +25,7 @@ from typing import Any, Protocol, TypeVar
 
 from reactivex import Observable
 
+from orchestrator.backtest import run_codec
 from orchestrator.backtest.answer import Document, Gathered, StrategyRun, assemble_answer
 from orchestrator.backtest.calls import CallTracker
 from orchestrator.cache import codecs
@@ -221,6 +222,7 @@ class _MarketCalls:
             ("baseline", *market_key, baseline.initial_capital, baseline.reinvest_dividends),
             run,
             {"signals.baseline": _run_signal_facts, "simulate.baseline": _run_trade_facts},
+            run_codec.RUN,
         )
         return Market(prices, dividends, kept_run.pipe(share_replay()))
 
@@ -233,8 +235,8 @@ class _MarketCalls:
     ) -> Observable[T]:
         """``load``, unless the cache has its answer or an identical call is in flight; ``facts``
         gives, per call ``load`` makes, what its progress event says when the cache answers it.
-        With a ``codec`` (market data), replicas share the answer through Redis when it is set up;
-        the baseline run (no codec) is kept in this process only."""
+        With a ``codec`` (market data, the baseline's run), replicas share the answer through Redis
+        when it is set up."""
         tracker = self.tracker  # not ``self``: the graph must hold no cycle (see share_replay's value)
 
         def shared(value: T, coalesced: bool) -> None:

@@ -33,13 +33,14 @@ async def kept_keys(redis: Redis, kind: str) -> list[bytes]:
     return sorted([key async for key in redis.scan_iter(f"orchestrator:v1:{kind}:*")])
 
 
-async def test_a_second_replica_makes_no_market_data_call_for_what_the_first_fetched(replicas, redis_url):
+async def test_a_second_replica_makes_no_market_data_or_baseline_call_for_what_the_first_made(replicas, redis_url):
     (first, second), log = await replicas(2, redis_url)
     one = await backtest(first)
     await settled(first)
     two = await backtest(second)
     assert (calls(log, "/prices"), calls(log, "/dividends")) == (1, 1)
-    assert calls(log, "/signals") == 4  # each replica runs its own baseline (kept in-process only)
+    # each replica its own strategy, and one baseline run between them: shared through Redis too
+    assert (calls(log, "/signals"), calls(log, "/simulate")) == (3, 3)
     # the same prices and dividends, as the fingerprint of the data each answer used says
     assert two["data"]["metadata"]["fingerprint"] == one["data"]["metadata"]["fingerprint"]
 
