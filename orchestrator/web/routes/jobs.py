@@ -248,7 +248,7 @@ async def _submit_for(
     finally:
         if not made:
             await limiter.refund(caller, "settings", plan.total)
-    request[JOB_HOLD_KEPT] = True
+    request[JOB_HOLD_KEPT] = made  # a replayed key's job holds the place it took when it was made
     return record, existing
 
 

@@ -171,6 +171,14 @@ async def test_a_replayed_idempotency_key_spends_no_settings(owned):
     await made(client, keys["a"])  # 3 + 3: the replay counted nothing
 
 
+async def test_a_replayed_idempotency_key_holds_no_second_place(owned):
+    client, keys = await owned({"/simulate": 1.0}, quota={"jobs_active": 2})
+    await made(client, keys["a"], **{"Idempotency-Key": "k-1"})
+    for _ in range(2):
+        await made(client, keys["a"], **{"Idempotency-Key": "k-1"})
+    await made(client, keys["a"])
+
+
 async def test_with_a_mode_on_the_tenant_s_limit_replaces_the_address_s(owned):
     client, keys = await owned({"/simulate": 1.0}, jobs={"max_per_client": 1})
     await made(client, keys["a"])
