@@ -28,6 +28,7 @@ import orjson
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse, sse_response
 
+from orchestrator import metrics
 from orchestrator.auth.caller import JOBS_ADMIN, Caller
 from orchestrator.auth.quota import subject_of
 from orchestrator.errors import ApiError, InvalidRequest, NotFound, RateLimited
@@ -217,14 +218,14 @@ async def _data(request: web.Request, job: str, event: Event) -> dict[str, Any]:
         return event.row or {}
     jobs = request.app[JOBS]
     status = await jobs.status(job, _reader(request))
-    _, top = await jobs.page(job, None, 0, status["top_k"])
+    _, top = await jobs.page(job, None, 0, status["top_k"])  # its reader checked by the line above
     return {**status, "top": top}
 
 
 async def _progress(request: web.Request, job: str) -> dict[str, Any]:
     jobs = request.app[JOBS]
     record = await jobs.record(job, _reader(request))
-    _, top = await jobs.page(job, None, 0, record["top_k"])
+    _, top = await jobs.page(job, None, 0, record["top_k"])  # its reader checked by the line above
     public = jobs.public(record)
     fields = ("status", "total", "done", "failed", "succeeded", "eta_s", "started_at")
     return {**{name: public[name] for name in fields}, "over": record["status"] in FINISHED, "top": top}
@@ -238,6 +239,7 @@ async def _submit_for(
     limiter, hold = request.app[QUOTAS], request[JOB_HOLD]
     if not await limiter.spend(caller, "settings", plan.total):
         request[LOG_FIELDS]["quota"] = "settings"
+        metrics.child(metrics.QUOTA_REFUSED, limiter.config.tenant_label(caller.tenant), "settings").inc()
         raise RateLimited("settings", _seconds_to_midnight())
     made = False
     try:

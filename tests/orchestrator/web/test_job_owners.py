@@ -163,6 +163,19 @@ async def test_settings_past_the_tenant_s_day_get_429(owned):
     await made(client, keys["b"])
 
 
+async def test_settings_refused_are_counted_as_refusals(owned):
+    from prometheus_client import REGISTRY
+
+    def counted() -> float:
+        labels = {"tenant": "other", "quota": "settings"}
+        return REGISTRY.get_sample_value("orchestrator_quota_refusals_total", labels) or 0.0
+
+    client, keys = await owned(quota={"settings_per_day": 2})
+    before = counted()
+    await refused(await submit(client, keys["a"]), 429, "RATE_LIMITED")
+    assert counted() - before == 1
+
+
 async def test_a_replayed_idempotency_key_spends_no_settings(owned):
     client, keys = await owned({"/simulate": 1.0}, quota={"settings_per_day": 6})
     await made(client, keys["a"], **{"Idempotency-Key": "k-1"})
