@@ -13,10 +13,12 @@ BACKTEST = "backtest"
 READ = "read"
 #: Read ``/metrics``.
 METRICS = "metrics"
+#: See and cancel every tenant's jobs, and list them all.
+JOBS_ADMIN = "jobs:admin"
 #: What a new key may do unless told otherwise (``orchestrator keys create``).
 DEFAULT_SCOPES = (BACKTEST, READ)
-#: Every scope a route asks for (``jobs:admin`` comes with jobs).
-SCOPES = frozenset({BACKTEST, READ, METRICS})
+#: Every scope a route asks for.
+SCOPES = frozenset({BACKTEST, READ, METRICS, JOBS_ADMIN})
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,9 +101,9 @@ class QuotaConfig(BaseModel):
     burst: Amount = 40
     #: Backtests (and sweeps, compares) one tenant may have running at once, across replicas.
     backtests_in_flight: Amount = 16
-    #: Jobs one tenant may have queued or running (enforced once jobs exist: ``auth/quota.py``).
+    #: Jobs one tenant may have queued or running (held by ``web/auth.py`` until the job ends).
     jobs_active: Amount = 100
-    #: Parameter settings one tenant's sweeps may run per day (enforced once jobs exist).
+    #: Parameter settings one tenant's jobs may have per UTC day (``web/routes/jobs.py``).
     settings_per_day: Amount = 100_000
     #: ``QUOTA__TENANTS__{TENANT}__REQUESTS_PER_S`` and so on: one tenant's own. Tenants named here
     #: are also the only ones named in metrics' labels (the rest are ``other``).

@@ -10,9 +10,9 @@ script that refills, takes, and holds at once, on Redis' clock); the hold is giv
 answer, off its path, and ends by itself after ``ttl_s`` should its replica die. Redis away: each
 replica limits on its own until Redis answers again (one warning for the outage), as the cache does.
 
-The seam for jobs (queued or running, per tenant) and settings per day: ``take`` with a
-``Hold("jobs", ...)``, and ``spend(subject, "settings", n, limit)``; both work today, and are called
-once jobs exist.
+Jobs (``web/auth.py``, ``web/routes/jobs.py``): making one takes its request's token with a
+``Hold("jobs", <the job's id>, ...)``, and ``spend``s its settings on the tenant's day; the hold is
+given back by ``release_of`` the subject kept in the job's record, on whichever replica ends it.
 """
 
 from __future__ import annotations
@@ -215,7 +215,10 @@ class Quotas:
 
     def release(self, caller: Caller, hold: Hold) -> None:
         """Give a hold back: now, locally; in the background, through Redis."""
-        subject = subject_of(caller)
+        self.release_of(subject_of(caller), hold)
+
+    def release_of(self, subject: str, hold: Hold) -> None:
+        """``release`` for the holder ``subject_of`` named: a job ended where its caller is not known."""
         self.local.release(subject, hold)
         if self.redis is not None:
             task = asyncio.get_running_loop().create_task(self._release_shared(subject, hold))
@@ -243,6 +246,10 @@ class Quotas:
             self._failed(error)
             return self.local.spend(subject, what, amount, limit)
         return bool(spent)
+
+    async def refund(self, caller: Caller, what: str, amount: int) -> None:
+        """Give back what ``spend`` counted for something that did not happen after all."""
+        await self.spend(caller, what, -amount)
 
     def _redis_due(self) -> bool:
         return self._retry_at is None or time.monotonic() >= self._retry_at

@@ -69,11 +69,11 @@ class JobStore(Protocol):
     def valid_event_id(self, text: str) -> bool: ...
 
     async def create(
-        self, record: Record, client: str, idempotency: tuple[str, str] | None, max_per_client: int
+        self, record: Record, owner: str, idempotency: tuple[str, str] | None, max_active: int | None
     ) -> Created:
-        """Keep a new job, unless ``idempotency`` (key, body hash) made one already; TooManyJobs past
-        ``max_per_client`` jobs queued or running for ``client``; IdempotencyKeyReused for a key
-        sent before with another body."""
+        """Keep a new job of ``owner``'s, unless ``idempotency`` (key, body hash) made one already
+        for ``owner``; TooManyJobs past ``max_active`` jobs queued or running for ``owner`` (None: no
+        such limit); IdempotencyKeyReused for a key sent before with another body."""
 
     async def get(self, job: str) -> Record | None: ...
 
@@ -100,7 +100,7 @@ class JobStore(Protocol):
 
     async def provenance(self, job: str) -> tuple[dict[str, int], list[dict[str, Any]], set[str]]: ...
 
-    async def recent(self, client: str, limit: int) -> list[Record]:
-        """``client``'s jobs, newest first."""
+    async def recent(self, owner: str | None, limit: int) -> list[Record]:
+        """``owner``'s jobs (everyone's for None), newest first."""
 
     async def close(self) -> None: ...

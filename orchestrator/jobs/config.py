@@ -25,7 +25,8 @@ class JobsConfig(BaseModel):
     visibility_timeout_s: Annotated[float, Field(ge=0.5, le=3600)] = 30.0
     #: How long a finished (or cancelled) job and its results are kept.
     ttl_s: Annotated[float, Field(ge=1, le=30 * 86_400)] = 86_400.0
-    #: Jobs queued or running at once per client address; past it, 429 TOO_MANY_JOBS.
+    #: Jobs queued or running at once per client address; past it, 429 TOO_MANY_JOBS. With
+    #: ``AUTH__MODE`` on, the tenant's ``QUOTA__JOBS_ACTIVE`` applies instead.
     max_per_client: Annotated[int, Field(ge=1, le=10_000)] = 4
     #: The share of the admission limit and of each service's bulkhead that job work leaves free
     #: for interactive requests (at least one place of each).

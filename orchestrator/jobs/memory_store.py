@@ -44,22 +44,22 @@ class MemoryJobStore:
         return text.isdigit() and len(text) < 20
 
     async def create(
-        self, record: Record, client: str, idempotency: tuple[str, str] | None, max_per_client: int
+        self, record: Record, owner: str, idempotency: tuple[str, str] | None, max_active: int | None
     ) -> Created:
         self._expire()
         if idempotency is not None:
-            made = self._keys.get((client, idempotency[0]))
+            made = self._keys.get((owner, idempotency[0]))
             if made is not None and made[0] in self._jobs:
                 if made[1] != idempotency[1]:
                     raise IdempotencyKeyReused()
                 return Created(self._public(self._jobs[made[0]]), existing=True)
-        mine = [job for job in self._jobs.values() if job.record["client"] == client]
-        if sum(job.record["status"] not in FINISHED for job in mine) >= max_per_client:
-            raise TooManyJobs(max_per_client)
-        job = _Job({**record, "done": 0, "failed": 0, "shards_done": 0})
+        mine = [job for job in self._jobs.values() if job.record["owner"] == owner]
+        if max_active is not None and sum(job.record["status"] not in FINISHED for job in mine) >= max_active:
+            raise TooManyJobs(max_active)
+        job = _Job({**record, "owner": owner, "done": 0, "failed": 0, "shards_done": 0})
         self._jobs[record["id"]] = job
         if idempotency is not None:
-            self._keys[(client, idempotency[0])] = (record["id"], idempotency[1])
+            self._keys[(owner, idempotency[0])] = (record["id"], idempotency[1])
         return Created(self._public(job), existing=False)
 
     async def get(self, job: str) -> Record | None:
@@ -155,9 +155,11 @@ class MemoryJobStore:
             return {}, [], set()
         return dict(found.calls), [found.sources[key] for key in sorted(found.sources)], set(found.markets)
 
-    async def recent(self, client: str, limit: int) -> list[Record]:
+    async def recent(self, owner: str | None, limit: int) -> list[Record]:
         self._expire()
-        mine = [self._public(job) for job in self._jobs.values() if job.record["client"] == client]
+        mine = [
+            self._public(job) for job in self._jobs.values() if owner is None or job.record["owner"] == owner
+        ]
         return sorted(mine, key=lambda record: record["created_at"], reverse=True)[:limit]
 
     async def close(self) -> None:

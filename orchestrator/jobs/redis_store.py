@@ -9,13 +9,15 @@ outlives the restart of every process.
     orchestrator:v1:job:<id>:events       stream: ``result`` (the index) per new row, then ``summary``
     orchestrator:v1:job:<id>:shards_done  set: shard numbers counted done
     orchestrator:v1:job:<id>:calls|sources|markets   provenance: calls by name, data sources, fingerprints
-    orchestrator:v1:jobs:client:<address> sorted set: the address's jobs by creation
-    orchestrator:v1:jobs:key:<sha256>     string: what an Idempotency-Key made ("<id> <body hash>")
+    orchestrator:v1:jobs:owner:<owner>    sorted set: the owner's jobs by creation (a tenant, or an address)
+    orchestrator:v1:jobs:all              sorted set: every job by creation (what ``jobs:admin`` lists;
+                                          each new job drops the expired among the ten oldest)
+    orchestrator:v1:jobs:key:<sha256>     string: what an owner's Idempotency-Key made ("<id> <body hash>")
 
 Every write that decides something is one script, so that two processes never both count a row,
-both finish a job, or both pass a client's limit. The stream's entry ids are the events' SSE ids.
+both finish a job, or both pass an owner's limit. The stream's entry ids are the events' SSE ids.
 A finished job's keys expire after JOBS__TTL_S. The scripts name keys they derive from a job id
-(the client's jobs' records): fine on one Redis, not on a cluster.
+(the owner's jobs' records): fine on one Redis, not on a cluster.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ if TYPE_CHECKING:
 Entries = list[tuple[bytes, dict[bytes, bytes]]]
 
 PREFIX = "orchestrator:v1:job:"
-CLIENT = "orchestrator:v1:jobs:client:"
+OWNER = "orchestrator:v1:jobs:owner:"
+ALL = "orchestrator:v1:jobs:all"
 KEY = "orchestrator:v1:jobs:key:"
 #: The keys of a job besides its record, which expire with it.
 PARTS = ("rows", "rank", "events", "shards_done", "calls", "sources", "markets")
@@ -77,10 +80,15 @@ for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   if not status then redis.call('ZREM', KEYS[2], id)
   elseif status == 'queued' or status == 'running' then active = active + 1 end
 end
-if active >= tonumber(ARGV[3]) then return {'full'} end
+local most = tonumber(ARGV[3])
+if most > 0 and active >= most then return {'full'} end
 local fields = cjson.decode(ARGV[6])
 for name, value in pairs(fields) do redis.call('HSET', KEYS[3], name, value) end
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
+for _, id in ipairs(redis.call('ZRANGE', KEYS[4], 0, 9)) do
+  if redis.call('EXISTS', ARGV[5] .. id) == 0 then redis.call('ZREM', KEYS[4], id) end
+end
 if KEYS[1] ~= '' then redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'PX', ARGV[7]) end
 return {'created', ARGV[1]}
 """
@@ -173,24 +181,24 @@ class RedisJobStore:
         return bool(_EVENT_ID.match(text))
 
     async def create(
-        self, record: Record, client: str, idempotency: tuple[str, str] | None, max_per_client: int
+        self, record: Record, owner: str, idempotency: tuple[str, str] | None, max_active: int | None
     ) -> Created:
         job = record["id"]
         key, body = (
-            ("", "-") if idempotency is None else (_idempotency_key(client, idempotency[0]), idempotency[1])
+            ("", "-") if idempotency is None else (_idempotency_key(owner, idempotency[0]), idempotency[1])
         )
-        fields = {name: str(value) for name, value in record.items() if value is not None}
+        fields = {name: str(value) for name, value in {**record, "owner": owner}.items() if value is not None}
         fields |= {"done": "0", "failed": "0", "shards_done": "0"}
         ttl_ms = int(self.ttl_s * 1000)
         answer = await self._create(
-            keys=[key, CLIENT + client, job_key(job)],
-            args=[job, body, max_per_client, _ms(record), PREFIX, orjson.dumps(fields), ttl_ms],
+            keys=[key, OWNER + owner, job_key(job), ALL],
+            args=[job, body, max_active or 0, _ms(record), PREFIX, orjson.dumps(fields), ttl_ms],
         )
         verdict = answer[0].decode()
         if verdict == "reused":
             raise IdempotencyKeyReused()
         if verdict == "full":
-            raise TooManyJobs(max_per_client)
+            raise TooManyJobs(max_active or 0)
         found = await self.get(answer[1].decode())
         assert found is not None
         return Created(found, existing=verdict == "existing")
@@ -291,17 +299,21 @@ class RedisJobStore:
             {market.decode() for market in markets},
         )
 
-    async def recent(self, client: str, limit: int) -> list[Record]:
-        jobs: list[bytes] = await self.client.zrevrange(CLIENT + client, 0, limit - 1)  # type: ignore[assignment]
+    async def recent(self, owner: str | None, limit: int) -> list[Record]:
+        index = ALL if owner is None else OWNER + owner
+        jobs: list[bytes] = await self.client.zrevrange(index, 0, limit - 1)  # type: ignore[assignment]
         records = [await self.get(job.decode()) for job in jobs]
+        gone = [job for job, record in zip(jobs, records, strict=True) if record is None]
+        if gone:  # expired: the index forgets them (an owner's is also pruned as it makes a job)
+            await self.client.zrem(index, *gone)
         return [record for record in records if record is not None]
 
     async def close(self) -> None:
         await self.client.aclose()
 
 
-def _idempotency_key(client: str, key: str) -> str:
-    return KEY + hashlib.sha256(f"{client}\n{key}".encode()).hexdigest()
+def _idempotency_key(owner: str, key: str) -> str:
+    return KEY + hashlib.sha256(f"{owner}\n{key}".encode()).hexdigest()
 
 
 def _member(index: int) -> str:

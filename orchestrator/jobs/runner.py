@@ -26,6 +26,7 @@ import secrets
 import socket
 import time
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +36,7 @@ import structlog
 from orchestrator.backtest.admission import Admission
 from orchestrator.backtest.graph import Backtester
 from orchestrator.errors import ServiceTimeout, to_api_error
-from orchestrator.jobs.backend import JobStore, ShardQueue
+from orchestrator.jobs.backend import JobStore, Record, ShardQueue
 from orchestrator.jobs.config import JobsConfig
 from orchestrator.jobs.model import FINISHED, Shard, rank_score, source_key
 from orchestrator.jobs.plan import JobPlan, plan_job
@@ -99,9 +100,12 @@ class Worker:
         limits: RequestLimits,
         backtester: Backtester,
         admission: Admission,
+        ended: Callable[[Record], None] = lambda record: None,
     ) -> None:
         self.store, self.queue, self.config, self.limits = store, queue, config, limits
         self.backtester, self.admission = backtester, admission
+        #: Told of each job whose last shard this worker counted (whichever replica made it).
+        self.ended = ended
         self.consumer = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._runs: list[_Run] = []
         self._jobs: OrderedDict[str, _Job] = OrderedDict()
@@ -253,6 +257,7 @@ class Worker:
         if ended is not None:
             await self.queue.drop(shard.job)
             self._jobs.pop(shard.job, None)
+            self.ended(ended)
             log.info("job_finished", job=shard.job, status=ended["status"], total=ended["total"])
         else:
             await self.queue.ack(shard)

@@ -6,8 +6,9 @@ scope); ``/health``, ``/ready``, the page, and the API's description (``/api/doc
 does a CORS preflight, which never carries a credential. A caller that is missing or not taken gets
 401 ``UNAUTHORIZED`` with ``WWW-Authenticate`` (one body, whatever was wrong); one without the
 route's scope 403 ``FORBIDDEN``. Then ``quotas`` takes a token of the caller's tenant (and, on the
-routes that run backtests, holds one of its backtests in flight until the answer ends): over a
-quota, 429 ``RATE_LIMITED`` with ``Retry-After``. Every answer to a caller carries the IETF draft's
+routes that run backtests, holds one of its backtests in flight until the answer ends; on ``POST
+/api/jobs``, one of its jobs queued or running, under the new job's id, kept until the job ends):
+over a quota, 429 ``RATE_LIMITED`` with ``Retry-After``. Every answer to a caller carries the IETF draft's
 ``RateLimit-Policy`` and ``RateLimit``.
 
 The canonical log line, the log context and the span carry the tenant and the key id; the
@@ -32,8 +33,10 @@ from orchestrator.auth.identify import Authenticator
 from orchestrator.auth.quota import Decision, Hold, Quotas
 from orchestrator.auth.tokens import Verifier
 from orchestrator.errors import Forbidden, RateLimited, Unauthorized
+from orchestrator.jobs.backend import Record
+from orchestrator.jobs.model import new_job_id
 from orchestrator.web.admission import ADMITTED
-from orchestrator.web.keys import AUTHENTICATOR, QUOTAS, SETTINGS, request_key
+from orchestrator.web.keys import AUTHENTICATOR, JOBS, QUOTAS, SETTINGS, request_key
 from orchestrator.web.middlewares import LOG_FIELDS
 from orchestrator.web.trace_context import SPAN_ATTRIBUTES
 
@@ -46,6 +49,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CALLER = request_key("caller", Caller)
 #: What its quota said, for the ``RateLimit`` headers.
 RATE_LIMIT = request_key("rate_limit", Decision)
+#: The place of the tenant's jobs held for the job a ``POST /api/jobs`` makes (its member the
+#: job's id), and whether the job was made and keeps it until it ends.
+JOB_HOLD = request_key("job_hold", Hold)
+JOB_HOLD_KEPT = request_key("job_hold_kept", bool)
 #: Open whatever the mode: liveness, readiness, the page and the API's description.
 OPEN_PATHS = frozenset({"/health", "/ready", "/", "/api/docs", "/api/openapi.json"})
 OPEN_PREFIXES = ("/static/", "/api/docs/static/")
@@ -58,6 +65,9 @@ FAILURE_FLOOR_S = 0.025
 #: How long a hold on a backtest in flight lasts if its replica dies before giving it back: the
 #: longest a run may take (a sweep's deadline), and a margin.
 HOLD_MARGIN_S = 30.0
+#: How long a job's hold lasts should the replica ending the job fail to give it back (Redis away
+#: at that moment): a job running longer stops counting after it.
+JOB_HOLD_S = 86_400.0
 
 
 def scope_needed(request: web.Request) -> str | None:
@@ -77,6 +87,23 @@ def scope_needed(request: web.Request) -> str | None:
 def _runs_backtests(request: web.Request) -> bool:
     resource = request.match_info.route.resource
     return request.method == "POST" and resource is not None and resource.canonical in ADMITTED
+
+
+def _makes_job(request: web.Request) -> bool:
+    resource = request.match_info.route.resource
+    return request.method == "POST" and resource is not None and resource.canonical == "/api/jobs"
+
+
+def _hold_of(request: web.Request) -> Hold | None:
+    """What the request holds of its tenant's while it runs: a backtest in flight, or a job."""
+    if _makes_job(request):
+        request[JOB_HOLD] = hold = Hold("jobs", new_job_id(), JOB_HOLD_S)
+        return hold
+    if _runs_backtests(request):
+        settings = request.app[SETTINGS]
+        ttl_s = max(settings.backtest_deadline_s, settings.sweep.deadline_s) + HOLD_MARGIN_S
+        return Hold("backtests", uuid.uuid4().hex, ttl_s)
+    return None
 
 
 @web.middleware
@@ -115,11 +142,7 @@ async def quotas(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not isinstance(caller, Caller):
         return await handler(request)
     limiter = request.app[QUOTAS]
-    hold = None
-    if _runs_backtests(request):
-        settings = request.app[SETTINGS]
-        ttl_s = max(settings.backtest_deadline_s, settings.sweep.deadline_s) + HOLD_MARGIN_S
-        hold = Hold("backtests", uuid.uuid4().hex, ttl_s)
+    hold = _hold_of(request)
     decision = await limiter.take(caller, hold)
     request[RATE_LIMIT] = decision
     if not decision.allowed:
@@ -133,7 +156,15 @@ async def quotas(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     finally:
-        limiter.release(caller, hold)
+        if not request.get(JOB_HOLD_KEPT, False):  # a job made keeps its hold until it ends
+            limiter.release(caller, hold)
+
+
+def release_job_hold(limiter: Quotas, record: Record) -> None:
+    """A job ended: its tenant's hold on it given back (``record["quota"]`` says whose it is)."""
+    subject = record.get("quota")
+    if subject:
+        limiter.release_of(subject, Hold("jobs", record["id"], JOB_HOLD_S))
 
 
 async def add_auth_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -156,6 +187,7 @@ async def callers(app: web.Application) -> AsyncIterator[None]:
     verifier = Verifier(config, session) if "jwt" in config.mode else None
     app[AUTHENTICATOR] = Authenticator(config, keys, verifier)
     app[QUOTAS] = limiter = Quotas(settings.quota, redis)
+    app[JOBS].on_end = lambda record: release_job_hold(limiter, record)
     watching = None
     if keys is not None:
         await keys.load()

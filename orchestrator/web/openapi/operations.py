@@ -210,9 +210,11 @@ OPERATIONS: tuple[Operation, ...] = (
         "Submit a sweep or a comparison as a job",
         "What `POST /api/sweep` or `POST /api/compare` takes, with a `kind`; answered at once (202), "
         "then run by every orchestrator process, each result kept as it is made (docs/contract.md, "
-        "section 7). Refused before it is made when it cannot run (400), when the address has "
-        "`JOBS__MAX_PER_CLIENT` jobs queued or running (429), or for an `Idempotency-Key` reused with "
-        "another body (422).",
+        "section 7). The job is the caller's tenant's (with `AUTH__MODE=none`, the address's). Refused "
+        "before it is made when it cannot run (400); when the tenant has `QUOTA__JOBS_ACTIVE` jobs "
+        "queued or running, or no settings left today (429 `RATE_LIMITED`), or with `AUTH__MODE=none` "
+        "when the address has `JOBS__MAX_PER_CLIENT` (429 `TOO_MANY_JOBS`); or for an "
+        "`Idempotency-Key` (the owner's own) reused with another body (422).",
         {
             202: Answer(
                 "The job, queued.", (Json(JobResponse),), ("RequestId", "Location", "IdempotentReplayed")
@@ -227,8 +229,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "/api/jobs",
         "listJobs",
         "jobs",
-        "The asking address's jobs",
-        "Newest first; only the jobs of the client address asking, so that no one sees another's ids.",
+        "The asker's jobs",
+        "Newest first; only the caller's tenant's (with `AUTH__MODE=none`, the client address's), so "
+        "that no one sees another's ids; every job for a caller with the `jobs:admin` scope.",
         {200: Answer("The jobs.", (Json(JobListResponse),), ("RequestId",))},
         tuple(sorted({*EDGE_ERRORS, 503})),
         parameters=("JobListLimit", "RequestIdHeader"),
@@ -239,7 +242,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "getJob",
         "jobs",
         "A job: its status, counts, times, time left and provenance",
-        "Anyone holding the id may read it (128 random bits).",
+        "Its owner's (the tenant that made it, or the address), or a `jobs:admin` caller's: to anyone "
+        "else 404, as for an id that never existed.",
         {200: Answer("The job.", (Json(JobResponse),), ("RequestId",))},
         JOB_ERRORS,
         parameters=("JobId", "RequestIdHeader"),
@@ -251,7 +255,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "jobs",
         "Cancel a job",
         "No new setting of it starts anywhere; settings in flight stop within a second on every "
-        "process. A job already over is left as it ended.",
+        "process. A job already over is left as it ended. Its owner's, or a `jobs:admin` caller's: "
+        "to anyone else 404.",
         {200: Answer("The job, cancelled (or as it ended).", (Json(JobResponse),), ("RequestId",))},
         JOB_ERRORS,
         parameters=("JobId", "RequestIdHeader"),

@@ -93,7 +93,8 @@ STATUS_MEANINGS = {
     401: "With `AUTH__MODE` on: no credential, or one not taken (the same answer whatever was wrong); "
     "with `WWW-Authenticate`.",
     403: "A cross-origin preflight from an origin not allowed, or a caller without the route's scope.",
-    404: "Not found: no such path, no such job (or one expired), or a service passed NOT_FOUND through.",
+    404: "Not found: no such path, no such job (or one expired, or another tenant's), or a service "
+    "passed NOT_FOUND through.",
     405: "The method is not allowed (`details.allowed`), or a service passed METHOD_NOT_ALLOWED through.",
     408: "The headers or the body took too long to arrive; the connection is closed.",
     411: "The HTTP layer needs a length it was not given.",
@@ -101,8 +102,9 @@ STATUS_MEANINGS = {
     415: "The body is not JSON, or is compressed.",
     422: "An `Idempotency-Key` sent before with another body.",
     429: "Over a quota: the caller's tenant's (`RATE_LIMITED`, `details.quota`, with `Retry-After`, "
-    "`RateLimit-Policy` and `RateLimit`), or the jobs one client address may have queued or running "
-    "(`TOO_MANY_JOBS`, `details.max_per_client`).",
+    "`RateLimit-Policy` and `RateLimit`; `rate`, `backtests`, `jobs` or `settings`), or, with "
+    "`AUTH__MODE=none`, the jobs one client address may have queued or running (`TOO_MANY_JOBS`, "
+    "`details.max_per_client`).",
     431: "The request line or headers are too long, or too many.",
     500: "A bug of the orchestrator: logged with its stack, answered without it.",
     502: "A service answered outside its contract (`details.service` names it).",

@@ -3,8 +3,17 @@
 ``POST`` answers 202 at once with the job's id and ``Location``; the job then runs on every
 process's worker. Its record, its ranked results (a page as JSON, or all of it as CSV, read from
 the store as it is sent) and its events (SSE, resumable with ``Last-Event-ID``) are read by id;
-``DELETE`` cancels it. Holding an id is what lets one read or cancel a job (128 random bits), and
-``GET /api/jobs`` lists only the asking address's jobs, so that ids are never shown to others.
+``DELETE`` cancels it.
+
+A job is its owner's: with ``AUTH__MODE`` on, the caller's tenant, else the client's address. To
+anyone else every route answers 404 NOT_FOUND for it, as for an id that never existed (never 403,
+which would confirm it does); ``GET /api/jobs`` lists the caller's own. A caller with the
+``jobs:admin`` scope reads, cancels and lists every job. An Idempotency-Key is its owner's.
+
+With a mode on, making a job counts against the tenant's quotas instead of the address's
+``JOBS__MAX_PER_CLIENT``: one of its jobs queued or running (held by ``web/auth.py``'s ``quotas``
+under the new job's id, given back when the job ends, on whichever replica ends it) and its settings
+on the tenant's day (``QUOTA__SETTINGS_PER_DAY``): 429 RATE_LIMITED past either.
 """
 
 from __future__ import annotations
@@ -12,20 +21,26 @@ from __future__ import annotations
 import csv
 import io
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse, sse_response
 
-from orchestrator.errors import ApiError, InvalidRequest, NotFound
+from orchestrator import metrics
+from orchestrator.auth.caller import JOBS_ADMIN, Caller
+from orchestrator.auth.quota import subject_of
+from orchestrator.errors import ApiError, InvalidRequest, NotFound, RateLimited
 from orchestrator.jobs.backend import Event
 from orchestrator.jobs.model import FINISHED
+from orchestrator.jobs.plan import JobPlan
 from orchestrator.research.ranking import Row
 from orchestrator.schemas.responses import error_envelope
+from orchestrator.web.auth import CALLER, JOB_HOLD, JOB_HOLD_KEPT
 from orchestrator.web.csv_export import CSV_CONTENT_TYPE, wants_csv
 from orchestrator.web.json_http import dump, json_response, read_json
-from orchestrator.web.keys import JOBS, SETTINGS
+from orchestrator.web.keys import JOBS, QUOTAS, SETTINGS
 from orchestrator.web.middlewares import LOG_FIELDS, note_error
 
 routes = web.RouteTableDef()
@@ -43,7 +58,14 @@ async def post_job(request: web.Request) -> web.Response:
     settings, jobs = request.app[SETTINGS], request.app[JOBS]
     key = _idempotency_key(request)
     document = await read_json(request, settings.edge, settings.request_limits)
-    record, existing = await jobs.submit(document, _client(request), key)
+    plan = jobs.plan(document)
+    caller = _caller(request)
+    if caller is None:
+        record, existing = await jobs.submit(
+            document, plan, _owner(request), key, max_active=settings.jobs.max_per_client
+        )
+    else:
+        record, existing = await _submit_for(request, caller, document, plan, key)
     request[LOG_FIELDS].update(
         event="job_submitted", job=record["id"], total=record["total"], existing=existing
     )
@@ -59,20 +81,20 @@ async def post_job(request: web.Request) -> web.Response:
 async def list_jobs(request: web.Request) -> web.Response:
     jobs = request.app[JOBS]
     limit = _integer(request, "limit", LIST_DEFAULT, 1, LIST_MAX)
-    records = await jobs.recent(_client(request), limit)
+    records = await jobs.recent(_reader(request), limit)
     return json_response({"success": True, "data": {"jobs": [jobs.public(record) for record in records]}})
 
 
 @routes.get("/api/jobs/{id}")
 async def get_job(request: web.Request) -> web.Response:
-    status = await request.app[JOBS].status(request.match_info["id"])
+    status = await request.app[JOBS].status(request.match_info["id"], _reader(request))
     return json_response({"success": True, "data": status})
 
 
 @routes.delete("/api/jobs/{id}")
 async def cancel_job(request: web.Request) -> web.Response:
     jobs = request.app[JOBS]
-    record = await jobs.cancel(request.match_info["id"])
+    record = await jobs.cancel(request.match_info["id"], _reader(request))
     request[LOG_FIELDS].update(event="job_cancelled", job=record["id"], job_status=record["status"])
     return json_response({"success": True, "data": jobs.public(record)})
 
@@ -81,11 +103,11 @@ async def cancel_job(request: web.Request) -> web.Response:
 async def job_results(request: web.Request) -> web.StreamResponse:
     jobs, job = request.app[JOBS], request.match_info["id"]
     if wants_csv(request):
-        await jobs.record(job)
+        await jobs.record(job, _reader(request))
         return await _csv(request, job)
     offset = _integer(request, "offset", 0, 0, OFFSET_MAX)
     limit = _integer(request, "limit", PAGE_DEFAULT, 1, PAGE_MAX)
-    record, rows = await jobs.page(job, offset, limit)
+    record, rows = await jobs.page(job, _reader(request), offset, limit)
     counts = {name: record[name] for name in ("id", "status", "total", "done", "failed", "rank_by", "order")}
     return json_response(
         {"success": True, "data": {**counts, "offset": offset, "limit": limit, "rows": rows}}
@@ -156,7 +178,7 @@ async def job_events(request: web.Request) -> web.StreamResponse:
     """``result`` per kept setting (its id the event's), ``progress`` (no id) at most every
     ``JOBS__PROGRESS_INTERVAL_S``, then ``summary`` (with an id) when the job is over."""
     settings, jobs, job = request.app[SETTINGS], request.app[JOBS], request.match_info["id"]
-    await jobs.record(job)
+    await jobs.record(job, _reader(request))
     after = request.headers.get("Last-Event-ID") or request.query.get("last_event_id") or None
     if after is not None and not jobs.store.valid_event_id(after):
         message = "is not an event id of this stream"
@@ -195,23 +217,66 @@ async def _data(request: web.Request, job: str, event: Event) -> dict[str, Any]:
     if event.kind == "result":
         return event.row or {}
     jobs = request.app[JOBS]
-    status = await jobs.status(job)
-    _, top = await jobs.page(job, 0, status["top_k"])
+    status = await jobs.status(job, _reader(request))
+    _, top = await jobs.page(job, None, 0, status["top_k"])  # its reader checked by the line above
     return {**status, "top": top}
 
 
 async def _progress(request: web.Request, job: str) -> dict[str, Any]:
     jobs = request.app[JOBS]
-    record = await jobs.record(job)
-    _, top = await jobs.page(job, 0, record["top_k"])
+    record = await jobs.record(job, _reader(request))
+    _, top = await jobs.page(job, None, 0, record["top_k"])  # its reader checked by the line above
     public = jobs.public(record)
     fields = ("status", "total", "done", "failed", "succeeded", "eta_s", "started_at")
     return {**{name: public[name] for name in fields}, "over": record["status"] in FINISHED, "top": top}
 
 
-def _client(request: web.Request) -> str:
-    """The client's address (``web/forwarded.py`` has made it the real client's behind trusted proxies)."""
+async def _submit_for(
+    request: web.Request, caller: Caller, document: Any, plan: JobPlan, key: str | None
+) -> tuple[dict[str, Any], bool]:
+    """Submit for a tenant: its settings spent on its day first (given back if no job is made, or
+    the Idempotency-Key's earlier one is answered), the job made under the id its hold was taken for."""
+    limiter, hold = request.app[QUOTAS], request[JOB_HOLD]
+    if not await limiter.spend(caller, "settings", plan.total):
+        request[LOG_FIELDS]["quota"] = "settings"
+        metrics.child(metrics.QUOTA_REFUSED, limiter.config.tenant_label(caller.tenant), "settings").inc()
+        raise RateLimited("settings", _seconds_to_midnight())
+    made = False
+    try:
+        record, existing = await request.app[JOBS].submit(
+            document, plan, _owner(request), key, max_active=None, job=hold.member, quota=subject_of(caller)
+        )
+        made = not existing
+    finally:
+        if not made:
+            await limiter.refund(caller, "settings", plan.total)
+    request[JOB_HOLD_KEPT] = made  # a replayed key's job holds the place it took when it was made
+    return record, existing
+
+
+def _seconds_to_midnight() -> float:
+    now = datetime.now(UTC)
+    return 86_400 - (now.hour * 3600 + now.minute * 60 + now.second)
+
+
+def _caller(request: web.Request) -> Caller | None:
+    caller = request.get(CALLER)
+    return caller if isinstance(caller, Caller) else None
+
+
+def _owner(request: web.Request) -> str:
+    """Whose a job made by this request is: the caller's tenant, or without callers the client's
+    address (``web/forwarded.py`` has made it the real client's behind trusted proxies)."""
+    caller = _caller(request)
+    if caller is not None:
+        return f"tenant:{caller.tenant}"
     return request.remote or "unknown"
+
+
+def _reader(request: web.Request) -> str | None:
+    """Whose jobs this request may see: its owner's, or everyone's (None) with ``jobs:admin``."""
+    caller = _caller(request)
+    return None if caller is not None and caller.may(JOBS_ADMIN) else _owner(request)
 
 
 def _idempotency_key(request: web.Request) -> str | None:

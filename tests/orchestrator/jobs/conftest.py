@@ -60,7 +60,7 @@ async def backend(backend_name: str, request: pytest.FixtureRequest) -> AsyncIte
         await store.close()
 
 
-def record(total: int, client: str = "192.0.2.1", **fields: Any) -> dict[str, Any]:
+def record(total: int, **fields: Any) -> dict[str, Any]:
     return {
         "id": new_job_id(),
         "kind": "sweep",
@@ -70,7 +70,6 @@ def record(total: int, client: str = "192.0.2.1", **fields: Any) -> dict[str, An
         "rank_by": "sharpe_ratio",
         "order": "descending",
         "top_k": 5,
-        "client": client,
         "created_at": now_iso(),
         "document": "{}",
         **fields,

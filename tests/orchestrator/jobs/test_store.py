@@ -28,8 +28,8 @@ async def put(store, job: str, index: int, **kwargs) -> bool:
     return await store.put_row(job, index, kept, rank_score(kept, "sharpe_ratio"))
 
 
-async def created(store, total: int = 4, **fields) -> str:
-    made = await store.create(record(total, **fields), fields.get("client", "192.0.2.1"), None, 10)
+async def created(store, total: int = 4, owner: str = "192.0.2.1") -> str:
+    made = await store.create(record(total), owner, None, 10)
     return made.record["id"]
 
 
@@ -150,7 +150,7 @@ async def test_a_client_at_its_limit_is_refused_until_one_of_its_jobs_ends(backe
     with pytest.raises(TooManyJobs) as refused:
         await store.create(record(2), "192.0.2.1", None, 2)
     assert refused.value.status == 429 and refused.value.details == {"max_per_client": 2}
-    await store.create(record(2, client="192.0.2.2"), "192.0.2.2", None, 2)  # another address
+    await store.create(record(2), "192.0.2.2", None, 2)  # another address
     await store.cancel(first, 60)
     await store.create(record(2), "192.0.2.1", None, 2)
 
@@ -160,7 +160,7 @@ async def test_the_same_idempotency_key_and_body_make_one_job(backend):
     one = await store.create(record(2), "192.0.2.1", ("key-1", "hash-a"), 10)
     two = await store.create(record(2), "192.0.2.1", ("key-1", "hash-a"), 10)
     assert two.existing and two.record["id"] == one.record["id"]
-    other = await store.create(record(2, client="192.0.2.9"), "192.0.2.9", ("key-1", "hash-a"), 10)
+    other = await store.create(record(2), "192.0.2.9", ("key-1", "hash-a"), 10)
     assert not other.existing  # keys are each address's own
     with pytest.raises(IdempotencyKeyReused):
         await store.create(record(2), "192.0.2.1", ("key-1", "hash-b"), 10)
@@ -168,12 +168,41 @@ async def test_the_same_idempotency_key_and_body_make_one_job(backend):
 
 async def test_recent_lists_an_addresss_own_jobs_newest_first(backend):
     store, _ = backend()
-    first = await created(store, client="192.0.2.1")
+    first = await created(store, owner="192.0.2.1")
     await asyncio.sleep(0.01)
-    second = await created(store, client="192.0.2.1")
-    await created(store, client="192.0.2.2")
+    second = await created(store, owner="192.0.2.1")
+    await created(store, owner="192.0.2.2")
     assert [found["id"] for found in await store.recent("192.0.2.1", 10)] == [second, first]
     assert [found["id"] for found in await store.recent("192.0.2.1", 1)] == [second]
+
+
+async def test_a_job_keeps_its_owner(backend):
+    store, _ = backend()
+    job = await created(store, owner="tenant:a")
+    assert (await store.get(job))["owner"] == "tenant:a"
+
+
+async def test_without_a_limit_an_owner_may_have_any_number_of_jobs(backend):
+    store, _ = backend()
+    for _ in range(3):
+        await store.create(record(2), "tenant:a", None, None)
+    assert len(await store.recent("tenant:a", 10)) == 3
+
+
+async def test_recent_of_no_owner_lists_everyone_s_jobs_newest_first(backend):
+    store, _ = backend()
+    first = await created(store, owner="tenant:a")
+    await asyncio.sleep(0.01)
+    second = await created(store, owner="tenant:b")
+    assert [found["id"] for found in await store.recent(None, 10)] == [second, first]
+
+
+async def test_an_expired_job_leaves_everyone_s_list(backend):
+    store, _ = backend(ttl_s=0.2)
+    job = await created(store, owner="tenant:a")
+    await store.cancel(job, 0.2)
+    await asyncio.sleep(0.4)
+    assert await store.recent(None, 10) == []
 
 
 async def test_a_finished_job_expires_after_its_time(backend):
