@@ -276,8 +276,11 @@ async def sequential(url: str, key: str, backtests: int) -> list[float]:
 
 
 async def fairness(
-    backtests: int = 60, rounds: int = 3, quota: float = 20.0, delay_s: float = 0.025
+    backtests: int = 60, rounds: int = 3, quota: float = 20.0, delay_s: float = 0.025, in_flight: int = 4
 ) -> list[str]:
+    """Tenant B's p50 alone and while tenant A sends ten times its quota. A's backtests in flight are
+    held to ``in_flight``, below the admission limit's floor (8): with more, A's allowed burst alone
+    can fill the process's admission limit once the load shrinks it, and B is refused 503 for it."""
     idle: list[float] = []
     busy: list[float] = []
     floods: list[dict[str, Any]] = []
@@ -288,6 +291,7 @@ async def fairness(
             **ids.env("api_key"),
             "QUOTA__REQUESTS_PER_S": str(quota),
             "QUOTA__BURST": str(int(2 * quota)),
+            "QUOTA__BACKTESTS_IN_FLIGHT": str(in_flight),
         }
         async with services(delay_s=delay_s) as running, target(ORCHESTRATOR, running, env) as served:
             await sequential(served.url, ids.keys["b"], 5)  # warm-up
@@ -308,7 +312,8 @@ async def fairness(
         return 1000 * ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
 
     return [
-        f"fairness: QUOTA__REQUESTS_PER_S={quota:g} (burst {int(2 * quota)}), services taking "
+        f"fairness: QUOTA__REQUESTS_PER_S={quota:g} (burst {int(2 * quota)}), "
+        f"QUOTA__BACKTESTS_IN_FLIGHT={in_flight}, services taking "
         f"{delay_s * 1000:.0f} ms a call, cache off; tenant B's {len(idle)} backtests one after another "
         "in each phase",
         f"   B alone:                  p50 {ms(idle, 0.5):7.1f} ms   p99 {ms(idle, 0.99):7.1f} ms",

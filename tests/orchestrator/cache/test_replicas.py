@@ -33,7 +33,7 @@ async def kept_keys(redis: Redis, kind: str) -> list[bytes]:
     return sorted([key async for key in redis.scan_iter(f"orchestrator:v1:{kind}:*")])
 
 
-async def test_a_second_replica_makes_no_market_data_or_baseline_call_for_what_the_first_made(replicas, redis_url):
+async def test_a_second_replica_makes_no_market_data_or_baseline_call_the_first_made(replicas, redis_url):
     (first, second), log = await replicas(2, redis_url)
     one = await backtest(first)
     await settled(first)
