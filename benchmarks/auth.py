@@ -39,8 +39,8 @@ import jwt
 import orjson
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from benchmarks.processes import cpu_s, process
-from benchmarks.suite import JSON, NO_CACHE, ORCHESTRATOR, Measured, Served, services, target
+from benchmarks.processes import process
+from benchmarks.suite import JSON, NO_CACHE, ORCHESTRATOR, Measured, closed_loop, services, target
 from fakes.realistic import backtest_request
 from orchestrator.auth import api_keys
 from orchestrator.auth.config import AuthConfig
@@ -120,29 +120,6 @@ class Identities:
 # --- cost --------------------------------------------------------------------------------------------
 
 
-async def closed_loop(
-    served: Served, headers: dict[str, str], body: bytes, requests: int, clients: int, into: Measured
-) -> None:
-    """``requests`` backtests from ``clients`` clients, each sending its next when its last is in."""
-    remaining = requests
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as session:
-
-        async def client() -> None:
-            nonlocal remaining
-            while remaining > 0:
-                remaining -= 1
-                began = time.perf_counter()
-                async with session.post(served.url + "/api/backtest", data=body, headers=headers) as answer:
-                    raw = await answer.read()
-                into.latencies_s.append(time.perf_counter() - began)
-                into.failures += answer.status != 200 or not raw.startswith(b'{"success":true')
-
-        cpu, wall = cpu_s(served.pid), time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(clients)))
-        into.wall_s += time.perf_counter() - wall
-        into.cpu_s += cpu_s(served.pid) - cpu
-
-
 async def cost(requests: int = 1200, clients: int = 16, rounds: int = 3) -> list[str]:
     body = orjson.dumps(backtest_request())
     with tempfile.TemporaryDirectory() as folder:
@@ -163,17 +140,12 @@ async def cost(requests: int = 1200, clients: int = 16, rounds: int = 3) -> list
             }
             for name, (_, headers) in variants.items():  # warm-up
                 await closed_loop(
-                    servers[name],
-                    {**JSON, **headers},
-                    body,
-                    max(clients, requests // 10),
-                    clients,
-                    Measured(),
+                    servers[name], body, max(clients, requests // 10), clients, Measured(), headers=headers
                 )
             for _ in range(rounds):
                 for name, (_, headers) in variants.items():
                     await closed_loop(
-                        servers[name], {**JSON, **headers}, body, requests // rounds, clients, measured[name]
+                        servers[name], body, requests // rounds, clients, measured[name], headers=headers
                     )
         micro = await verification_us(ids)
     none = measured["none"]

@@ -133,10 +133,13 @@ async def closed_loop(
     clients: int,
     into: Measured,
     connected: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """``requests`` backtests from ``clients`` clients, each sending its next when its last is in;
     ``body`` is the request, or requests taken in turn. ``connected``: each client opens its
-    connection before the clock starts (see :func:`connect_all`)."""
+    connection before the clock starts (see :func:`connect_all`); ``headers``: sent with each, beside
+    ``Content-Type`` (a caller's credential)."""
+    sent_headers = {**JSON, **(headers or {})}
     bodies, remaining = body if isinstance(body, list) else [body], requests
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -148,7 +151,9 @@ async def closed_loop(
             while remaining > 0:
                 remaining -= 1
                 began, sent = time.perf_counter(), bodies[remaining % len(bodies)]
-                async with session.post(served.url + "/api/backtest", data=sent, headers=JSON) as answer:
+                async with session.post(
+                    served.url + "/api/backtest", data=sent, headers=sent_headers
+                ) as answer:
                     raw = await answer.read()
                 into.latencies_s.append(time.perf_counter() - began)
                 into.failures += answer.status != 200 or not raw.startswith(b'{"success":true')

@@ -56,7 +56,8 @@ class OwnServerRunner(web.AppRunner):
         return self.make_server(started.request_handler, started.request_factory)
 
     def make_server(self, handler: RequestHandlerFunction, request_factory: RequestFactory) -> web.Server:
-        """The server of the application whose ``handler`` and ``request_factory`` are given."""
+        """The server of the application whose ``handler`` and ``request_factory`` are given: the
+        hook a subclass fills (``web/server.py``'s ``EdgeRunner``); this class only reaches in."""
         raise NotImplementedError
 
 
